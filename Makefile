@@ -1,0 +1,47 @@
+# Two commands: `make demo` (install + demo) and `make test` (install + every check).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+.PHONY: install demo test lint test-fast ui clean lock
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(BIN)/uv pyproject.toml requirements.lock
+	@echo "installing locked dependencies into $(VENV) ..."
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/outreach demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/outreach dbt parse --quiet
+	$(BIN)/outreach sqlfluff
+
+test: lint
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+ui: install
+	$(BIN)/outreach ui
+
+# Re-resolve the lock after changing pyproject.toml dependencies.
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile --quiet --no-header --python 3.11 pyproject.toml -o requirements.lock
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -1,0 +1,214 @@
+"""Load intake files into raw_intake: the code behind ``outreach load intake``."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dlt
+import psycopg
+from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from loaders.intake import intake_source
+from loaders.intake import settings as s
+from loaders.intake.helpers import (
+    EntityStats,
+    ExistingState,
+    IntakeError,
+    build_batch,
+    check_file,
+    read_existing,
+)
+from outreach.settings import load_settings
+from outreach.warehouse import database_url as warehouse_url
+from outreach.warehouse import redact, url_parts
+
+__all__ = ["IntakeError", "IntakeSummary", "intake_pipeline", "load_intake_files"]
+
+
+@dataclass
+class IntakeSummary:
+    """What one intake load did, per entity file.
+
+    For each file: ``rows`` read, ``loaded`` (rows that passed validation), of those ``new``
+    (written now) and ``already_present`` (same content loaded before, or repeated in the
+    file), and ``quarantined`` with counts by reason.
+    """
+
+    entities: list[EntityStats] = field(default_factory=list)
+    seconds: float = 0.0
+    dataset: str = s.DATASET_NAME
+
+    def entity(self, name: str) -> EntityStats | None:
+        return next((e for e in self.entities if e.entity == name), None)
+
+    @property
+    def companies(self) -> EntityStats | None:
+        return self.entity(s.COMPANY)
+
+    @property
+    def people(self) -> EntityStats | None:
+        return self.entity(s.PERSON)
+
+    @property
+    def quarantined_by_reason(self) -> dict[str, int]:
+        total: Counter = Counter()
+        for e in self.entities:
+            total.update(e.by_reason)
+        return dict(sorted(total.items()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "seconds": round(self.seconds, 3),
+            "entities": [e.as_dict() for e in self.entities],
+            "loaded": sum(e.loaded for e in self.entities),
+            "new": sum(e.new for e in self.entities),
+            "already_present": sum(e.already_present for e in self.entities),
+            "quarantined": sum(e.quarantined for e in self.entities),
+            "quarantined_by_reason": self.quarantined_by_reason,
+        }
+
+    def render(self) -> str:
+        header = ("entity", "file", "rows", "loaded", "new", "already present", "quarantined")
+        body = [
+            (e.entity, e.file, e.rows, e.loaded, e.new, e.already_present, e.quarantined)
+            for e in self.entities
+        ]
+        widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+
+        def line(row: tuple) -> str:
+            cells = [
+                str(v).ljust(widths[i]) if i < 2 else str(v).rjust(widths[i])
+                for i, v in enumerate(row)
+            ]
+            return "  ".join(cells).rstrip()
+
+        out = [f"intake load into {self.dataset} ({self.seconds:.2f} s)", line(header)]
+        out += [line(row) for row in body]
+        reasons = [
+            (e.entity, reason, n)
+            for e in self.entities
+            for reason, n in sorted(e.by_reason.items())
+        ]
+        if reasons:
+            out.append(f"quarantined by reason (details in {self.dataset}.quarantine):")
+            width = max(len(r) for _, r, _ in reasons)
+            out += [f"  {entity:<7}  {reason:<{width}}  {n}" for entity, reason, n in reasons]
+        else:
+            out.append("no rows quarantined")
+        return "\n".join(out)
+
+
+def _dlt_credentials(url: str) -> PostgresCredentials:
+    credentials = PostgresCredentials(url)
+    if credentials.password is None:  # trust/peer auth (the embedded server): dlt wants a value
+        credentials.password = ""
+    return credentials
+
+
+def intake_pipeline(database_url: str) -> dlt.Pipeline:
+    """The intake pipeline for this database (its working dir is keyed by the database)."""
+    parts = url_parts(database_url)
+    key = hashlib.sha256(
+        f"{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}".encode()
+    ).hexdigest()[:12]
+    pipelines_dir = load_settings().state_dir / "dlt" / f"{parts['dbname']}-{key}"
+    return dlt.pipeline(
+        pipeline_name=s.PIPELINE_NAME,
+        destination=dlt.destinations.postgres(credentials=_dlt_credentials(database_url)),
+        dataset_name=s.DATASET_NAME,
+        pipelines_dir=str(pipelines_dir),
+    )
+
+
+def existing_state(database_url: str) -> ExistingState:
+    """Row keys and company identities already in raw_intake (empty if never loaded)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+
+        def fetch(sql: str) -> list[tuple] | None:
+            try:
+                return conn.execute(sql).fetchall()
+            except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+                return None
+
+        return read_existing(fetch)
+
+
+def load_intake_files(
+    companies: Path | None,
+    people: Path | None,
+    *,
+    progress: Callable[[str], Any] = print,
+    database_url: str | None = None,
+) -> IntakeSummary:
+    """Validate and load a companies and/or a people file into raw_intake.
+
+    People may name employers loaded in earlier runs. Rows already present are skipped,
+    so loading the same files again changes nothing. Raises IntakeError for an unusable
+    file (missing, wrong type, no recognisable header) or a failed load.
+    """
+    started = time.perf_counter()
+    companies = Path(companies) if companies else None
+    people = Path(people) if people else None
+    if companies is None and people is None:
+        raise IntakeError("no intake files given; expected a companies and/or a people file")
+    for path, entity in ((companies, s.COMPANY), (people, s.PERSON)):
+        if path is not None:
+            check_file(path, entity)
+
+    url = database_url or warehouse_url()
+    existing = existing_state(url)
+    batch = build_batch(
+        companies,
+        people,
+        known_companies=existing.companies,
+        existing_keys=existing.keys,
+        progress=progress,
+    )
+    for st in batch.stats:
+        progress(
+            f"{st.file}: {st.rows} rows, {st.loaded} good ({st.new} new, "
+            f"{st.already_present} already present), {st.quarantined} quarantined"
+        )
+
+    pipeline = intake_pipeline(url)
+    if pipeline.has_pending_data:
+        progress("dropping an unfinished earlier load (its rows are read again from the files)")
+        pipeline.abort_packages()
+    progress(
+        f"loading into {s.DATASET_NAME} at {redact(url)}: {batch.companies.num_rows} companies, "
+        f"{batch.people.num_rows} people, {batch.quarantine.num_rows} quarantine rows…"
+    )
+    try:
+        pipeline.run(intake_source(batch=batch))
+    except PipelineStepFailed as exc:
+        raise IntakeError(
+            f"loading into {s.DATASET_NAME} failed at step {exc.step}: {exc.exception}"
+        ) from exc
+    return IntakeSummary(entities=batch.stats, seconds=time.perf_counter() - started)
+
+
+def ensure_raw_tables(database_url: str) -> bool:
+    """Create the (empty) raw_intake tables if they are missing, through the same dlt
+    pipeline a load uses, so dbt can build before the first intake file arrives.
+    Returns True if anything was created."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        present = {
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s",
+                (s.DATASET_NAME,),
+            )
+        }
+    if {"companies", "people", "quarantine"} <= present:
+        return False
+    empty = build_batch(None, None)
+    intake_pipeline(database_url).run(intake_source(batch=empty))
+    return True

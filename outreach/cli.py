@@ -1,0 +1,398 @@
+"""The ``outreach`` command: one front door to the warehouse.
+
+Heavy libraries (dbt, dagster, dlt) are imported inside the subcommands that need them so
+that ``outreach --help`` and ``outreach db url`` stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from outreach.settings import PROJECT_ROOT, load_settings
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+# ---------------------------------------------------------------------------- db
+def cmd_db(args: argparse.Namespace) -> int:
+    from outreach.embedded import EmbeddedError
+    from outreach.warehouse import database_url, embedded_server, redact
+
+    settings = load_settings()
+    external = settings.database_url is not None
+    try:
+        if args.db_command == "url":
+            print(database_url(settings))
+        elif args.db_command == "start":
+            if external:
+                print(
+                    f"using OUTREACH_DATABASE_URL ({redact(settings.database_url)}); nothing to start"
+                )
+            else:
+                url = embedded_server(settings).start(quiet=False)
+                print(f"embedded PostgreSQL running: {url}")
+        elif args.db_command == "stop":
+            if external:
+                print("OUTREACH_DATABASE_URL is set: the server is not ours to stop")
+            else:
+                stopped = embedded_server(settings).stop()
+                print("stopped" if stopped else "not running")
+        elif args.db_command == "status":
+            if external:
+                from outreach.warehouse import connect
+
+                with connect(settings.database_url) as conn:
+                    version = conn.execute("show server_version").fetchone()[0]
+                info = {
+                    "mode": "external",
+                    "url": redact(settings.database_url),
+                    "version": version,
+                }
+            else:
+                st = embedded_server(settings).status()
+                info = {"mode": "embedded", **st.as_dict()}
+                if st.running:
+                    info["url"] = embedded_server(settings).url()
+            print(json.dumps(info, indent=2))
+            return 0 if external or info.get("running") else 3
+        elif args.db_command == "psql":
+            url = database_url(settings)
+            psql = _psql_binary()
+            os.execv(psql, [psql, url, *args.psql_args])
+    except EmbeddedError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _psql_binary() -> str:
+    from outreach.embedded import _bin_dir
+
+    bundled = _bin_dir() / "psql"
+    return str(bundled) if bundled.exists() else "psql"
+
+
+# ---------------------------------------------------------------------------- env / dbt
+def cmd_env(args: argparse.Namespace) -> int:
+    from outreach.dbt import dbt_env
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    env = {"OUTREACH_DATABASE_URL": url, **dbt_env(url)}
+    env["DAGSTER_HOME"] = str(_dagster_home())
+    env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    for key, value in env.items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    from outreach.dbt import run_dbt
+
+    return run_dbt(args.dbt_args, check=False).returncode
+
+
+def cmd_sqlfluff(args: argparse.Namespace) -> int:
+    """sqlfluff lint of the dbt models with the dbt templater, against the warehouse."""
+    from outreach.dbt import dbt_env
+
+    env = {**os.environ, **dbt_env()}
+    paths = args.paths or ["models"]
+    cmd = [sys.executable, "-m", "sqlfluff", args.action, *paths]
+    return subprocess.run(
+        cmd, env=env, cwd=str(PROJECT_ROOT / "dbt_project"), check=False
+    ).returncode
+
+
+# ---------------------------------------------------------------------------- load
+def cmd_load(args: argparse.Namespace) -> int:
+    if args.source == "intake":
+        from loaders.intake.run import IntakeError, load_intake_files
+
+        if not args.companies and not args.people:
+            return _fail("give --companies FILE and/or --people FILE")
+        try:
+            summary = load_intake_files(
+                companies=Path(args.companies) if args.companies else None,
+                people=Path(args.people) if args.people else None,
+                progress=print,
+            )
+        except IntakeError as exc:
+            return _fail(str(exc))
+        print(summary.render())
+        return 0
+    if args.source == "apify-linkedin":
+        from loaders.apify_linkedin.run import run_cli
+
+        return run_cli(
+            from_file=args.from_file,
+            observed_at=args.observed_at,
+            all_profiles=args.all,
+            max_profiles=args.max_profiles,
+            actor_id=args.actor,
+            timeout_s=args.timeout,
+        )
+    if args.source == "millionverifier":
+        return cmd_load_millionverifier(args)
+    if args.source == "linkedin-ads":
+        return cmd_load_linkedin_ads(args)
+    return _fail(f"unknown source {args.source}")
+
+
+def cmd_load_millionverifier(args: argparse.Namespace) -> int:
+    """Verify the due emails (or a file's) through MillionVerifier into raw_verifier.
+    Exit 0 when every email got an answer, 4 when some stayed unanswered, 3 when the
+    credits ran out, 1 when the run failed (bad key, bulk file failed) or cannot start."""
+    from loaders.millionverifier import settings as mv
+    from loaders.millionverifier.run import VerifierError, verify_emails
+
+    try:
+        summary = verify_emails(
+            emails_file=Path(args.emails) if args.emails else None,
+            concurrency=args.concurrency,
+            api_timeout_s=args.timeout,
+            bulk_threshold=args.bulk_threshold,
+            max_emails=args.limit,
+            progress=print,
+        )
+    except VerifierError as exc:
+        return _fail(str(exc))
+    print(summary.render())
+    return {mv.RUN_COMPLETED: 0, mv.RUN_PARTIAL: 4, mv.RUN_CREDITS_EXHAUSTED: 3}.get(
+        summary.status, 1
+    )
+
+
+def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
+    """LinkedIn Ads daily campaign analytics (or an exported response) into raw_linkedin_ads.
+    Exit 0 when loaded, 2 when LinkedIn rejected the access token (401), 1 otherwise."""
+    from datetime import date
+
+    from loaders.linkedin_ads.run import (
+        LinkedInAdsError,
+        LinkedInAuthError,
+        import_analytics_file,
+        load_linkedin_ads,
+    )
+
+    try:
+        start, end = (
+            date.fromisoformat(d) if d else None for d in (args.start_date, args.end_date)
+        )
+    except ValueError as exc:
+        return _fail(f"--start-date / --end-date: {exc} (expected YYYY-MM-DD)")
+    try:
+        if args.from_file:
+            summary = import_analytics_file(
+                Path(args.from_file), account=args.account, progress=print
+            )
+        else:
+            summary = load_linkedin_ads(
+                start_date=start,
+                end_date=end,
+                lookback_days=args.lookback_days,
+                accounts=[a for a in (args.accounts or "").split(",") if a.strip()] or None,
+                connections_file=args.connections,
+                progress=print,
+            )
+    except LinkedInAuthError as exc:
+        return _fail(str(exc), 2)
+    except LinkedInAdsError as exc:
+        return _fail(str(exc))
+    print(summary.render())
+    return 0
+
+
+# ---------------------------------------------------------------------------- demo / ui
+def cmd_demo(args: argparse.Namespace) -> int:
+    from outreach.demo import run_demo
+
+    return run_demo(
+        companies=args.companies,
+        people=args.people,
+        seed=args.seed,
+        out_dir=Path(args.out_dir) if args.out_dir else None,
+    )
+
+
+def _dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or load_settings().state_dir / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from outreach.dbt import dbt_env
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    env = {
+        **os.environ,
+        "OUTREACH_DATABASE_URL": url,
+        **dbt_env(url),
+        "DAGSTER_HOME": str(_dagster_home()),
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.run(cmd, env=env, cwd=str(PROJECT_ROOT), check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="outreach",
+        description="outreach-warehouse: load vendor data, build the marts, run the pipelines.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser(
+        "demo", help="generate demo data, load it, build every model, print a summary"
+    )
+    d.add_argument(
+        "--companies", type=int, default=500, help="number of demo companies (default 500)"
+    )
+    d.add_argument("--people", type=int, default=3000, help="number of demo people (default 3000)")
+    d.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+    d.add_argument("--out-dir", help="where to write the demo files (default .outreach/demo)")
+    d.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="the warehouse server: start|stop|status|url|psql")
+    dbs = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    for name, text in [
+        ("start", "start the embedded PostgreSQL (no-op with OUTREACH_DATABASE_URL)"),
+        ("stop", "stop the embedded PostgreSQL"),
+        ("status", "show whether the server runs, its port and data folder (JSON)"),
+        ("url", "print the connection URL (starts the embedded server if needed)"),
+    ]:
+        dbs.add_parser(name, help=text)
+    ps = dbs.add_parser("psql", help="open psql on the warehouse; extra args go to psql")
+    ps.add_argument("psql_args", nargs=argparse.REMAINDER)
+    db.set_defaults(func=cmd_db)
+
+    e = sub.add_parser("env", help="print export lines so plain `dbt` and `dagster dev` work")
+    e.set_defaults(func=cmd_env)
+
+    t = sub.add_parser("dbt", help="run dbt against the warehouse (arguments pass through)")
+    t.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    t.set_defaults(func=cmd_dbt)
+
+    f = sub.add_parser("sqlfluff", help="sqlfluff lint|fix the dbt models (dbt templater)")
+    f.add_argument("action", nargs="?", default="lint", choices=["lint", "fix"])
+    f.add_argument("paths", nargs="*")
+    f.set_defaults(func=cmd_sqlfluff)
+
+    ld = sub.add_parser("load", help="load vendor data or intake files into the raw schemas")
+    lds = ld.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    li = lds.add_parser("intake", help="company/people intake files (CSV or JSONL)")
+    li.add_argument("--companies", help="companies file (.csv or .jsonl)")
+    li.add_argument("--people", help="people file (.csv or .jsonl)")
+    la = lds.add_parser(
+        "apify-linkedin", help="refresh LinkedIn profiles through Apify, or import a dataset file"
+    )
+    la.add_argument(
+        "--from-file", help="exported dataset (JSON array or JSON Lines) to import as its own job"
+    )
+    la.add_argument(
+        "--observed-at", help="ISO-8601 time the imported profiles were observed (default now)"
+    )
+    la.add_argument(
+        "--all",
+        action="store_true",
+        help="every tracked profile, not only those unseen for 30 days",
+    )
+    la.add_argument("--max-profiles", type=int, default=2000, help="profiles per actor run")
+    la.add_argument("--actor", default="apify~linkedin-profile-scraper", help="Apify actor id")
+    la.add_argument("--timeout", type=float, default=600, help="seconds an actor run may take")
+    mv = lds.add_parser(
+        "millionverifier",
+        help="verify the emails due in people.due_email_recheck_30d (or a file's) -> raw_verifier",
+    )
+    mv.add_argument(
+        "--emails",
+        "--from-file",
+        dest="emails",
+        metavar="FILE",
+        help="verify these addresses instead of the due queue (one per line, or a CSV with an email column)",
+    )
+    mv.add_argument("--concurrency", type=int, default=10, help="requests in flight (default 10)")
+    mv.add_argument(
+        "--timeout", type=int, default=20, help="seconds the API may spend per address (2-60)"
+    )
+    mv.add_argument(
+        "--bulk-threshold",
+        type=int,
+        default=5000,
+        help="more emails than this: use the bulk file API (default 5000)",
+    )
+    mv.add_argument("--limit", type=int, help="verify at most this many emails")
+    lad = lds.add_parser(
+        "linkedin-ads",
+        help="LinkedIn Ads daily campaign analytics (adAnalytics) -> raw_linkedin_ads",
+    )
+    lad.add_argument(
+        "--start-date", help="backfill from this day (YYYY-MM-DD); default: incremental"
+    )
+    lad.add_argument("--end-date", help="last day to load (YYYY-MM-DD; default today, UTC)")
+    lad.add_argument(
+        "--lookback-days", type=int, default=7, help="days re-pulled for restatements (default 7)"
+    )
+    lad.add_argument(
+        "--accounts", help="ad account ids, comma-separated (default LINKEDIN_AD_ACCOUNTS)"
+    )
+    lad.add_argument(
+        "--connections", metavar="FILE", help="connections YAML: name, account, method oauth|test"
+    )
+    lad.add_argument(
+        "--from-file", metavar="FILE", help="load an exported adAnalytics response (JSON) instead"
+    )
+    lad.add_argument("--account", help="with --from-file: the ad account the rows belong to")
+    ld.set_defaults(func=cmd_load)
+
+    u = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1:3000")
+    u.add_argument("--host", default="127.0.0.1")
+    u.add_argument("--port", type=int, default=3000)
+    u.set_defaults(func=cmd_ui)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # dbt and psql take arbitrary flags: hand everything after the subcommand through.
+    if argv[:1] == ["dbt"]:
+        args = argparse.Namespace(func=cmd_dbt, dbt_args=argv[1:])
+    elif argv[:2] == ["db", "psql"]:
+        args = argparse.Namespace(func=cmd_db, db_command="psql", psql_args=argv[2:])
+    else:
+        args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""`outreach demo`: generate demo data, load it, build every model, print a summary."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from outreach.settings import load_settings
+
+PUBLISHED_SCHEMAS = ("company", "people", "marketing", "bit")
+
+
+def _step(n: int, total: int, text: str) -> float:
+    print(f"[{n}/{total}] {text}", flush=True)
+    return time.monotonic()
+
+
+def published_counts(url: str) -> list[tuple[str, str, int]]:
+    """(schema, object, rows) for every table and view in the published schemas."""
+    import psycopg
+    from psycopg import sql
+
+    out = []
+    with psycopg.connect(url) as conn:
+        objects = conn.execute(
+            """
+            select table_schema, table_name from information_schema.tables
+            where table_schema = any(%s) order by table_schema, table_name
+            """,
+            (list(PUBLISHED_SCHEMAS),),
+        ).fetchall()
+        for schema, name in objects:
+            n = conn.execute(
+                sql.SQL("select count(*) from {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(name)
+                )
+            ).fetchone()[0]
+            out.append((schema, name, n))
+    return out
+
+
+def quarantine_counts(url: str) -> list[tuple[str, str, int]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        exists = conn.execute("select to_regclass('raw_intake.quarantine')").fetchone()[0]
+        if not exists:
+            return []
+        return conn.execute(
+            "select entity, reason, count(*) from raw_intake.quarantine group by 1, 2 order by 1, 2"
+        ).fetchall()
+
+
+def _dbt_build(args: list[str], url: str, started: float) -> bool:
+    """Run a dbt build step; print its result line, or its output when it fails."""
+    from outreach.dbt import run_dbt
+
+    proc = run_dbt(args, url=url, check=False, capture=True)
+    done = [line for line in proc.stdout.splitlines() if re.search(r"Done\. PASS=", line)]
+    if proc.returncode != 0:
+        print(proc.stdout[-8000:])
+        print(proc.stderr[-4000:])
+        print("error: dbt build failed (output above)")
+        return False
+    result = done[-1].split("Done. ", 1)[-1] if done else "ok"
+    print(f"      {result} ({time.monotonic() - started:.1f}s)")
+    return True
+
+
+def verification_lines(url: str) -> list[str]:
+    """Queue sizes, email statuses and campaign-ready companies, for the demo summary."""
+    import psycopg
+
+    queries = [
+        ("emails due for a check", "select count(*) from people.due_email_recheck_30d"),
+        ("profiles due for a refresh", "select count(*) from people.next_profile_urls_30d"),
+        ("company URLs due for a check", "select count(*) from company.next_company_urls_30d"),
+        ("renewal windows open today", "select count(*) from company.vw_due_renewals_ready"),
+        (
+            "campaign-ready companies (window open, green contact)",
+            "select count(*) from company.vw_due_renewals_ready where has_green_contact",
+        ),
+    ]
+    lines = []
+    with psycopg.connect(url) as conn:
+        for label, query in queries:
+            lines.append(f"  {label:<56} {conn.execute(query).fetchone()[0]:>6,}")
+        statuses = conn.execute(
+            "select email_status, count(*) from people.contact_verification group by 1 "
+            "order by array_position(array['green', 'yellow', 'red', 'gray'], email_status)"
+        ).fetchall()
+    lines.append(
+        "  contact emails by status: " + ", ".join(f"{status} {n:,}" for status, n in statuses)
+    )
+    return lines
+
+
+def run_demo(
+    *, companies: int = 200, people: int = 1200, seed: int = 42, out_dir: Path | None = None
+) -> int:
+    from loaders.intake.run import load_intake_files
+    from loaders.millionverifier.run import verify_emails
+    from loaders.millionverifier.testserver import MillionVerifierTestServer
+    from outreach.demo_data import generate
+    from outreach.warehouse import database_url, redact
+
+    started = time.monotonic()
+    settings = load_settings()
+    total = 7
+    t = _step(1, total, "warehouse")
+    url = database_url(settings)
+    where = "embedded PostgreSQL" if settings.embedded else "OUTREACH_DATABASE_URL"
+    print(f"      {where}: {redact(url)} ({time.monotonic() - t:.1f}s)")
+
+    t = _step(2, total, f"demo data: {companies} companies, {people} people (seed {seed})")
+    out_dir = out_dir or settings.state_dir / "demo"
+    files = generate(out_dir, companies=companies, people=people, seed=seed)
+    print(f"      wrote {files.companies} and {files.people} ({time.monotonic() - t:.1f}s)")
+
+    t = _step(3, total, "load intake files (dlt → raw_intake)")
+    summary = load_intake_files(
+        files.companies, files.people, progress=lambda s: print(f"      {s}"), database_url=url
+    )
+    print("      " + summary.render().replace("\n", "\n      "))
+    print(f"      ({time.monotonic() - t:.1f}s)")
+
+    t = _step(4, total, "dbt build (seeds, models, tests)")
+    # signals wait for step 6, so the first renewal signals name the verified contacts
+    if not _dbt_build(["build", "--exclude", "int_signal_keys+"], url, t):
+        return 1
+
+    t = _step(5, total, "verify the due emails (MillionVerifier test-mode server → raw_verifier)")
+    with MillionVerifierTestServer() as server:
+        verified = verify_emails(
+            database_url=url,
+            base_url=server.base_url,
+            api_key=server.config.api_key,
+            progress=lambda s: print(f"      {s}"),
+        )
+    print("      " + verified.render().replace("\n", "\n      "))
+    print(f"      ({time.monotonic() - t:.1f}s)")
+
+    t = _step(6, total, "dbt build of what the checks change (statuses, slots, queues, signals)")
+    if not _dbt_build(["build", "--select", "source:millionverifier+", "int_signal_keys+"], url, t):
+        return 1
+
+    t = _step(7, total, "LinkedIn Ads: load, KPIs, and the alert right after the next day's load")
+    from loaders.linkedin_ads.demo import run_ads_demo
+
+    ads_lines = run_ads_demo(url, progress=lambda s: print(f"      {s}"))
+    if ads_lines is None:
+        return 1
+    print(f"      ({time.monotonic() - t:.1f}s)")
+
+    print("\nPublished objects")
+    for schema, name, n in published_counts(url):
+        print(f"  {schema + '.' + name:<40} {n:>8,} rows")
+    print("\nWork queues and renewals (as of today)")
+    for line in verification_lines(url):
+        print(line)
+    print("\nLinkedIn Ads KPIs and alerts")
+    for line in ads_lines:
+        print(f"  {line}")
+    q = quarantine_counts(url)
+    if q:
+        print("\nQuarantined intake rows (raw_intake.quarantine)")
+        for entity, reason, n in q:
+            print(f"  {entity:<8} {reason:<28} {n:>6}")
+    print(
+        f"""
+Done in {time.monotonic() - started:.0f}s. Next:
+  outreach db psql                 # psql on the warehouse, e.g. select * from company.company limit 5;
+  outreach db url                  # {redact(url)}  (give this to a BI tool)
+  outreach ui                      # Dagster UI on http://127.0.0.1:3000
+  eval "$(outreach env)" && dbt ls # plain dbt against the same warehouse"""
+    )
+    return 0

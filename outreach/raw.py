@@ -1,0 +1,32 @@
+"""Raw schemas belong to the loaders (dlt). Before dbt builds, every source table must
+exist, even for a vendor that has not been loaded yet: each loader package offers
+``ensure_raw_tables(database_url)`` that creates its tables empty, through its own pipeline.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+# module path of each loader's ensure_raw_tables; a new loader adds itself here
+RAW_TABLE_OWNERS = [
+    "loaders.intake.run",
+    "loaders.apify_linkedin.run",
+    "loaders.millionverifier.run",
+    "loaders.ops.run",
+    "loaders.linkedin_ads.run",
+    "exports.outbox",  # raw_ops.deliveries, the outbox delivery log
+]
+
+
+def ensure_all_raw_tables(
+    database_url: str, progress: Callable[[str], object] = lambda _s: None
+) -> list[str]:
+    """Create missing raw tables of every loader; returns the loaders that created some."""
+    created = []
+    for module_name in RAW_TABLE_OWNERS:
+        module = importlib.import_module(module_name)
+        if module.ensure_raw_tables(database_url):
+            created.append(module_name)
+            progress(f"created the empty raw tables of {module_name.rsplit('.', 2)[-2]}")
+    return created

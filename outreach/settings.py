@@ -1,0 +1,90 @@
+"""Settings, read once from the environment in one place.
+
+Secrets (tokens, API keys, webhook secrets) are read here and nowhere else; they are
+never printed: ``Settings.__repr__`` masks them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+_SECRET_FIELDS = {
+    "apify_token",
+    "linkedin_access_token",
+    "millionverifier_api_key",
+    "webhook_secret",
+}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _flag(name: str) -> bool:
+    return (_env(name, "") or "").lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    state_dir: Path = field(default_factory=lambda: PROJECT_ROOT / ".outreach")
+    test_mode: bool = False
+    apify_token: str | None = None
+    apify_base_url: str = "https://api.apify.com"
+    linkedin_access_token: str | None = None
+    linkedin_base_url: str = "https://api.linkedin.com"
+    linkedin_ad_accounts: tuple[str, ...] = ()
+    millionverifier_api_key: str | None = None
+    millionverifier_base_url: str = "https://api.millionverifier.com"
+    ple_webhook_url: str | None = None
+    alert_webhook_url: str | None = None
+    webhook_secret: str | None = None
+    intake_companies: str | None = None  # default intake files for the Dagster intake asset
+    intake_people: str | None = None
+
+    def __repr__(self) -> str:  # never print secrets
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRET_FIELDS and value:
+                value = "***"
+            parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+def load_settings() -> Settings:
+    """Read the environment now (tests change it between calls, so nothing is cached)."""
+    accounts = tuple(
+        a.strip() for a in (_env("LINKEDIN_AD_ACCOUNTS", "") or "").split(",") if a.strip()
+    )
+    return Settings(
+        database_url=_env("OUTREACH_DATABASE_URL"),
+        state_dir=Path(_env("OUTREACH_STATE_DIR", str(PROJECT_ROOT / ".outreach"))).resolve(),
+        test_mode=_flag("OUTREACH_TEST_MODE"),
+        apify_token=_env("APIFY_TOKEN"),
+        apify_base_url=_env("APIFY_BASE_URL", "https://api.apify.com"),
+        linkedin_access_token=_env("LINKEDIN_ACCESS_TOKEN"),
+        linkedin_base_url=_env("LINKEDIN_BASE_URL", "https://api.linkedin.com"),
+        linkedin_ad_accounts=accounts,
+        millionverifier_api_key=_env("MILLIONVERIFIER_API_KEY"),
+        millionverifier_base_url=_env(
+            "MILLIONVERIFIER_BASE_URL", "https://api.millionverifier.com"
+        ),
+        ple_webhook_url=_env("PLE_WEBHOOK_URL"),
+        alert_webhook_url=_env("ALERT_WEBHOOK_URL"),
+        webhook_secret=_env("OUTREACH_WEBHOOK_SECRET"),
+        intake_companies=_env("OUTREACH_INTAKE_COMPANIES"),
+        intake_people=_env("OUTREACH_INTAKE_PEOPLE"),
+    )

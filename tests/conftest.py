@@ -1,0 +1,70 @@
+"""Shared fixtures: a real PostgreSQL (the embedded one, or OUTREACH_DATABASE_URL).
+
+Each test module that needs a warehouse gets its own, freshly created database on that
+server, dropped afterwards, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from outreach.settings import load_settings
+from outreach.warehouse import database_url
+
+
+def _with_db(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(path=f"/{dbname}").geturl()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """URL of the server the tests use (embedded unless OUTREACH_DATABASE_URL is set)."""
+    return database_url(load_settings())
+
+
+def _create_db(server: str) -> tuple[str, str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_with_db(server, "postgres"), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return name, _with_db(server, name)
+
+
+def _drop_db(server: str, name: str) -> None:
+    with psycopg.connect(_with_db(server, "postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+    # loaders keep dlt working folders per database; drop this database's with it
+    for folder in (load_settings().state_dir / "dlt").glob(f"{name}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def warehouse(server_url, monkeypatch_module) -> str:
+    """A fresh, empty database for this test module; OUTREACH_DATABASE_URL points at it."""
+    name, url = _create_db(server_url)
+    monkeypatch_module.setenv("OUTREACH_DATABASE_URL", url)
+    yield url
+    if not os.environ.get("OUTREACH_KEEP_TEST_DB"):
+        _drop_db(server_url, name)
+
+
+@pytest.fixture
+def fresh_warehouse(server_url, monkeypatch) -> str:
+    """A fresh, empty database for one test."""
+    name, url = _create_db(server_url)
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", url)
+    yield url
+    _drop_db(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
