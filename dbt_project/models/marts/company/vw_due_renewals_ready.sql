@@ -1,0 +1,34 @@
+{{ config(materialized='view') }}
+-- Companies whose renewal window is open on as_of (window start through renewal day),
+-- with whether one of their slot contacts (CEO, CFO, HR) has a green (verified) email:
+-- those are ready for the renewal campaign.
+with
+
+renewals as (
+    select
+        company_id,
+        company_name,
+        next_renewal_date
+    from {{ ref('int_company_renewals') }}
+    where is_window_open
+),
+
+green_slots as (
+    select distinct slots.company_id
+    from {{ ref('company_slot') }} as slots
+    inner join {{ ref('contact_verification') }} as verification
+        on slots.contact_id = verification.contact_id
+    where verification.email_status = 'green'
+),
+
+final as (
+    select
+        renewals.company_id,
+        renewals.company_name,
+        renewals.next_renewal_date,
+        green_slots.company_id is not null as has_green_contact
+    from renewals
+    left join green_slots on renewals.company_id = green_slots.company_id
+)
+
+select * from final

@@ -1,0 +1,34 @@
+{{ config(meta={'dagster': {'ref': {'name': 'next_profile_urls_30d'}}}) }}
+-- The profile queue never lists a profile the Apify refresh observed within the 30 days
+-- before as_of, judged against the observations themselves.
+with
+
+queue as (
+    select
+        contact_id,
+        url
+    from {{ ref('next_profile_urls_30d') }}
+),
+
+recent_observations as (
+    select
+        linkedin_url,
+        input_linkedin_url,
+        observed_at
+    from {{ ref('stg_apify__profile_items') }}
+    where observed_at >= {{ dbt.dateadd('day', -1 * var('queue_ttl_days', 30), as_of_date()) }}
+),
+
+final as (
+    select
+        queue.contact_id,
+        queue.url,
+        recent_observations.observed_at
+    from queue
+    inner join recent_observations
+        on
+            queue.url = recent_observations.linkedin_url
+            or queue.url = recent_observations.input_linkedin_url
+)
+
+select * from final
