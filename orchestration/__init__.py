@@ -1,0 +1,1 @@
+"""The Dagster code location: load with ``dagster dev -m orchestration.definitions``."""

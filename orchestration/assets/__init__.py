@@ -1,0 +1,1 @@
+"""Assets grouped by integration: ``loads`` (dlt loaders), ``dbt`` (the dbt project)."""
