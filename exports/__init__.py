@@ -1,0 +1,1 @@
+"""Outbound deliveries: outbox marts -> webhooks, with a delivery log in raw_ops."""

@@ -1,0 +1,174 @@
+"""A local webhook receiver on 127.0.0.1 for tests, the demo and benchmarks.
+
+It checks each POST's ``X-Outreach-Signature-256`` against the shared secret (401 when it
+does not verify), answers 200 for a new ``Idempotency-Key`` and 200 with
+``{"duplicate": true}`` for one it has seen, and keeps everything it got in ``received``
+(with the arrival time). ``fail_next(n, status)`` makes the next n requests fail; stop()
+and start() again (same port) is a receiver that was down.
+
+    with WebhookReceiver(secret="s3cret") as receiver:
+        ... ALERT_WEBHOOK_URL=receiver.url ...
+        receiver.wait_for(1, timeout=30)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from exports.outbox import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
+
+
+@dataclass
+class Received:
+    idempotency_key: str | None
+    body: Any
+    raw: bytes
+    signature_ok: bool
+    duplicate: bool
+    received_at: float  # time.time()
+    headers: dict[str, str]
+
+
+class WebhookReceiver:
+    def __init__(self, secret: str, *, host: str = "127.0.0.1", port: int = 0, path: str = "/hook"):
+        self.secret = secret
+        self.host = host
+        self.port = port
+        self.path = path
+        self.received: list[Received] = []
+        self._keys: set[str] = set()
+        self._fail: list[int] = []
+        self._lock = threading.Condition()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{self.path}"
+
+    def fail_next(self, n: int, status: int = 503) -> None:
+        with self._lock:
+            self._fail += [status] * n
+
+    def accepted(self) -> list[Received]:
+        """Requests with a valid signature that were new (one per idempotency key)."""
+        with self._lock:
+            return [r for r in self.received if r.signature_ok and not r.duplicate]
+
+    def wait_for(self, n: int, timeout: float = 30.0) -> bool:
+        """Wait until ``n`` distinct keys have been accepted."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self._keys) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+            return True
+
+    def _handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict]:
+        key = headers.get(IDEMPOTENCY_HEADER.lower())
+        ok = verify_signature(raw, self.secret, headers.get(SIGNATURE_HEADER.lower()))
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        with self._lock:
+            if self._fail:
+                status = self._fail.pop(0)
+                self.received.append(Received(key, body, raw, ok, False, time.time(), headers))
+                return status, {"error": "injected failure"}
+            duplicate = ok and key in self._keys
+            self.received.append(Received(key, body, raw, ok, duplicate, time.time(), headers))
+            if path != self.path:
+                return 404, {"error": "unknown path"}
+            if not ok:
+                return 401, {"error": "bad signature"}
+            if not key:
+                return 400, {"error": "no idempotency key"}
+            if not duplicate:
+                self._keys.add(key)
+                self._lock.notify_all()
+            return 200, {"ok": True, "duplicate": duplicate}
+
+    def start(self) -> str:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, payload = receiver._handle(self.path, headers, raw)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> WebhookReceiver:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a receiver and print one JSON line per accepted request (for benchmarks).
+    The secret is OUTREACH_WEBHOOK_SECRET (never a command-line argument)."""
+    from outreach.settings import load_settings
+
+    p = argparse.ArgumentParser(description="local webhook receiver (127.0.0.1)")
+    p.add_argument("--port", type=int, default=0)
+    args = p.parse_args(argv)
+    secret = load_settings().webhook_secret
+    if not secret:
+        p.error("set OUTREACH_WEBHOOK_SECRET")
+    receiver = WebhookReceiver(secret, port=args.port)
+    print(receiver.start(), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    seen = 0
+    with contextlib.suppress(KeyboardInterrupt):
+        while not stop.wait(0.05):
+            accepted = receiver.accepted()
+            for r in accepted[seen:]:
+                print(
+                    json.dumps({"key": r.idempotency_key, "received_at": r.received_at}), flush=True
+                )
+            seen = len(accepted)
+    receiver.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Check and delivery history in ``raw_ops`` that the queues and signals are derived from.
+
+- ``raw_ops.url_checks``: one row per check of a company URL (website, LinkedIn page, news
+  page) by whatever checked it (a site scraper, a news monitor, a person). The company URL
+  queue (``company.next_company_urls_30d``) and ``company.company.last_*_checked_at`` are
+  derived from it: recording a check takes the URL off the queue. No loader writes here yet;
+  ``record_url_checks`` is the front door for the first one.
+- ``raw_ops.signal_exports``: one row per ``bit.signal`` row delivered to a target;
+  ``bit.signal.processed_at`` is the first delivery. The exporter records its deliveries
+  with ``record_signal_exports``.
+
+Both tables are written with psycopg (append-only, idempotent on their keys) and created
+empty by ``ensure_raw_tables`` so dbt can build before anything was recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+SCHEMA = "raw_ops"
+URL_TYPES = ("website", "linkedin", "news")
+
+DDL = f"""
+create schema if not exists {SCHEMA};
+create table if not exists {SCHEMA}.url_checks (
+    check_id text primary key,
+    url_type text not null check (url_type in ('website', 'linkedin', 'news')),
+    url text not null,
+    company_id bigint,
+    checked_at timestamptz not null,
+    checker text not null,
+    http_status integer,
+    outcome text,
+    detail jsonb,
+    _loaded_at timestamptz not null default now()
+);
+create index if not exists url_checks_url_type_checked_at_idx
+    on {SCHEMA}.url_checks (url_type, checked_at);
+create table if not exists {SCHEMA}.signal_exports (
+    signal_id bigint not null,
+    target text not null,
+    exported_at timestamptz not null,
+    delivery_id text,
+    _loaded_at timestamptz not null default now(),
+    primary key (signal_id, target)
+);
+"""
+TABLES = {"url_checks", "signal_exports"}
+
+
+def ensure_raw_tables(database_url: str) -> bool:
+    """Create the empty raw_ops tables this module owns if missing; True if it created any."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        present = {
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s",
+                (SCHEMA,),
+            )
+        }
+        if present >= TABLES:
+            return False
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext('outreach raw_ops ddl'))")
+            conn.execute(DDL)
+    return True
+
+
+def _url_check_id(check: Mapping[str, Any]) -> str:
+    parts = [check["url_type"], check["url"], check["checked_at"].isoformat(), check["checker"]]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def record_url_checks(database_url: str, checks: Iterable[Mapping[str, Any]]) -> int:
+    """Record company URL checks; returns how many rows were new.
+
+    Each check: ``url_type`` (website | linkedin | news), ``url`` (as checked; matched to
+    companies after normalisation), ``checker`` (who checked), optional ``checked_at``
+    (default now, timezone-aware), ``company_id``, ``http_status``, ``outcome``, ``detail``
+    (a JSON-able dict). The same check recorded twice lands once.
+    """
+    rows = []
+    for raw in checks:
+        check = dict(raw)
+        if check.get("url_type") not in URL_TYPES:
+            raise ValueError(f"url_type must be one of {URL_TYPES}, got {check.get('url_type')!r}")
+        if not check.get("url") or not check.get("checker"):
+            raise ValueError("a URL check needs url and checker")
+        checked_at = check.get("checked_at") or datetime.now(UTC)
+        if checked_at.tzinfo is None:
+            raise ValueError("checked_at must be timezone-aware")
+        check["checked_at"] = checked_at
+        rows.append(
+            (
+                _url_check_id(check),
+                check["url_type"],
+                check["url"],
+                check.get("company_id"),
+                checked_at,
+                check["checker"],
+                check.get("http_status"),
+                check.get("outcome"),
+                Jsonb(check["detail"]) if check.get("detail") is not None else None,
+            )
+        )
+    if not rows:
+        return 0
+    ensure_raw_tables(database_url)
+    with psycopg.connect(database_url) as conn, conn.cursor() as cur:
+        before = cur.execute(f"select count(*) from {SCHEMA}.url_checks").fetchone()[0]
+        cur.executemany(
+            f"""
+            insert into {SCHEMA}.url_checks (
+                check_id, url_type, url, company_id, checked_at, checker, http_status,
+                outcome, detail
+            ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+            on conflict (check_id) do nothing
+            """,
+            rows,
+        )
+        after = cur.execute(f"select count(*) from {SCHEMA}.url_checks").fetchone()[0]
+    return after - before
+
+
+def record_signal_exports(
+    database_url: str,
+    signal_ids: Iterable[int],
+    *,
+    target: str,
+    exported_at: datetime | None = None,
+    delivery_id: str | None = None,
+) -> int:
+    """Record that ``bit.signal`` rows were delivered to ``target``; returns new rows.
+    The first delivery of a signal to a target is kept (``processed_at``)."""
+    exported_at = exported_at or datetime.now(UTC)
+    rows = [(int(i), target, exported_at, delivery_id) for i in signal_ids]
+    if not rows:
+        return 0
+    ensure_raw_tables(database_url)
+    with psycopg.connect(database_url) as conn, conn.cursor() as cur:
+        before = cur.execute(f"select count(*) from {SCHEMA}.signal_exports").fetchone()[0]
+        cur.executemany(
+            f"""
+            insert into {SCHEMA}.signal_exports (signal_id, target, exported_at, delivery_id)
+            values (%s, %s, %s, %s)
+            on conflict (signal_id, target) do nothing
+            """,
+            rows,
+        )
+        after = cur.execute(f"select count(*) from {SCHEMA}.signal_exports").fetchone()[0]
+    return after - before

@@ -1,0 +1,160 @@
+"""Shared setup for the Apify tests (no tests here).
+
+The loader reads tracked people from ``marketing.people_master`` (else the intake staging
+model, else raw intake). ``seed_tracked_people`` writes the few columns it reads straight
+into a minimal ``marketing.people_master``; swap it for an intake load + dbt build when a
+test needs the real marts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from loaders.apify_linkedin.helpers import RetryPolicy
+from loaders.apify_linkedin.testserver import ApifyTestServer
+
+# a token shaped like a real one, so a leak anywhere is easy to grep for
+TOKEN = "apify_api_T0kenN3verL0gged7f3c9a1b2c"
+
+FIXTURES = Path(__file__).parent / "fixtures" / "apify"
+
+
+def seed_tracked_people(url: str, people: list[dict[str, Any] | str]) -> list[str]:
+    """Insert tracked people (dicts with linkedin_url, full_name, title, or bare URLs) into
+    a minimal marketing.people_master; returns their LinkedIn URLs as given."""
+    rows = [p if isinstance(p, dict) else {"linkedin_url": p} for p in people]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists marketing")
+        conn.execute(
+            """
+            create table if not exists marketing.people_master (
+                unique_id text, contact_id bigint, full_name text, linkedin_url text,
+                title text, company_unique_id text
+            )
+            """
+        )
+        with conn.cursor() as cur:
+            start = cur.execute("select count(*) from marketing.people_master").fetchone()[0]
+            for n, row in enumerate(rows, start=start + 1):
+                cur.execute(
+                    "insert into marketing.people_master values (%s, %s, %s, %s, %s, %s)",
+                    (
+                        f"04.04.02.00.00000.{n:03d}",
+                        n,
+                        row.get("full_name"),
+                        row.get("linkedin_url"),
+                        row.get("title"),
+                        None,
+                    ),
+                )
+    return [r["linkedin_url"] for r in rows]
+
+
+def reset_apify_state(url: str) -> None:
+    """Drop what the Apify loader and these helpers create, for a clean slate."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for schema in ("raw_apify", "raw_apify_staging", "marketing", "staging"):
+            conn.execute(f"drop schema if exists {schema} cascade")
+
+
+def people_urls(n: int, prefix: str = "person") -> list[str]:
+    """``n`` profile URLs written the ways intake files write them."""
+    forms = [
+        "https://www.linkedin.com/in/{h}",
+        "https://linkedin.com/in/{h}/",
+        "http://uk.linkedin.com/in/{H}?trk=abc",
+        "linkedin.com/in/{h}",
+    ]
+    out = []
+    for i in range(n):
+        handle = f"{prefix}-{i:03d}"
+        out.append(forms[i % len(forms)].format(h=handle, H=handle.title()))
+    return out
+
+
+def fast(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """refresh_profiles keyword arguments with test-sized timings."""
+    return {
+        "retry": RetryPolicy(max_attempts=4, base_s=0.001, max_s=0.005, jitter=0.5),
+        "poll_interval_s": 0.01,
+        "http_timeout_s": 5.0,
+        "timeout_s": 10.0,
+        "pipelines_dir": tmp_path / "dlt",
+        "progress": lambda _msg: None,
+        **overrides,
+    }
+
+
+@contextlib.contextmanager
+def apify_test_server(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Iterator[ApifyTestServer]:
+    """The test-mode server on 127.0.0.1 with the environment pointing the loader at it."""
+    kwargs.setdefault("token", TOKEN)
+    with ApifyTestServer(**kwargs) as server:
+        monkeypatch.setenv("OUTREACH_TEST_MODE", "true")
+        monkeypatch.setenv("APIFY_BASE_URL", server.base_url)
+        monkeypatch.setenv("APIFY_TOKEN", TOKEN)
+        yield server
+
+
+def job_rows(url: str) -> list[dict[str, Any]]:
+    with psycopg.connect(url) as conn:
+        conn.row_factory = psycopg.rows.dict_row
+        return conn.execute("select * from raw_apify.refresh_jobs order by id").fetchall()
+
+
+def raw_items(url: str) -> list[dict[str, Any]]:
+    with psycopg.connect(url) as conn:
+        if not conn.execute("select to_regclass('raw_apify.profile_items')").fetchone()[0]:
+            return []
+        conn.row_factory = psycopg.rows.dict_row
+        return conn.execute(
+            "select * from raw_apify.profile_items order by job_unique_id, item_index"
+        ).fetchall()
+
+
+def table_snapshot(
+    url: str, schemas: tuple[str, ...] = ("raw_apify",), *, include_dlt: bool = False
+) -> dict[str, list[str]]:
+    """Every row of every table in ``schemas`` as text (dlt bookkeeping tables excluded
+    unless ``include_dlt``: their load ids change on every run)."""
+    out: dict[str, list[str]] = {}
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            """
+            select table_schema, table_name from information_schema.tables
+            where table_schema = any(%s) and (%s or table_name not like '\\_dlt%%')
+            order by 1, 2
+            """,
+            (list(schemas), include_dlt),
+        ).fetchall()
+        for schema, name in tables:
+            rows = conn.execute(
+                psycopg.sql.SQL("select t::text from {}.{} as t").format(
+                    psycopg.sql.Identifier(schema), psycopg.sql.Identifier(name)
+                )
+            ).fetchall()
+            out[f"{schema}.{name}"] = sorted(r[0] for r in rows)
+    return out
+
+
+def all_warehouse_text(url: str) -> str:
+    """Every row of every table in every non-system schema, as one text (for leak greps)."""
+    with psycopg.connect(url) as conn:
+        schemas = [
+            r[0]
+            for r in conn.execute(
+                """
+                select nspname from pg_namespace
+                where nspname not like 'pg\\_%%' and nspname <> 'information_schema'
+                """
+            ).fetchall()
+        ]
+    return "\n".join(
+        "\n".join(rows) for rows in table_snapshot(url, tuple(schemas), include_dlt=True).values()
+    ) + "\n".join(schemas)

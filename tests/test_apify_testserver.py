@@ -1,0 +1,242 @@
+"""The Apify test-mode server and the client's pure parts (no warehouse needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections import Counter
+
+import httpx
+import pytest
+from test_apify_support import TOKEN
+
+from loaders.apify_linkedin.helpers import (
+    ApifyClient,
+    ApifyHTTPError,
+    RetryPolicy,
+    normalize_linkedin_url,
+    parse_item,
+    redact,
+)
+from loaders.apify_linkedin.jobs import barton_job_id
+from loaders.apify_linkedin.testserver import CHANGE_TYPES, ApifyTestServer, RosterEntry
+from outreach.settings import PROJECT_ROOT
+
+URLS = [f"https://www.linkedin.com/in/exec-{i:03d}" for i in range(200)]
+
+
+def _current(item: dict) -> tuple[str | None, str | None]:
+    """(title, company) of an item in either shape."""
+    if "experience" in item:
+        current = [e for e in item["experience"] if e["endDate"] is None]
+        return (current[0]["position"], current[0]["companyName"]) if current else (None, None)
+    return item["jobTitle"], item["companyName"]
+
+
+def test_profiles_are_deterministic_for_a_seed_and_differ_between_seeds():
+    a, b, c = (ApifyTestServer(seed=s) for s in (1, 1, 2))
+    assert [a.item(u) for u in URLS[:20]] == [b.item(u) for u in URLS[:20]]
+    assert [a.item(u) for u in URLS[:20]] != [c.item(u) for u in URLS[:20]]
+
+
+def test_both_item_shapes_are_served():
+    server = ApifyTestServer(seed=3)
+    shapes = Counter("experience" if "experience" in server.item(u) else "flat" for u in URLS)
+    assert shapes["flat"] > 50 and shapes["experience"] > 50
+    flat = next(server.item(u) for u in URLS if "fullName" in server.item(u))
+    assert {"linkedinUrl", "fullName", "jobTitle", "companyName", "companyLinkedinUrl"} <= set(flat)
+    nested = next(server.item(u) for u in URLS if "experience" in server.item(u))
+    assert {"linkedinUrl", "firstName", "lastName", "experience"} <= set(nested)
+    entry = nested["experience"][0]
+    assert {"position", "companyName", "companyLinkedinUrl", "startDate", "endDate"} <= set(entry)
+
+
+def test_roster_people_are_served_as_the_warehouse_knows_them_at_baseline():
+    roster = {
+        "linkedin.com/in/Jane-Roe/": RosterEntry(
+            "Jane Roe",
+            "Chief Financial Officer",
+            "Acme Corp",
+            "https://www.linkedin.com/company/acme",
+        )
+    }
+    server = ApifyTestServer(roster=roster, seed=5, change_rate=1.0)
+    profile = server.profile("https://www.linkedin.com/in/jane-roe", month=0)
+    assert profile.full_name == "Jane Roe"
+    assert (profile.current.title, profile.current.company.name) == (
+        "Chief Financial Officer",
+        "Acme Corp",
+    )
+    assert server.profile("https://www.linkedin.com/in/jane-roe", month=1).changes  # rate 1.0
+
+
+def test_a_later_month_differs_from_the_baseline_by_the_change_rate_and_every_change_type():
+    companies = [
+        RosterEntry(
+            f"P{i}",
+            "VP of Finance",
+            f"Tracked {i % 5}",
+            f"https://www.linkedin.com/company/t{i % 5}",
+        )
+        for i in range(200)
+    ]
+    roster = dict(zip(URLS, companies, strict=True))
+    server = ApifyTestServer(roster=roster, seed=11, change_rate=0.25)
+    baseline = {u: _current(server.item(u, month=0)) for u in URLS}
+    later = {u: _current(server.item(u, month=1)) for u in URLS}
+    changed = [u for u in URLS if baseline[u] != later[u]]
+    assert 25 <= len(changed) <= 75  # ~25 % of 200, deterministic
+    kinds = Counter(kind for u in URLS for _, kind in server.profile(u, month=1).changes)
+    assert set(kinds) == set(CHANGE_TYPES)
+    tracked = {f"Tracked {i}" for i in range(5)}
+    for u in URLS:
+        for _, kind in server.profile(u, month=1).changes:
+            (t0, c0), (t1, c1) = baseline[u], later[u]
+            if kind == "promotion":
+                assert c1 == c0 and t1 != t0
+            elif kind == "move_tracked":
+                assert c1 in tracked and c1 != c0
+            elif kind == "move_new":
+                assert c1 not in tracked
+            elif kind == "departure":
+                assert (t1, c1) == (None, None)
+            else:  # a formatting-only edit: same words, same company
+                assert c1 == c0 and t1 != t0
+                assert re.sub(r"\W+", " ", t1).strip().lower() == t0.lower()
+    # months accumulate and are stable: month 2 repeats month 1's changes, then adds some
+    month2 = {u: server.profile(u, month=2).changes for u in URLS}
+    assert all(
+        month2[u][: len(server.profile(u, month=1).changes)] == server.profile(u, month=1).changes
+        for u in URLS
+    )
+
+
+def test_faults_switch_on_and_off_over_http():
+    with ApifyTestServer(token=TOKEN) as server:
+        client = httpx.Client(
+            base_url=server.base_url, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        start = client.post("/v2/acts/a~b/runs", json={"profileUrls": URLS[:3]})
+        assert start.status_code == 201
+        run = start.json()["data"]
+        server.configure(rate_limit_on="run", rate_limit_count=2)
+        codes = [client.get(f"/v2/actor-runs/{run['id']}").status_code for _ in range(3)]
+        assert codes == [429, 429, 200]
+        assert client.get(f"/v2/actor-runs/{run['id']}").json()["data"]["status"] == "SUCCEEDED"
+        body = client.get(f"/v2/actor-runs/{run['id']}x").json()
+        assert body["error"]["type"] == "record-not-found"
+        server.configure(rate_limit_on="items", rate_limit_count=1)
+        limited = client.get(f"/v2/datasets/{run['defaultDatasetId']}/items")
+        assert limited.status_code == 429
+        assert limited.json() == {
+            "error": {"type": "rate-limit-exceeded", "message": "You have exceeded the rate limit."}
+        }
+        assert "retry-after" not in limited.headers
+        page = client.get(f"/v2/datasets/{run['defaultDatasetId']}/items?offset=1&limit=1")
+        assert len(page.json()) == 1 and page.headers["X-Apify-Pagination-Total"] == "3"
+        assert page.headers["X-Apify-Pagination-Offset"] == "1"
+        server.reset_faults()
+        assert httpx.get(f"{server.base_url}/v2/actor-runs/{run['id']}").status_code == 401
+        client.close()
+
+
+def test_the_client_pages_a_dataset_and_raises_typed_errors():
+    with ApifyTestServer(token=TOKEN) as server:
+        fast = RetryPolicy(max_attempts=2, base_s=0.001)
+        with ApifyClient(
+            server.base_url, TOKEN, retry=fast, poll_interval_s=0.01, page_size=7
+        ) as client:
+            run = client.start_run("apify~linkedin-profile-scraper", {"profileUrls": URLS[:20]})
+            run = client.wait_for_run(run["id"], timeout_s=5)
+            pages = list(client.iter_dataset_pages(run["defaultDatasetId"]))
+            assert [len(p.items) for p in pages] == [7, 7, 6]
+            assert [p.offset for p in pages] == [0, 7, 14]
+            server.configure(error_on="start", error_status=404, error_count=-1)
+            with pytest.raises(ApifyHTTPError) as raised:
+                client.start_run("nobody~nothing", {"profileUrls": URLS[:1]})
+            assert raised.value.status == 404 and TOKEN not in repr(client)
+
+
+def test_test_server_runs_as_a_module_on_a_chosen_port(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loaders.apify_linkedin.testserver", "--port", "0", "--month", "2"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        start_new_session=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        base_url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        assert httpx.get(f"{base_url}/_test/state").json()["month"] == 2
+        changed = httpx.post(
+            f"{base_url}/_test/config", json={"month": 3, "faults": {"dataset": "empty"}}
+        ).json()
+        assert changed["month"] == 3 and changed["faults"]["dataset"] == "empty"
+        bad = httpx.post(f"{base_url}/_test/config", json={"faults": {"dataset": "nonsense"}})
+        assert bad.status_code == 400
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
+# ---------------------------------------------------------------------------- pure helpers
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://www.linkedin.com/in/jane-doe", "https://www.linkedin.com/in/jane-doe"),
+        ("HTTP://UK.LinkedIn.com/in/Jane-Doe/?trk=x#top", "https://www.linkedin.com/in/jane-doe"),
+        ("linkedin.com/in/jane-doe/details/experience/", "https://www.linkedin.com/in/jane-doe"),
+        (
+            "  https://de.linkedin.com/company/acme-gmbh/about ",
+            "https://www.linkedin.com/company/acme-gmbh",
+        ),
+        ("https://m.linkedin.com/in/j%C3%BCrgen", "https://www.linkedin.com/in/j%c3%bcrgen"),
+        ("https://example.com/in/jane-doe", None),
+        ("https://www.linkedin.com/feed/", None),
+        ("linkedin profile pending", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_normalize_linkedin_url(given, expected):
+    assert normalize_linkedin_url(given) == expected
+
+
+def test_items_are_parsed_as_given_and_keyed_canonically():
+    a = parse_item({"fullName": "Ada", "linkedinUrl": "https://linkedin.com/in/ada", "x": [1, 2]})
+    b = parse_item({"x": [1, 2], "linkedinUrl": "https://linkedin.com/in/ada", "fullName": "Ada"})
+    assert (
+        a.item
+        == b.item
+        == json.dumps(
+            {"fullName": "Ada", "linkedinUrl": "https://linkedin.com/in/ada", "x": [1, 2]},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+    )
+    assert a.is_profile and a.profile_urls == {"https://www.linkedin.com/in/ada"}
+    error = parse_item({"inputUrl": "https://www.linkedin.com/in/x", "error": "private"})
+    assert not error.is_profile and error.input_url == "https://www.linkedin.com/in/x"
+    odd = parse_item(
+        {"fullName": {"first": "A"}, "url": "https://linkedin.com/in/a", "jobTitle": 7}
+    )
+    assert odd.full_name is None and odd.job_title == "7" and odd.linkedin_url
+
+
+def test_barton_job_ids():
+    assert barton_job_id(1) == "04.04.06.00.00000.001"
+    assert barton_job_id(123_456_789) == "04.04.06.01.23456.789"
+    with pytest.raises(ValueError):
+        barton_job_id(0)
+
+
+def test_redact_masks_every_secret_occurrence():
+    text = f"GET /x?token={TOKEN} failed; Authorization: Bearer {TOKEN}"
+    assert redact(text, (TOKEN, None)) == "GET /x?token=*** failed; Authorization: Bearer ***"
