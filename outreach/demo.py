@@ -107,7 +107,7 @@ def run_demo(
 
     started = time.monotonic()
     settings = load_settings()
-    total = 7
+    total = 9
     t = _step(1, total, "warehouse")
     url = database_url(settings)
     where = "embedded PostgreSQL" if settings.embedded else "OUTREACH_DATABASE_URL"
@@ -145,7 +145,18 @@ def run_demo(
     if not _dbt_build(["build", "--select", "source:millionverifier+", "int_signal_keys+"], url, t):
         return 1
 
-    t = _step(7, total, "LinkedIn Ads: load, KPIs, and the alert right after the next day's load")
+    t = _step(7, total, "LinkedIn refresh: baseline and one month later (Apify test-mode server)")
+    from loaders.apify_linkedin.demo import refresh_summary_lines, run_refresh_demo
+
+    if not run_refresh_demo(url, progress=lambda s: print(f"      {s}")):
+        return 1
+    print(f"      ({time.monotonic() - t:.1f}s)")
+
+    t = _step(8, total, "dbt build of change detection (people intelligence, audit log, signals)")
+    if not _dbt_build(["build", "--select", "source:apify+"], url, t):
+        return 1
+
+    t = _step(9, total, "LinkedIn Ads: load, KPIs, and the alert right after the next day's load")
     from loaders.linkedin_ads.demo import run_ads_demo
 
     ads_lines = run_ads_demo(url, progress=lambda s: print(f"      {s}"))
@@ -159,6 +170,9 @@ def run_demo(
     print("\nWork queues and renewals (as of today)")
     for line in verification_lines(url):
         print(line)
+    print("\nLinkedIn refresh jobs and detected changes")
+    for line in refresh_summary_lines(url):
+        print(f"  {line}")
     print("\nLinkedIn Ads KPIs and alerts")
     for line in ads_lines:
         print(f"  {line}")

@@ -67,8 +67,21 @@ def test_demo_loads_builds_and_summarises_the_published_objects(warehouse, tmp_p
         companies = conn.execute("select count(*) from company.company").fetchone()[0]
         slots = conn.execute("select count(*) from company.company_slot").fetchone()[0]
         quarantined = conn.execute("select count(*) from raw_intake.quarantine").fetchone()[0]
+        jobs = conn.execute(
+            "select job_unique_id, status, total_profiles, profiles_changed"
+            " from marketing.linkedin_refresh_jobs order by job_unique_id"
+        ).fetchall()
+        changes = conn.execute("select count(*) from marketing.people_intelligence").fetchone()[0]
     # 40 companies minus the one the generator spoils on purpose
     assert companies == 39
     assert slots == 3 * companies
     assert quarantined >= 3
+    # the baseline refresh and the one a simulated month later, both listed in the summary
+    assert "LinkedIn refresh jobs and detected changes" in out
+    assert len(jobs) == 2 and all(status == "completed" for _, status, _, _ in jobs)
+    assert all(job_id in out for job_id, _, _, _ in jobs)
+    baseline, later = jobs
+    assert baseline[2] == later[2] > 0  # every tracked profile, both times
+    assert baseline[3] == 0  # the baseline agrees with what intake said
+    assert later[3] > 0 and later[3] == changes  # the month-later job found the changes
     assert time.monotonic() - started < 600

@@ -292,9 +292,7 @@ in_time as (
     select
         *,
         lag(observation_key) over profile_order as previous_key,
-        {%- for column in state_columns %}
-        lag({{ column }}) over profile_order as previous_{{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ column_list('lag({c}) over profile_order as previous_{c}', state_columns) }}
     from linkedin_flagged
     where not is_late_now
     window profile_order as (partition by profile_url order by loaded_at, observation_key)
@@ -335,9 +333,7 @@ baselines as (
     select
         *,
         first_value(observation_key) over intake_rows_first as group_key,
-        {%- for column in state_columns %}
-        first_value({{ column }}) over intake_rows_first as group_{{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ column_list('first_value({c}) over intake_rows_first as group_{c}', state_columns) }}
     from baseline_groups
     window intake_rows_first as (
         partition by profile_url, intake_group
@@ -352,9 +348,7 @@ paired as (
         {{ row_columns | join(',\n        ') }},
         false as is_late,
         previous_key as previous_observation_key,
-        {%- for column in state_columns %}
-        previous_{{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ column_list('previous_{c}', state_columns) }}
     from in_time
     where is_new and previous_key is not null
     union all
@@ -362,9 +356,7 @@ paired as (
         {{ row_columns | join(',\n        ') }},
         false as is_late,
         case when intake_group > 0 then group_key end as previous_observation_key,
-        {%- for column in state_columns %}
-        case when intake_group > 0 then group_{{ column }} end as previous_{{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ column_list('case when intake_group > 0 then group_{c} end as previous_{c}', state_columns) }}
     from baselines
     where origin_rank = 1
     union all
@@ -372,9 +364,7 @@ paired as (
         {{ row_columns | join(',\n        ') }},
         true as is_late,
         cast(null as {{ text }}) as previous_observation_key,
-        {%- for column in state_columns %}
-        cast(null as {{ state_types[column] }}) as previous_{{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ column_list('cast(null as {t}) as previous_{c}', state_columns, types=state_types) }}
     from linkedin_flagged
     where is_new and is_late_now
     union all
@@ -382,9 +372,7 @@ paired as (
         {{ row_columns | join(',\n        ') }},
         false as is_late,
         cast(null as {{ text }}) as previous_observation_key,
-        {%- for column in state_columns %}
-        cast(null as {{ state_types[column] }}) as previous_{{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ column_list('cast(null as {t}) as previous_{c}', state_columns, types=state_types) }}
     from batch
     where origin = 'intake'
 ),
