@@ -25,6 +25,7 @@ import httpx
 import orjson
 
 from loaders.apify_linkedin import settings as s
+from outreach.http import backoff_delay, redact_secrets
 
 # ---------------------------------------------------------------------------- URLs
 # Mirrors dbt_project/macros/normalize/normalize_linkedin_url.sql (postgres__): lower(trim(x))
@@ -48,16 +49,7 @@ def normalize_linkedin_url(url: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------- secrets
-REDACTED = "***"
-
-
-def redact(text: Any, secrets: tuple[str | None, ...]) -> str:
-    """``text`` as a string with every secret replaced by ``***``."""
-    out = str(text)
-    for secret in secrets:
-        if secret:
-            out = out.replace(secret, REDACTED)
-    return out
+redact = redact_secrets  # ``redact(text, secrets)``: every secret replaced by ``***``
 
 
 # ---------------------------------------------------------------------------- errors
@@ -152,8 +144,9 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Backoff before attempt ``attempt + 1`` (attempt counts from 1)."""
-        raw = min(self.max_s, self.base_s * (2 ** (attempt - 1)))
-        return max(0.0, raw * (1 + self.rng.uniform(-self.jitter, self.jitter)))
+        return backoff_delay(
+            attempt, base_s=self.base_s, max_s=self.max_s, jitter=self.jitter, rng=self.rng
+        )
 
 
 @dataclass

@@ -13,7 +13,6 @@ Failures never raise out of a job: they end it ``failed`` with an ``error_messag
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from loaders.apify_linkedin import jobs as J
@@ -52,8 +50,8 @@ from loaders.apify_linkedin.source import (
     apify_linkedin_source,
     dataset_fingerprint,
 )
+from outreach.dlt_pipelines import pipelines_dir_for, warehouse_pipeline
 from outreach.settings import load_settings
-from outreach.warehouse import url_parts
 
 __all__ = [
     "ApifyConfigError",
@@ -207,33 +205,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _dlt_credentials(url: str) -> PostgresCredentials:
-    credentials = PostgresCredentials(url)
-    if credentials.password is None:  # trust auth (the embedded server): dlt wants a value
-        credentials.password = ""
-    return credentials
-
-
 _PIPELINES: dict[tuple[str, str], Any] = {}
 
 
 def pipeline_for(database_url: str, pipelines_dir: Path | None = None):
     """The dlt pipeline for this database (its working dir is keyed by the database);
     one object per database and working dir in this process (creating one costs ~0.2 s)."""
-    import dlt
-
-    parts = url_parts(database_url)
-    key = hashlib.sha256(
-        f"{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}".encode()
-    ).hexdigest()[:12]
-    pipelines_dir = pipelines_dir or load_settings().state_dir / "dlt" / f"{parts['dbname']}-{key}"
+    pipelines_dir = pipelines_dir or pipelines_dir_for(database_url)
     cache_key = (database_url, str(pipelines_dir))
     if cache_key not in _PIPELINES:
-        _PIPELINES[cache_key] = dlt.pipeline(
-            pipeline_name=s.PIPELINE_NAME,
-            destination=dlt.destinations.postgres(credentials=_dlt_credentials(database_url)),
-            dataset_name=s.DATASET_NAME,
-            pipelines_dir=str(pipelines_dir),
+        _PIPELINES[cache_key] = warehouse_pipeline(
+            database_url, s.PIPELINE_NAME, s.DATASET_NAME, pipelines_dir
         )
     return _PIPELINES[cache_key]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -12,7 +11,6 @@ from typing import Any
 
 import dlt
 import psycopg
-from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from loaders.intake import intake_source
@@ -25,9 +23,9 @@ from loaders.intake.helpers import (
     check_file,
     read_existing,
 )
-from outreach.settings import load_settings
+from outreach.dlt_pipelines import warehouse_pipeline
 from outreach.warehouse import database_url as warehouse_url
-from outreach.warehouse import redact, url_parts
+from outreach.warehouse import redact
 
 __all__ = ["IntakeError", "IntakeSummary", "intake_pipeline", "load_intake_files"]
 
@@ -106,26 +104,9 @@ class IntakeSummary:
         return "\n".join(out)
 
 
-def _dlt_credentials(url: str) -> PostgresCredentials:
-    credentials = PostgresCredentials(url)
-    if credentials.password is None:  # trust/peer auth (the embedded server): dlt wants a value
-        credentials.password = ""
-    return credentials
-
-
 def intake_pipeline(database_url: str) -> dlt.Pipeline:
     """The intake pipeline for this database (its working dir is keyed by the database)."""
-    parts = url_parts(database_url)
-    key = hashlib.sha256(
-        f"{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}".encode()
-    ).hexdigest()[:12]
-    pipelines_dir = load_settings().state_dir / "dlt" / f"{parts['dbname']}-{key}"
-    return dlt.pipeline(
-        pipeline_name=s.PIPELINE_NAME,
-        destination=dlt.destinations.postgres(credentials=_dlt_credentials(database_url)),
-        dataset_name=s.DATASET_NAME,
-        pipelines_dir=str(pipelines_dir),
-    )
+    return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME)
 
 
 def existing_state(database_url: str) -> ExistingState:

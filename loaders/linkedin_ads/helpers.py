@@ -13,7 +13,6 @@ as is (httpx leaves these characters alone).
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,17 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loaders.linkedin_ads import settings as s
+from outreach.http import backoff_delay, redact_secrets
 
-REDACTED = "***"
-
-
-def redact(text: Any, secrets: Iterable[str | None]) -> str:
-    """``text`` as a string with every secret replaced by ``***``."""
-    out = str(text)
-    for secret in secrets:
-        if secret:
-            out = out.replace(secret, REDACTED)
-    return out
+redact = redact_secrets  # ``redact(text, secrets)``: every secret replaced by ``***``
 
 
 # ---------------------------------------------------------------------------- errors
@@ -165,13 +156,13 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, retry_after: str | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (Retry-After wins when given)."""
-        if retry_after:
-            try:
-                return min(float(retry_after), self.backoff_max_s)
-            except ValueError:
-                pass
-        base = min(self.backoff_base_s * (2 ** (attempt - 1)), self.backoff_max_s)
-        return max(0.0, base * (1 + random.uniform(-self.jitter, self.jitter)))
+        return backoff_delay(
+            attempt,
+            base_s=self.backoff_base_s,
+            max_s=self.backoff_max_s,
+            jitter=self.jitter,
+            retry_after=retry_after,
+        )
 
 
 @dataclass

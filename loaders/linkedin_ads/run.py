@@ -34,7 +34,6 @@ the real token is never sent to a test server this module starts.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -49,7 +48,6 @@ import dlt
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from loaders.linkedin_ads import AdsBatch, linkedin_ads_source, with_load_columns
@@ -70,10 +68,10 @@ from loaders.linkedin_ads.helpers import (
     read_export,
     redact,
 )
+from outreach.dlt_pipelines import warehouse_pipeline
 from outreach.settings import Settings, load_settings
 from outreach.warehouse import database_url as warehouse_url
 from outreach.warehouse import redact as redact_url
-from outreach.warehouse import url_parts
 
 __all__ = [
     "AdsLoadSummary",
@@ -341,26 +339,9 @@ class _Endpoints:
 
 
 # ---------------------------------------------------------------------------- pipeline
-def _dlt_credentials(url: str) -> PostgresCredentials:
-    credentials = PostgresCredentials(url)
-    if credentials.password is None:  # trust/peer auth (the embedded server): dlt wants a value
-        credentials.password = ""
-    return credentials
-
-
 def ads_pipeline(database_url: str) -> dlt.Pipeline:
     """The linkedin_ads pipeline for this database (its working dir is keyed by the database)."""
-    parts = url_parts(database_url)
-    key = hashlib.sha256(
-        f"{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}".encode()
-    ).hexdigest()[:12]
-    pipelines_dir = load_settings().state_dir / "dlt" / f"{parts['dbname']}-{key}"
-    return dlt.pipeline(
-        pipeline_name=s.PIPELINE_NAME,
-        destination=dlt.destinations.postgres(credentials=_dlt_credentials(database_url)),
-        dataset_name=s.DATASET_NAME,
-        pipelines_dir=str(pipelines_dir),
-    )
+    return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME)
 
 
 def _present_tables(conn: psycopg.Connection) -> set[str]:

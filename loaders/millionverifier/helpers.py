@@ -35,22 +35,18 @@ from urllib.parse import urlsplit
 import httpx
 
 from loaders.millionverifier import settings as s
+from outreach.http import REDACTED, backoff_delay, redact_secrets
 
 log = logging.getLogger("loaders.millionverifier")
 
 # ---------------------------------------------------------------------------- secrets
-REDACTED = "***"
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:api|key)=)[^&\s\"'#]+")
 
 
 def redact(text: Any, secrets: Iterable[str | None] = ()) -> str:
     """``text`` as a string with every secret and every ``api=``/``key=`` query value
     replaced by ``***``."""
-    out = str(text)
-    for secret in secrets:
-        if secret:
-            out = out.replace(secret, REDACTED)
-    return _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", out)
+    return _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", redact_secrets(text, secrets))
 
 
 class _RedactQuerySecrets(logging.Filter):
@@ -243,10 +239,14 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Backoff before attempt ``attempt + 1`` (attempt counts from 1); a Retry-After
         the server sent is honoured (capped at ``max_s``)."""
-        if retry_after is not None:
-            return min(self.max_s, max(0.0, retry_after))
-        raw = min(self.max_s, self.base_s * (2 ** (attempt - 1)))
-        return max(0.0, raw * (1 + self.rng.uniform(-self.jitter, self.jitter)))
+        return backoff_delay(
+            attempt,
+            base_s=self.base_s,
+            max_s=self.max_s,
+            jitter=self.jitter,
+            rng=self.rng,
+            retry_after=retry_after,
+        )
 
 
 @dataclass

@@ -20,7 +20,6 @@ The API key is never printed, logged, raised or stored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import time
@@ -34,7 +33,6 @@ from urllib.parse import urlsplit
 
 import dlt
 import psycopg
-from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from loaders.millionverifier import answers_table, millionverifier_source
@@ -50,8 +48,8 @@ from loaders.millionverifier.helpers import (
     normalize_email,
     redact,
 )
+from outreach.dlt_pipelines import warehouse_pipeline
 from outreach.settings import load_settings
-from outreach.warehouse import url_parts
 
 __all__ = [
     "VerificationSummary",
@@ -176,26 +174,9 @@ class VerificationSummary:
 
 
 # ---------------------------------------------------------------------------- warehouse
-def _dlt_credentials(url: str) -> PostgresCredentials:
-    credentials = PostgresCredentials(url)
-    if credentials.password is None:  # trust auth (the embedded server): dlt wants a value
-        credentials.password = ""
-    return credentials
-
-
 def verifier_pipeline(database_url: str, pipelines_dir: Path | None = None) -> dlt.Pipeline:
     """The verifier's dlt pipeline for this database (working dir keyed by the database)."""
-    parts = url_parts(database_url)
-    key = hashlib.sha256(
-        f"{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}".encode()
-    ).hexdigest()[:12]
-    folder = pipelines_dir or load_settings().state_dir / "dlt" / f"{parts['dbname']}-{key}"
-    return dlt.pipeline(
-        pipeline_name=s.PIPELINE_NAME,
-        destination=dlt.destinations.postgres(credentials=_dlt_credentials(database_url)),
-        dataset_name=s.DATASET_NAME,
-        pipelines_dir=str(folder),
-    )
+    return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME, pipelines_dir)
 
 
 def _tables_present(database_url: str) -> set[str]:
