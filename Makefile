@@ -31,7 +31,9 @@ lint: install
 	$(BIN)/outreach sqlfluff
 
 test: lint
-	$(BIN)/python -m pytest
+	@rc=0; $(BIN)/python -m pytest || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; fi; \
+	exit $$rc
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
