@@ -25,6 +25,7 @@ from loaders.intake.helpers import (
     check_file,
     read_existing,
 )
+from outreach.events import recorded
 from outreach.settings import load_settings
 from outreach.warehouse import database_url as warehouse_url
 from outreach.warehouse import redact, url_parts
@@ -141,6 +142,7 @@ def existing_state(database_url: str) -> ExistingState:
         return read_existing(fetch)
 
 
+@recorded("load.intake")
 def load_intake_files(
     companies: Path | None,
     people: Path | None,

@@ -70,6 +70,7 @@ from loaders.linkedin_ads.helpers import (
     read_export,
     redact,
 )
+from outreach.events import recorded
 from outreach.settings import Settings, load_settings
 from outreach.warehouse import database_url as warehouse_url
 from outreach.warehouse import redact as redact_url
@@ -518,6 +519,7 @@ def _utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+@recorded("load.linkedin_ads")
 def load_linkedin_ads(
     *,
     database_url: str | None = None,
@@ -686,6 +688,7 @@ def _pull_row(
     }
 
 
+@recorded("load.linkedin_ads")
 def import_analytics_file(
     path: Path | str,
     *,
