@@ -1,7 +1,11 @@
 """Sensors.
 
-None yet. Planned: a run-status sensor that posts failed runs to ``ALERT_WEBHOOK_URL``,
-and sensors on the outbox marts that trigger the PLE enqueue and KPI alert exports.
+- ``linkedin_refresh_rate_limit_retry`` (orchestration/assets/apify.py) and the LinkedIn
+  Ads KPI trigger (orchestration/assets/ads.py).
+- ``pipeline_run_failures``: every failed Dagster run becomes a ``dagster.run`` pipeline
+  event (status failed) and a pipeline error (record_id = the run id) in ``raw_ops``
+  (outreach/events.py), so ``marketing.pipeline_errors``, ``vw_unresolved_errors`` and the
+  error-rate threshold see it; alerts go out through ``marketing.ops_alert_notifications``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,51 @@ import dagster as dg
 from orchestration.assets.ads import ads_sensors
 from orchestration.assets.apify import linkedin_refresh_rate_limit_retry
 
+
+def run_failure_facts(context: dg.RunFailureSensorContext) -> tuple[dict, str]:
+    """The payload and error message recorded for a failed run."""
+    run = context.dagster_run
+    steps = []
+    for event in context.get_step_failure_events():
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None and error.cause is not None:  # the root cause says most
+            error = error.cause
+        steps.append((event.step_key, error.message.strip() if error else event.message))
+    payload = {
+        "run_id": run.run_id,
+        "job_name": run.job_name,
+        "tags": {k: v for k, v in run.tags.items() if not k.startswith(".dagster")},
+        "failed_steps": [step for step, _ in steps],
+    }
+    lines = [f"run {run.run_id} of {run.job_name} failed"]
+    lines += [f"{step}: {message}" for step, message in steps]
+    if not steps and context.failure_event.message:
+        lines.append(context.failure_event.message)
+    return payload, "\n".join(lines)
+
+
+@dg.run_failure_sensor(
+    name="pipeline_run_failures",
+    monitor_all_code_locations=False,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records every failed run as a pipeline event and error in raw_ops.",
+)
+def pipeline_run_failures(context: dg.RunFailureSensorContext) -> None:
+    from outreach.events import record_error, record_event
+    from outreach.warehouse import database_url
+
+    payload, message = run_failure_facts(context)
+    url = database_url()
+    event_id = record_event(url, "dagster.run", payload, status="failed")
+    error_id = record_error(
+        url, "dagster.run", context.dagster_run.run_id, message, "error", event_id=event_id
+    )
+    context.log.info(f"recorded failed run {context.dagster_run.run_id} as error {error_id}")
+
+
 # LinkedIn Ads: KPI models + alert step right after each load (orchestration/assets/ads.py)
 sensors: list[dg.SensorDefinition] = [
     linkedin_refresh_rate_limit_retry,
     *ads_sensors,
+    pipeline_run_failures,
 ]

@@ -211,6 +211,36 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- ops
+def cmd_ops(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from outreach.events import ensure_raw_tables, resolve_error
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    if args.ops_command == "resolve-error":
+        resolved = [i for i in args.error_ids if resolve_error(url, i)]
+        for error_id in args.error_ids:
+            state = "resolved" if error_id in resolved else "not found or already resolved"
+            print(f"error {error_id}: {state}")
+        return 0 if len(resolved) == len(args.error_ids) else 1
+    ensure_raw_tables(url)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select error_id, created_at, severity, event_type, record_id, error_message"
+            " from raw_ops.pipeline_errors where not resolved order by created_at, error_id"
+        ).fetchall()
+    for error_id, created_at, severity, event_type, record_id, message in rows:
+        first_line = (message.splitlines() or [""])[0][:120]
+        print(
+            f"{error_id:>6}  {created_at:%Y-%m-%d %H:%M}  {severity:<8} {event_type:<24} "
+            f"{record_id or '-':<12} {first_line}"
+        )
+    print(f"{len(rows)} unresolved error(s); `outreach ops resolve-error ID` resolves one")
+    return 0
+
+
 # ---------------------------------------------------------------------------- demo / ui
 def cmd_demo(args: argparse.Namespace) -> int:
     from outreach.demo import run_demo
@@ -370,6 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lad.add_argument("--account", help="with --from-file: the ad account the rows belong to")
     ld.set_defaults(func=cmd_load)
+
+    op = sub.add_parser("ops", help="pipeline errors: list unresolved, resolve-error ID")
+    ops = op.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
+    ops.add_parser("errors", help="list the unresolved pipeline errors")
+    re_ = ops.add_parser("resolve-error", help="mark pipeline errors resolved")
+    re_.add_argument("error_ids", type=int, nargs="+", metavar="ID")
+    op.set_defaults(func=cmd_ops)
 
     u = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1:3000")
     u.add_argument("--host", default="127.0.0.1")

@@ -32,7 +32,8 @@ BUILDING_COMMANDS = {"build", "run", "test", "seed", "snapshot", "source"}
 def run_dbt(args: list[str], *, url: str | None = None, check: bool = True, capture: bool = False):
     """Run the dbt CLI in a subprocess (keeps dbt's globals out of our process).
 
-    Commands that touch the warehouse first make sure every loader's raw tables exist.
+    Commands that touch the warehouse first make sure every loader's raw tables exist, and
+    are recorded as pipeline events (a failed one also as a pipeline error).
     """
     url = url or database_url()
     if BUILDING_COMMANDS & set(args[:1]):
@@ -42,4 +43,14 @@ def run_dbt(args: list[str], *, url: str | None = None, check: bool = True, capt
     env = {**os.environ, **dbt_env(url)}
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [str(dbt), *args] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main", *args]
-    return subprocess.run(cmd, env=env, check=check, text=True, capture_output=capture)
+    if not BUILDING_COMMANDS & set(args[:1]):
+        return subprocess.run(cmd, env=env, check=check, text=True, capture_output=capture)
+    from outreach.events import recording
+
+    # every building command is a pipeline event (dbt.build, dbt.run, ...): outreach/events.py
+    with recording(url, f"dbt.{args[0]}", {"runner": "cli", "args": args}) as event:
+        done = subprocess.run(cmd, env=env, check=check, text=True, capture_output=capture)
+        event.update(returncode=done.returncode)
+        if done.returncode != 0:
+            event.fail(f"dbt {' '.join(args)} exited with {done.returncode}")
+    return done

@@ -176,6 +176,9 @@ def run_demo(
     print("\nLinkedIn Ads KPIs and alerts")
     for line in ads_lines:
         print(f"  {line}")
+    print("\nPipeline events and ops alerts (marketing.pipeline_events, marketing.ops_alerts)")
+    for line in ops_summary_lines(url):
+        print(f"  {line}")
     q = quarantine_counts(url)
     if q:
         print("\nQuarantined intake rows (raw_intake.quarantine)")
@@ -190,3 +193,30 @@ Done in {time.monotonic() - started:.0f}s. Next:
   eval "$(outreach env)" && dbt ls # plain dbt against the same warehouse"""
     )
     return 0
+
+
+def ops_summary_lines(url: str) -> list[str]:
+    """Events per type and status, open errors, and the ops alerts of the latest build."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            events = conn.execute(
+                "select event_type, status, count(*) from marketing.pipeline_events"
+                " group by 1, 2 order by 1, 2"
+            ).fetchall()
+            open_errors = conn.execute(
+                "select count(*) from marketing.vw_unresolved_errors"
+            ).fetchone()[0]
+            alerts = conn.execute(
+                "select severity, metric, subject, round(observed_value, 4), threshold"
+                " from marketing.ops_alerts order by detected_at desc, severity, metric"
+            ).fetchall()
+    except psycopg.Error as exc:
+        return [f"(not built: {exc.diag.message_primary})"]
+    lines = [f"{t:<24} {s:<10} {n:>6}" for t, s, n in events]
+    lines.append(f"unresolved errors: {open_errors} (outreach ops errors)")
+    lines += [
+        f"ops alert {sev}: {m} of {subj} = {v} (limit {th})" for sev, m, subj, v, th in alerts
+    ]
+    return lines or ["no pipeline events yet"]

@@ -104,6 +104,17 @@ def test_job_lands_raw_rows_and_builds_the_marts(first_run, warehouse):
         assert count(warehouse, relation) == rows, relation
 
 
+def test_the_load_and_the_dbt_build_are_recorded_as_processed_pipeline_events(first_run, warehouse):
+    with psycopg.connect(warehouse) as conn:
+        recorded = conn.execute(
+            "select event_type, status, payload->>'runner', payload->>'run_id'"
+            " from raw_ops.pipeline_events order by event_id"
+        ).fetchall()
+    run_id = first_run.dagster_run.run_id
+    assert ("load.intake", "processed", "dagster", run_id) in recorded
+    assert ("dbt.build", "processed", "dagster", run_id) in recorded
+
+
 def test_loader_materializations_report_rows_and_quarantine_by_reason(first_run):
     meta = materializations(first_run)
     companies = meta["raw_intake/companies"]

@@ -51,6 +51,7 @@ from loaders.apify_linkedin.source import (
     dataset_fingerprint,
 )
 from outreach.dlt_pipelines import pipelines_dir_for, warehouse_pipeline
+from outreach.events import recorded
 from outreach.settings import load_settings
 
 __all__ = [
@@ -516,6 +517,15 @@ def _rate_limit_meta(
 
 
 # ---------------------------------------------------------------------------- refresh
+def _failed_jobs(result: RefreshResult) -> str | None:
+    """A refresh with failed jobs is a failed pipeline event (outreach/events.py)."""
+    failed = [j for j in result.jobs if j.status == "failed"]
+    return (
+        "; ".join(f"{j.job_unique_id}: {j.error_message or j.error_kind}" for j in failed) or None
+    )
+
+
+@recorded("load.apify_linkedin", failure=_failed_jobs)
 def refresh_profiles(
     *,
     all_profiles: bool = False,
@@ -651,6 +661,7 @@ def _parse_observed_at(value: datetime | str | None) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@recorded("load.apify_linkedin", failure=_failed_jobs)
 def import_dataset(
     path: str | Path,
     *,

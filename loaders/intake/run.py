@@ -24,6 +24,7 @@ from loaders.intake.helpers import (
     read_existing,
 )
 from outreach.dlt_pipelines import warehouse_pipeline
+from outreach.events import recorded
 from outreach.warehouse import database_url as warehouse_url
 from outreach.warehouse import redact
 
@@ -122,6 +123,7 @@ def existing_state(database_url: str) -> ExistingState:
         return read_existing(fetch)
 
 
+@recorded("load.intake")
 def load_intake_files(
     companies: Path | None,
     people: Path | None,

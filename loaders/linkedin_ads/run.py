@@ -69,6 +69,7 @@ from loaders.linkedin_ads.helpers import (
     redact,
 )
 from outreach.dlt_pipelines import warehouse_pipeline
+from outreach.events import recorded
 from outreach.settings import Settings, load_settings
 from outreach.warehouse import database_url as warehouse_url
 from outreach.warehouse import redact as redact_url
@@ -499,6 +500,7 @@ def _utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+@recorded("load.linkedin_ads")
 def load_linkedin_ads(
     *,
     database_url: str | None = None,
@@ -667,6 +669,7 @@ def _pull_row(
     }
 
 
+@recorded("load.linkedin_ads")
 def import_analytics_file(
     path: Path | str,
     *,

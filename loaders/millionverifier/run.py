@@ -49,6 +49,7 @@ from loaders.millionverifier.helpers import (
     redact,
 )
 from outreach.dlt_pipelines import warehouse_pipeline
+from outreach.events import recorded
 from outreach.settings import load_settings
 
 __all__ = [
@@ -375,6 +376,14 @@ class _Options:
     land_batch: int
 
 
+def _failed_run(summary: VerificationSummary) -> str | None:
+    """A run that stopped as failed is a failed pipeline event (outreach/events.py)."""
+    if summary.status == s.RUN_FAILED:
+        return f"verification run {summary.run_id} failed: {summary.message or 'no reason given'}"
+    return None
+
+
+@recorded("load.millionverifier", failure=_failed_run)
 def verify_emails(
     emails: Iterable[str] | None = None,
     *,

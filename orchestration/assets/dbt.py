@@ -98,15 +98,23 @@ COUNTED = _counted_relations(MANIFEST_PATH)
 def outreach_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
-    """``dbt build`` of the selected models, their tests as checks; row counts attached."""
+    """``dbt build`` of the selected models, their tests as checks; row counts attached.
+    Recorded as a ``dbt.build`` pipeline event (outreach/events.py)."""
     from outreach.raw import ensure_all_raw_tables
 
     # sources of loaders that have not run yet still need their (empty) raw tables
     for created in ensure_all_raw_tables(warehouse.url()):
         context.log.info(f"created the empty raw tables of {created}")
-    with warehouse.dbt_environment():
+    from outreach.events import recording
+
+    payload = {"runner": "dagster", "run_id": context.run_id}
+    with (
+        recording(warehouse.url(), "dbt.build", payload) as event,
+        warehouse.dbt_environment(),
+    ):
         events = dbt.cli(["build"], context=context).stream()
         yield from _with_row_counts(context, events, warehouse)
+        event.update(selected=len(context.selected_output_names))
 
 
 def _with_row_counts(context: dg.AssetExecutionContext, events, warehouse: WarehouseResource):

@@ -132,7 +132,21 @@ def intake_assets(
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult]:
     """Validate the intake files, land good rows in raw_intake.companies / people and
-    bad ones in raw_intake.quarantine (dlt, merge insert-only on ``_row_key``)."""
+    bad ones in raw_intake.quarantine (dlt, merge insert-only on ``_row_key``). Recorded
+    as a ``load.intake`` pipeline event (outreach/events.py)."""
+    from outreach.events import recording
+
+    payload = {"step": "intake_load", "runner": "dagster", "run_id": context.run_id}
+    with recording(warehouse.url(), "load.intake", payload):
+        yield from _intake_load(context, config, dlt, warehouse)
+
+
+def _intake_load(
+    context: dg.AssetExecutionContext,
+    config: IntakeFilesConfig,
+    dlt: DagsterDltResource,
+    warehouse: WarehouseResource,
+) -> Iterator[dg.MaterializeResult]:
     companies, people = config.resolve()
     try:
         for path, entity in (

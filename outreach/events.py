@@ -1,0 +1,404 @@
+"""Pipeline events and errors in ``raw_ops``: what every load, build and export step did.
+
+- ``raw_ops.pipeline_events``: one row per step run (``event_type`` such as
+  ``load.intake``, ``dbt.build``, ``export.alerts``, ``dagster.run``), ``pending`` while
+  it runs, then ``processed`` or ``failed``; ``payload`` (jsonb) says what it was given and
+  what it did.
+- ``raw_ops.pipeline_errors``: one row per error (``record_id`` names what failed: the
+  event, a Dagster run id, a job id), ``severity`` warning | error | critical, open until
+  someone resolves it (``outreach ops resolve-error ID`` or ``resolve_error``).
+
+dbt publishes them as ``marketing.pipeline_events``, ``marketing.pipeline_errors``,
+``marketing.vw_error_rate_24h`` and ``marketing.vw_unresolved_errors``; the monitoring
+thresholds (``seeds/monitoring_thresholds.csv``) read them too.
+
+Recording never makes a step fail: every function here that a step calls logs a warning
+and returns ``None`` when the warehouse cannot be written. The simple API::
+
+    from outreach.events import recorded, recording
+
+    with recording(url, "export.alerts", {"target": "alerts"}) as event:
+        report = deliver(...)
+        event.update(sent=report.sent)          # merged into the payload when it ends
+
+    @recorded("load.intake")                    # database_url= keyword or the warehouse
+    def load_intake_files(...): ...
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "raw_ops"
+EVENT_STATUSES = ("pending", "processed", "failed")
+SEVERITIES = ("warning", "error", "critical")
+MAX_MESSAGE = 4000
+MAX_PAYLOAD = 20000
+
+DDL = f"""
+create schema if not exists {SCHEMA};
+create table if not exists {SCHEMA}.pipeline_events (
+    event_id bigint generated always as identity primary key,
+    event_type text not null,
+    payload jsonb not null default '{{}}'::jsonb,
+    status text not null default 'pending'
+        check (status in ('pending', 'processed', 'failed')),
+    created_at timestamptz not null default now(),
+    processed_at timestamptz,
+    updated_at timestamptz not null default now()
+);
+create index if not exists pipeline_events_type_created_idx
+    on {SCHEMA}.pipeline_events (event_type, created_at);
+create index if not exists pipeline_events_pending_idx
+    on {SCHEMA}.pipeline_events (created_at) where status = 'pending';
+create table if not exists {SCHEMA}.pipeline_errors (
+    error_id bigint generated always as identity primary key,
+    event_id bigint,
+    event_type text not null,
+    record_id text,
+    error_message text not null,
+    severity text not null default 'error'
+        check (severity in ('warning', 'error', 'critical')),
+    resolved boolean not null default false,
+    resolved_at timestamptz,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+create index if not exists pipeline_errors_type_created_idx
+    on {SCHEMA}.pipeline_errors (event_type, created_at);
+comment on table {SCHEMA}.pipeline_events is
+    'One row per pipeline step run (load, dbt build, export, Dagster run): outreach/events.py.';
+comment on table {SCHEMA}.pipeline_errors is
+    'One row per pipeline error, open until resolved: outreach/events.py.';
+"""
+TABLES = {"pipeline_events", "pipeline_errors"}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def ensure_raw_tables(database_url: str) -> bool:
+    """Create the empty event and error tables if missing; True if it created any."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        present = {
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s",
+                (SCHEMA,),
+            )
+        }
+        if present >= TABLES:
+            return False
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext('outreach raw_ops ddl'))")
+            conn.execute(DDL)
+    return True
+
+
+def _scrub(text: str, limit: int | None = MAX_MESSAGE) -> str:
+    """Error texts end up in the warehouse: never with a secret in them."""
+    from outreach.settings import _SECRET_FIELDS, load_settings
+
+    settings = load_settings()
+    for name in _SECRET_FIELDS:
+        value = getattr(settings, name, None)
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text if limit is None else text[:limit]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _jsonable(payload: Mapping[str, Any] | None) -> Jsonb:
+    """The payload as jsonb: dates and other objects as text, secrets scrubbed, and a
+    payload over MAX_PAYLOAD characters cut down to its keys."""
+    text = _scrub(json.dumps(dict(payload or {}), default=str), limit=None)
+    if len(text) > MAX_PAYLOAD:
+        text = json.dumps({"truncated": True, "keys": sorted(map(str, payload or {}))})
+    return Jsonb(json.loads(text))
+
+
+def summary_facts(result: Any) -> dict[str, Any] | None:
+    """Default ``outcome`` of ``recorded``: the step's ``result.as_dict()`` if it has one."""
+    as_dict = getattr(result, "as_dict", None)
+    return {"summary": as_dict()} if callable(as_dict) else None
+
+
+# ------------------------------------------------------------------ strict API (raises)
+def add_event(
+    database_url: str,
+    event_type: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    status: str = "pending",
+    created_at: datetime | None = None,
+    processed_at: datetime | None = None,
+) -> int:
+    """Insert an event and return its id; raises on a bad status or a database error."""
+    if status not in EVENT_STATUSES:
+        raise ValueError(f"status must be one of {EVENT_STATUSES}, got {status!r}")
+    created_at = created_at or _now()
+    if status != "pending" and processed_at is None:
+        processed_at = created_at
+    ensure_raw_tables(database_url)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            f"""
+            insert into {SCHEMA}.pipeline_events
+                (event_type, payload, status, created_at, processed_at, updated_at)
+            values (%s, %s, %s, %s, %s, now())
+            returning event_id
+            """,
+            (event_type, _jsonable(payload), status, created_at, processed_at),
+        ).fetchone()
+    return int(row[0])
+
+
+def add_error(
+    database_url: str,
+    event_type: str,
+    record_id: str | int | None,
+    message: str,
+    *,
+    severity: str = "error",
+    event_id: int | None = None,
+    created_at: datetime | None = None,
+) -> int:
+    """Insert an error and return its id; raises on a bad severity or a database error."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
+    ensure_raw_tables(database_url)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            f"""
+            insert into {SCHEMA}.pipeline_errors
+                (event_id, event_type, record_id, error_message, severity, created_at, updated_at)
+            values (%s, %s, %s, %s, %s, %s, now())
+            returning error_id
+            """,
+            (
+                event_id,
+                event_type,
+                None if record_id is None else str(record_id),
+                _scrub(str(message)) or "(no message)",
+                severity,
+                created_at or _now(),
+            ),
+        ).fetchone()
+    return int(row[0])
+
+
+def set_event_status(
+    database_url: str,
+    event_id: int,
+    status: str,
+    *,
+    payload: Mapping[str, Any] | None = None,
+    processed_at: datetime | None = None,
+) -> bool:
+    """Move an event to ``status`` (processed_at set when it leaves pending), merging
+    ``payload`` into its payload; True if the event exists."""
+    if status not in EVENT_STATUSES:
+        raise ValueError(f"status must be one of {EVENT_STATUSES}, got {status!r}")
+    done_at = None if status == "pending" else (processed_at or _now())
+    with psycopg.connect(database_url) as conn:
+        cur = conn.execute(
+            f"""
+            update {SCHEMA}.pipeline_events
+            set status = %s, processed_at = %s, payload = payload || %s, updated_at = now()
+            where event_id = %s
+            """,
+            (status, done_at, _jsonable(payload), event_id),
+        )
+        return cur.rowcount > 0
+
+
+def resolve_error(database_url: str, error_id: int, *, resolved_at: datetime | None = None) -> bool:
+    """Mark an error resolved (once: resolved_at keeps the first time); True if it was open."""
+    ensure_raw_tables(database_url)
+    with psycopg.connect(database_url) as conn:
+        cur = conn.execute(
+            f"""
+            update {SCHEMA}.pipeline_errors
+            set resolved = true, resolved_at = %s, updated_at = now()
+            where error_id = %s and not resolved
+            """,
+            (resolved_at or _now(), error_id),
+        )
+        return cur.rowcount > 0
+
+
+# ------------------------------------------------------- safe API (steps call these)
+def _safely(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # recording must never break the step it records
+        log.warning("could not record %s in %s: %s", what, SCHEMA, _scrub(str(exc)))
+        return None
+
+
+def record_event(
+    database_url: str,
+    event_type: str,
+    payload: Mapping[str, Any] | None = None,
+    status: str = "pending",
+    **kwargs: Any,
+) -> int | None:
+    """Record an event; its id, or None (and a warning) if it could not be recorded."""
+    return _safely("event", add_event, database_url, event_type, payload, status=status, **kwargs)
+
+
+def record_error(
+    database_url: str,
+    event_type: str,
+    record_id: str | int | None,
+    message: str,
+    severity: str = "error",
+    **kwargs: Any,
+) -> int | None:
+    """Record an error; its id, or None (and a warning) if it could not be recorded."""
+    return _safely(
+        "error",
+        add_error,
+        database_url,
+        event_type,
+        record_id,
+        message,
+        severity=severity,
+        **kwargs,
+    )
+
+
+def mark_processed(
+    database_url: str, event_id: int | None, payload: Mapping[str, Any] | None = None
+) -> bool:
+    """The event's step finished; False (and a warning) if that could not be recorded."""
+    if event_id is None:
+        return False
+    return bool(
+        _safely(
+            "event status", set_event_status, database_url, event_id, "processed", payload=payload
+        )
+    )
+
+
+def mark_failed(
+    database_url: str, event_id: int | None, payload: Mapping[str, Any] | None = None
+) -> bool:
+    """The event's step failed; False (and a warning) if that could not be recorded."""
+    if event_id is None:
+        return False
+    return bool(
+        _safely("event status", set_event_status, database_url, event_id, "failed", payload=payload)
+    )
+
+
+class StepEvent:
+    """What ``recording`` yields: ``update(**facts)`` adds to the payload recorded at the
+    end; ``fail(message)`` ends the step ``failed`` with an error without raising."""
+
+    def __init__(self, event_id: int | None) -> None:
+        self.event_id = event_id
+        self.facts: dict[str, Any] = {}
+        self.failure: tuple[str, str] | None = None
+
+    def update(self, **facts: Any) -> None:
+        self.facts.update(facts)
+
+    def fail(self, message: str, severity: str = "error") -> None:
+        self.failure = (message, severity)
+
+
+@contextmanager
+def recording(
+    database_url: str | None,
+    event_type: str,
+    payload: Mapping[str, Any] | None = None,
+) -> Iterator[StepEvent]:
+    """Record a step: an event ``pending`` on entry, ``processed`` on a normal exit,
+    ``failed`` plus an error (record_id = the event id) when the block raises (the
+    exception propagates) or calls ``event.fail(...)``. Never raises on its own."""
+    url = database_url
+    if url is None:
+        url = _safely("event", _warehouse_url)
+    if url is None:
+        yield StepEvent(None)
+        return
+    event = StepEvent(record_event(url, event_type, payload))
+    try:
+        yield event
+    except BaseException as exc:
+        mark_failed(url, event.event_id, {**event.facts, "error_kind": type(exc).__name__})
+        record_error(
+            url,
+            event_type,
+            event.event_id,
+            f"{type(exc).__name__}: {exc}",
+            "warning" if isinstance(exc, KeyboardInterrupt) else "error",
+            event_id=event.event_id,
+        )
+        raise
+    if event.failure is not None:
+        message, severity = event.failure
+        mark_failed(url, event.event_id, event.facts)
+        record_error(url, event_type, event.event_id, message, severity, event_id=event.event_id)
+    else:
+        mark_processed(url, event.event_id, event.facts)
+
+
+def _warehouse_url() -> str:
+    from outreach.warehouse import database_url
+
+    return database_url()
+
+
+def recorded(
+    event_type: str,
+    *,
+    outcome: Callable[[Any], Mapping[str, Any] | None] | None = summary_facts,
+    failure: Callable[[Any], str | None] | None = None,
+) -> Callable[[F], F]:
+    """Decorate a step function taking ``database_url=`` (None = the warehouse): each call
+    is an event (see ``recording``). ``outcome(result)`` gives facts for the payload
+    (default: ``result.as_dict()`` as ``summary``);
+    ``failure(result)`` a message when a returned result means the step failed."""
+
+    def decorate(fn: F) -> F:
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                bound = signature.bind_partial(*args, **kwargs)
+                url = bound.arguments.get("database_url")
+                trigger = bound.arguments.get("trigger")
+            except TypeError:
+                url, trigger = None, None
+            payload = {"step": fn.__name__, **({"trigger": trigger} if trigger else {})}
+            with recording(url, event_type, payload) as event:
+                result = fn(*args, **kwargs)
+                if outcome is not None:
+                    facts = _safely("event outcome", outcome, result)
+                    event.update(**(facts or {}))
+                if failure is not None:
+                    message = _safely("event outcome", failure, result)
+                    if message:
+                        event.fail(message)
+                return result
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
