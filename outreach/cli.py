@@ -64,12 +64,35 @@ def cmd_db(args: argparse.Namespace) -> int:
                     info["url"] = embedded_server(settings).url()
             print(json.dumps(info, indent=2))
             return 0 if external or info.get("running") else 3
+        elif args.db_command == "grant-reader":
+            return cmd_db_grant_reader(args, database_url(settings))
         elif args.db_command == "psql":
             url = database_url(settings)
             psql = _psql_binary()
             os.execv(psql, [psql, url, *args.psql_args])
     except EmbeddedError as exc:
         return _fail(str(exc))
+    return 0
+
+
+def cmd_db_grant_reader(args: argparse.Namespace, url: str) -> int:
+    """Set up the read-only role outreach_reader and, with NAME, a login role in it."""
+    import psycopg
+
+    from outreach.security import SecurityError, create_login, grant_reader_role
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            if args.name:
+                done = create_login(conn, args.name, password_env=args.password_env)
+            else:
+                done = grant_reader_role(conn)
+    except SecurityError as exc:
+        return _fail(str(exc))
+    except psycopg.Error as exc:
+        return _fail(f"could not set up the reader role: {exc}")
+    for line in done:
+        print(line)
     return 0
 
 
@@ -279,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out-dir", help="where to write the demo files (default .outreach/demo)")
     d.set_defaults(func=cmd_demo)
 
-    db = sub.add_parser("db", help="the warehouse server: start|stop|status|url|psql")
+    db = sub.add_parser("db", help="the warehouse server: start|stop|status|url|psql|grant-reader")
     dbs = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     for name, text in [
         ("start", "start the embedded PostgreSQL (no-op with OUTREACH_DATABASE_URL)"),
@@ -288,6 +311,17 @@ def build_parser() -> argparse.ArgumentParser:
         ("url", "print the connection URL (starts the embedded server if needed)"),
     ]:
         dbs.add_parser(name, help=text)
+    gr = dbs.add_parser(
+        "grant-reader",
+        help="set up role outreach_reader (SELECT on the published schemas only); "
+        "with NAME, a login role in it",
+    )
+    gr.add_argument("name", nargs="?", help="login role to create/update as a member")
+    gr.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="environment variable holding NAME's password (never pass it as an argument)",
+    )
     ps = dbs.add_parser("psql", help="open psql on the warehouse; extra args go to psql")
     ps.add_argument("psql_args", nargs=argparse.REMAINDER)
     db.set_defaults(func=cmd_db)
