@@ -234,6 +234,47 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- gdpr
+def cmd_gdpr(args: argparse.Namespace) -> int:
+    """GDPR export (JSON of everything held about a person) and erase."""
+    from outreach.gdpr import GdprError, dumps, erase_person, export_person
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    try:
+        if args.gdpr_command == "export":
+            document = export_person(
+                url,
+                args.email,
+                linkedin_urls=args.linkedin_url,
+                names=args.name,
+                include_name_matches=args.include_name_matches,
+            )
+            text = dumps(document)
+            if args.out:
+                Path(args.out).write_text(text + "\n", encoding="utf-8")
+                print(
+                    f"wrote {document['row_count']} rows from {document['relation_count']} "
+                    f"relations to {args.out}",
+                    file=sys.stderr,
+                )
+            else:
+                print(text)
+            return 0
+        summary = erase_person(
+            url,
+            args.email,
+            linkedin_urls=args.linkedin_url,
+            names=args.name,
+            rebuild=not args.no_rebuild,
+            progress=print,
+        )
+    except GdprError as exc:
+        return _fail(str(exc))
+    print(summary.render())
+    return 0 if not summary.remaining else 4
+
+
 # ---------------------------------------------------------------------------- demo / ui
 def cmd_demo(args: argparse.Namespace) -> int:
     from outreach.demo import run_demo
@@ -404,6 +445,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lad.add_argument("--account", help="with --from-file: the ad account the rows belong to")
     ld.set_defaults(func=cmd_load)
+
+    g = sub.add_parser("gdpr", help="GDPR requests: export|erase everything about a person")
+    gs = g.add_subparsers(dest="gdpr_command", required=True, metavar="ACTION")
+    for action, text in [
+        ("export", "write everything held about the person (raw and marts) as JSON"),
+        ("erase", "delete the person from raw, tombstone them for later loads, rebuild"),
+    ]:
+        a = gs.add_parser(action, help=text)
+        a.add_argument("--email", required=True, help="the person's email address")
+        a.add_argument(
+            "--linkedin-url",
+            action="append",
+            default=[],
+            help="a LinkedIn profile URL of the person (repeatable; found ones are added)",
+        )
+        a.add_argument(
+            "--name",
+            action="append",
+            default=[],
+            help="a name of the person to match too (repeatable; found ones are added)",
+        )
+        if action == "export":
+            a.add_argument("--out", metavar="FILE", help="write the JSON here (default stdout)")
+            a.add_argument(
+                "--include-name-matches",
+                action="store_true",
+                help="also rows that match only a name (may be a namesake's; counted otherwise)",
+            )
+        else:
+            a.add_argument(
+                "--no-rebuild", action="store_true", help="skip the dbt rebuild afterwards"
+            )
+    g.set_defaults(func=cmd_gdpr)
 
     u = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1:3000")
     u.add_argument("--host", default="127.0.0.1")

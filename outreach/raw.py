@@ -16,6 +16,7 @@ RAW_TABLE_OWNERS = [
     "loaders.ops.run",
     "loaders.linkedin_ads.run",
     "exports.outbox",  # raw_ops.deliveries, the outbox delivery log
+    "outreach.tombstones",  # raw_ops.gdpr_tombstones, erased people loaders drop
 ]
 
 

@@ -73,6 +73,7 @@ class IntakeSummary:
             "already_present": sum(e.already_present for e in self.entities),
             "quarantined": sum(e.quarantined for e in self.entities),
             "quarantined_by_reason": self.quarantined_by_reason,
+            "gdpr_erased": sum(e.gdpr_erased for e in self.entities),
         }
 
     def render(self) -> str:
@@ -103,6 +104,9 @@ class IntakeSummary:
             out += [f"  {entity:<7}  {reason:<{width}}  {n}" for entity, reason, n in reasons]
         else:
             out.append("no rows quarantined")
+        erased = sum(e.gdpr_erased for e in self.entities)
+        if erased:
+            out.append(f"dropped {erased} rows of GDPR-erased people (tombstoned; nothing kept)")
         return "\n".join(out)
 
 
@@ -171,6 +175,7 @@ def load_intake_files(
         known_companies=existing.companies,
         existing_keys=existing.keys,
         progress=progress,
+        erased=existing.tombstones,
     )
     for st in batch.stats:
         progress(
