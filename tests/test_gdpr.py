@@ -222,6 +222,29 @@ def test_reloading_the_original_files_does_not_bring_the_person_back(built, file
     assert nora[0] > STATE["max_contact_id"] and nora[0] != STATE["contact_id"]
 
 
+def test_apify_and_verifier_loads_drop_the_erased_person(built, files):
+    fresh = files["dir"] / "dataset2.json"  # a new dataset (new fingerprint): not skipped as seen
+    items = [
+        {**APIFY_ITEMS[0], "headline": "Chair at Acme", "linkedinUrl": PROFILE.upper()},
+        {**APIFY_ITEMS[1], "headline": "COO at Acme"},
+    ]
+    fresh.write_text(json.dumps(items))
+    import_dataset(fresh, observed_at="2026-03-15T00:00:00Z", progress=quiet)
+    headlines = {r[0] for r in rows(built, "select headline from raw_apify.profile_items")}
+    assert "COO at Acme" in headlines and "Chair at Acme" not in headlines
+
+    said: list[str] = []
+    summary = verify_emails(
+        [EMAIL.upper(), "peter@initech.io"],
+        database_url=built,
+        progress=said.append,
+        pipelines_dir=files["dir"] / "dlt",
+    )
+    assert summary.requested == 1
+    assert any("skipped 1 GDPR-erased address" in line for line in said)
+    assert occurrences(built) == {}
+
+
 def test_export_after_erasure_finds_nothing(built):
     result = cli(built, "gdpr", "export", "--email", EMAIL)
     assert result.returncode == 0, result.stderr

@@ -53,6 +53,7 @@ from loaders.apify_linkedin.source import (
     dataset_fingerprint,
 )
 from outreach.settings import load_settings
+from outreach.tombstones import read_tombstones
 from outreach.warehouse import url_parts
 
 __all__ = [
@@ -254,6 +255,7 @@ def land(
     if pipeline.has_pending_data:
         pipeline.drop_pending_packages()  # an interrupted earlier load; its job is failed
     new_dataset = not J.dataset_landed(database_url, collector.dataset_id)
+    collector.erased = read_tombstones(database_url)  # GDPR-erased people never land
     source = apify_linkedin_source(collector.batches(pages), new_dataset=new_dataset)
     t0 = clock()
     pipeline.extract(source, loader_file_format="csv")
