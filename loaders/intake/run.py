@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -195,9 +196,23 @@ def load_intake_files(
         pipeline.run(intake_source(batch=batch))
     except PipelineStepFailed as exc:
         raise IntakeError(
-            f"loading into {s.DATASET_NAME} failed at step {exc.step}: {exc.exception}"
+            f"loading into {s.DATASET_NAME} failed at step {exc.step}: {_reason(exc.exception)} "
+            "(run the load again: it resumes without losing or duplicating rows)"
         ) from exc
     return IntakeSummary(entities=batch.stats, seconds=time.perf_counter() - started)
+
+
+def _reason(exc: BaseException) -> str:
+    """The gist of a load failure: dlt wraps a failed job's whole traceback into its
+    message; keep the last "SomeError: what happened" line of it."""
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [
+        line
+        for line in lines
+        if re.match(r"^[\w.]+(Error|Exception|Shutdown): ", line) and "Traceback" not in line
+    ]
+    return errors[-1] if errors else (lines[0] if lines else type(exc).__name__)
 
 
 def ensure_raw_tables(database_url: str) -> bool:
