@@ -272,7 +272,7 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
     except GdprError as exc:
         return _fail(str(exc))
     print(summary.render())
-    return 0 if not summary.remaining else 4
+    return 0 if not summary.left_over else 4
 
 
 # ---------------------------------------------------------------------------- demo / ui

@@ -256,6 +256,30 @@ class ErasureSummary:
     rebuilt: bool = False
     remaining: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def left_over(self) -> dict[str, Any]:
+        """Relations still holding the email or a profile URL (or that could not be read):
+        the erasure is incomplete there."""
+        out: dict[str, Any] = {}
+        for rel, value in self.remaining.items():
+            if not isinstance(value, list):
+                out[rel] = value
+            elif strong := [r for r in value if r["matched"] != [NAME]]:
+                out[rel] = strong
+        return out
+
+    @property
+    def name_only(self) -> dict[str, int]:
+        """Rows still carrying one of the names but neither the email nor a profile URL:
+        usually a namesake; listed for review."""
+        out = {}
+        for rel, value in self.remaining.items():
+            if isinstance(value, list):
+                n = sum(1 for r in value if r["matched"] == [NAME])
+                if n:
+                    out[rel] = n
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "subject": {
@@ -267,9 +291,10 @@ class ErasureSummary:
             "deleted": self.deleted,
             "redacted": self.redacted,
             "rebuilt": self.rebuilt,
-            "remaining": {
-                k: (len(v) if isinstance(v, list) else v) for k, v in self.remaining.items()
+            "left_over": {
+                k: (len(v) if isinstance(v, list) else v) for k, v in self.left_over.items()
             },
+            "name_only": self.name_only,
         }
 
     def render(self) -> str:
@@ -285,12 +310,16 @@ class ErasureSummary:
         if not self.deleted:
             out.append("no rows held the email or a LinkedIn URL of the person")
         out.append("dbt models rebuilt" if self.rebuilt else "dbt models NOT rebuilt")
-        if self.remaining:
-            out.append("still matching (review; name-only matches may be namesakes):")
-            for rel, v in sorted(self.remaining.items()):
+        if self.left_over:
+            out.append("NOT COMPLETE: still holding the email or a profile URL:")
+            for rel, v in sorted(self.left_over.items()):
                 detail = f"{len(v)} row(s)" if isinstance(v, list) else v
                 out.append(f"  {rel}: {detail}")
-        else:
+        if self.name_only:
+            out.append("rows that still carry a name of the person, nothing else of theirs")
+            out.append("(usually a namesake; review, or erase them by their own email):")
+            out += [f"  {rel}: {n} row(s)" for rel, n in sorted(self.name_only.items())]
+        if not self.remaining:
             out.append("no table or view matches the person any more")
         return "\n".join(out)
 

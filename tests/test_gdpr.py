@@ -2,7 +2,8 @@
 for a person, every dbt model built, then `outreach gdpr export` and `outreach gdpr erase`.
 
 Done-when (issue 8): after the erasure no table or view in any schema contains the person's
-email, name or profile URL, and reloading the original files does not bring them back.
+email, name or profile URL, and reloading the original files does not bring them back. A
+namesake (same name, other email and profile) is loaded too and must survive untouched.
 The tests share one warehouse and run in file order (export, erase, reload)."""
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ NAME = "Zelda Quintana-Erasmus"
 PROFILE = "https://www.linkedin.com/in/zelda-quintana-erasmus/"
 # what must not be found anywhere afterwards (lowercase; matched case-insensitively)
 NEEDLES = ("zelda.quintana@acme.com", "zelda quintana-erasmus", "zelda-quintana-erasmus")
+# another person of the same name: must survive the erasure untouched
+NAMESAKE_EMAIL = "zq@globex.com"
+NAMESAKE_PROFILE = "https://www.linkedin.com/in/zq-globex"
 
 PEOPLE_CSV = f"""full_name,title,email,phone,linkedin_url,company_name,company_website,company_linkedin_url
 {NAME},CEO,{EMAIL},+1 555 0199,{PROFILE},Acme,,
 {NAME},CEO,zelda.quintana@acme.com,,,Nowhere Corp,,
 {NAME},HR,zelda.quintana@ACME.com,,,Acme,,,an extra value
 Jane Roe,CFO,jane@acme.com,,https://www.linkedin.com/in/jane-roe,Acme,,
+{NAME},CTO,{NAMESAKE_EMAIL},,{NAMESAKE_PROFILE},Globex,,
 Peter Gibbons,Engineer,peter@initech.io,,,"Initech, Inc",,
 """
 APIFY_ITEMS = [
@@ -65,9 +70,12 @@ def quiet(_line: str) -> None:
     pass
 
 
-def occurrences(url: str, needles=NEEDLES) -> dict[str, int]:
+def occurrences(url: str, needles=NEEDLES, namesake: int | None = None) -> dict[str, int]:
     """relation -> rows whose JSON text contains a needle, over every table and view of
-    every schema (catalogs aside). Independent of outreach.gdpr on purpose."""
+    every schema (catalogs aside). Independent of outreach.gdpr on purpose.
+
+    With ``namesake`` (the namesake's contact_id), rows that are the namesake's are not
+    counted: those carrying their email or profile, and their key-map aliases."""
     found: dict[str, int] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         relations = conn.execute(
@@ -81,9 +89,20 @@ def occurrences(url: str, needles=NEEDLES) -> dict[str, int]:
         ).fetchall()
         assert len(relations) > 60  # raw, staging, intermediate, keymap, marts
         condition = " or ".join(["strpos(lower(to_jsonb(t)::text), %s) > 0"] * len(needles))
+        params: tuple = needles
+        if namesake is not None:
+            condition = (
+                f"({condition}) and strpos(lower(to_jsonb(t)::text), %s) = 0"
+                " and strpos(lower(to_jsonb(t)::text), %s) = 0"
+            )
+            params = (*needles, NAMESAKE_EMAIL, NAMESAKE_PROFILE.rsplit("/", 1)[1])
         for (relation,) in relations:
             sql = f"select count(*) from {relation} t where {condition}"
-            n = conn.execute(sql, needles).fetchone()[0]
+            extra: tuple = ()
+            if namesake is not None and relation == "keymap.int_person_keys":
+                sql += " and contact_seq <> %s"
+                extra = (namesake,)
+            n = conn.execute(sql, (*params, *extra)).fetchone()[0]
             if n:
                 found[relation] = n
     return found
@@ -146,8 +165,11 @@ def test_before_erasure_the_person_is_in_raw_keymap_and_marts(built):
         "marketing.people_master",
     ):
         assert relation in found, (relation, sorted(found))
-    (contact_id,) = rows(built, "select contact_id from people.contact where full_name = %s", (NAME,))[0]  # fmt: skip
+    (contact_id,) = rows(built, "select contact_id from people.contact where email = %s", (EMAIL.lower(),))[0]  # fmt: skip
     STATE["contact_id"] = contact_id
+    (namesake,) = rows(built, "select contact_id from people.contact where email = %s", (NAMESAKE_EMAIL,))  # fmt: skip
+    STATE["namesake"] = namesake[0]
+    assert namesake[0] != contact_id
     STATE["max_contact_id"] = rows(built, "select max(contact_id) from people.contact")[0][0]
 
 
@@ -160,7 +182,8 @@ def test_export_writes_every_row_held_about_the_person_grouped_by_relation(built
     assert document["subject"]["linkedin_urls"] == [PROFILE.rstrip("/")]
     assert document["subject"]["names"] == [NAME]
     relations = document["relations"]
-    expected = set(occurrences(built))  # where the independent scan finds the person
+    # where the independent scan finds the person (the namesake's rows aside)
+    expected = set(occurrences(built, namesake=STATE["namesake"]))
     assert expected <= set(relations), sorted(expected - set(relations))
     assert len(relations["raw_intake.quarantine"]) == 2  # unmatched employer + malformed row
     assert relations["raw_verifier.email_checks"][0]["row"]["email"] == EMAIL.lower()
@@ -168,8 +191,10 @@ def test_export_writes_every_row_held_about_the_person_grouped_by_relation(built
     assert [r["row"]["full_name"] for r in people] == [NAME]
     assert set(people[0]["matched"]) == {"email", "linkedin_url", "name"}
     assert relations["people.contact"][0]["row"]["contact_id"] == STATE["contact_id"]
-    # nobody else's rows
+    # nobody else's rows; the namesake's are only counted
     assert "jane@acme.com" not in json.dumps(relations)
+    assert NAMESAKE_EMAIL not in json.dumps(relations)
+    assert document["name_only_matches"]["people.contact"] == 1
     assert document["row_count"] == sum(len(v) for v in relations.values())
 
 
@@ -178,11 +203,15 @@ def test_erase_removes_the_person_from_every_table_and_view_and_prints_no_pii(bu
     assert result.returncode == 0, result.stdout + result.stderr
     printed = (result.stdout + result.stderr).lower()
     assert not any(needle in printed for needle in NEEDLES)
-    assert "no table or view matches the person any more" in result.stdout
-    assert occurrences(built) == {}
-    # everyone else is still there
+    assert "NOT COMPLETE" not in result.stdout
+    assert "usually a namesake" in result.stdout  # the namesake's rows, listed for review
+    assert occurrences(built, namesake=STATE["namesake"]) == {}
+    # everyone else is still there, the namesake included
     names = {r[0] for r in rows(built, "select full_name from people.contact")}
-    assert {"Jane Roe", "Peter Gibbons"} <= names and NAME not in names
+    assert {"Jane Roe", "Peter Gibbons"} <= names
+    assert rows(built, "select email from people.contact where full_name = %s", (NAME,)) == [
+        (NAMESAKE_EMAIL,)
+    ]
     assert rows(built, "select count(*) from raw_verifier.email_checks")[0][0] == 1
 
 
@@ -217,7 +246,7 @@ def test_reloading_the_original_files_does_not_bring_the_person_back(built, file
     load_intake_files(None, newcomer, progress=quiet)
     run_dbt(["run", "--quiet"], url=built)
 
-    assert occurrences(built) == {}
+    assert occurrences(built, namesake=STATE["namesake"]) == {}
     (nora,) = rows(built, "select contact_id from people.contact where full_name = 'Nora Newcomer'")
     assert nora[0] > STATE["max_contact_id"] and nora[0] != STATE["contact_id"]
 
@@ -242,7 +271,7 @@ def test_apify_and_verifier_loads_drop_the_erased_person(built, files):
     )
     assert summary.requested == 1
     assert any("skipped 1 GDPR-erased address" in line for line in said)
-    assert occurrences(built) == {}
+    assert occurrences(built, namesake=STATE["namesake"]) == {}
 
 
 def test_export_after_erasure_finds_nothing(built):
