@@ -64,12 +64,35 @@ def cmd_db(args: argparse.Namespace) -> int:
                     info["url"] = embedded_server(settings).url()
             print(json.dumps(info, indent=2))
             return 0 if external or info.get("running") else 3
+        elif args.db_command == "grant-reader":
+            return cmd_db_grant_reader(args, database_url(settings))
         elif args.db_command == "psql":
             url = database_url(settings)
             psql = _psql_binary()
             os.execv(psql, [psql, url, *args.psql_args])
     except EmbeddedError as exc:
         return _fail(str(exc))
+    return 0
+
+
+def cmd_db_grant_reader(args: argparse.Namespace, url: str) -> int:
+    """Set up the read-only role outreach_reader and, with NAME, a login role in it."""
+    import psycopg
+
+    from outreach.security import SecurityError, create_login, grant_reader_role
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            if args.name:
+                done = create_login(conn, args.name, password_env=args.password_env)
+            else:
+                done = grant_reader_role(conn)
+    except SecurityError as exc:
+        return _fail(str(exc))
+    except psycopg.Error as exc:
+        return _fail(f"could not set up the reader role: {exc}")
+    for line in done:
+        print(line)
     return 0
 
 
@@ -241,6 +264,47 @@ def cmd_ops(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- gdpr
+def cmd_gdpr(args: argparse.Namespace) -> int:
+    """GDPR export (JSON of everything held about a person) and erase."""
+    from outreach.gdpr import GdprError, dumps, erase_person, export_person
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    try:
+        if args.gdpr_command == "export":
+            document = export_person(
+                url,
+                args.email,
+                linkedin_urls=args.linkedin_url,
+                names=args.name,
+                include_name_matches=args.include_name_matches,
+            )
+            text = dumps(document)
+            if args.out:
+                Path(args.out).write_text(text + "\n", encoding="utf-8")
+                print(
+                    f"wrote {document['row_count']} rows from {document['relation_count']} "
+                    f"relations to {args.out}",
+                    file=sys.stderr,
+                )
+            else:
+                print(text)
+            return 0
+        summary = erase_person(
+            url,
+            args.email,
+            linkedin_urls=args.linkedin_url,
+            names=args.name,
+            rebuild=not args.no_rebuild,
+            progress=print,
+        )
+    except GdprError as exc:
+        return _fail(str(exc))
+    print(summary.render())
+    return 0 if not summary.left_over else 4
+
+
 # ---------------------------------------------------------------------------- demo / ui
 def cmd_demo(args: argparse.Namespace) -> int:
     from outreach.demo import run_demo
@@ -309,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out-dir", help="where to write the demo files (default .outreach/demo)")
     d.set_defaults(func=cmd_demo)
 
-    db = sub.add_parser("db", help="the warehouse server: start|stop|status|url|psql")
+    db = sub.add_parser("db", help="the warehouse server: start|stop|status|url|psql|grant-reader")
     dbs = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     for name, text in [
         ("start", "start the embedded PostgreSQL (no-op with OUTREACH_DATABASE_URL)"),
@@ -318,6 +382,17 @@ def build_parser() -> argparse.ArgumentParser:
         ("url", "print the connection URL (starts the embedded server if needed)"),
     ]:
         dbs.add_parser(name, help=text)
+    gr = dbs.add_parser(
+        "grant-reader",
+        help="set up role outreach_reader (SELECT on the published schemas only); "
+        "with NAME, a login role in it",
+    )
+    gr.add_argument("name", nargs="?", help="login role to create/update as a member")
+    gr.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="environment variable holding NAME's password (never pass it as an argument)",
+    )
     ps = dbs.add_parser("psql", help="open psql on the warehouse; extra args go to psql")
     ps.add_argument("psql_args", nargs=argparse.REMAINDER)
     db.set_defaults(func=cmd_db)
@@ -407,6 +482,38 @@ def build_parser() -> argparse.ArgumentParser:
     re_ = ops.add_parser("resolve-error", help="mark pipeline errors resolved")
     re_.add_argument("error_ids", type=int, nargs="+", metavar="ID")
     op.set_defaults(func=cmd_ops)
+    g = sub.add_parser("gdpr", help="GDPR requests: export|erase everything about a person")
+    gs = g.add_subparsers(dest="gdpr_command", required=True, metavar="ACTION")
+    for action, text in [
+        ("export", "write everything held about the person (raw and marts) as JSON"),
+        ("erase", "delete the person from raw, tombstone them for later loads, rebuild"),
+    ]:
+        a = gs.add_parser(action, help=text)
+        a.add_argument("--email", required=True, help="the person's email address")
+        a.add_argument(
+            "--linkedin-url",
+            action="append",
+            default=[],
+            help="a LinkedIn profile URL of the person (repeatable; found ones are added)",
+        )
+        a.add_argument(
+            "--name",
+            action="append",
+            default=[],
+            help="a name of the person to match too (repeatable; found ones are added)",
+        )
+        if action == "export":
+            a.add_argument("--out", metavar="FILE", help="write the JSON here (default stdout)")
+            a.add_argument(
+                "--include-name-matches",
+                action="store_true",
+                help="also rows that match only a name (may be a namesake's; counted otherwise)",
+            )
+        else:
+            a.add_argument(
+                "--no-rebuild", action="store_true", help="skip the dbt rebuild afterwards"
+            )
+    g.set_defaults(func=cmd_gdpr)
 
     u = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1:3000")
     u.add_argument("--host", default="127.0.0.1")

@@ -17,6 +17,7 @@ RAW_TABLE_OWNERS = [
     "loaders.linkedin_ads.run",
     "exports.outbox",  # raw_ops.deliveries, the outbox delivery log
     "outreach.events",  # raw_ops.pipeline_events / pipeline_errors
+    "outreach.tombstones",  # raw_ops.gdpr_tombstones, erased people loaders drop
 ]
 
 

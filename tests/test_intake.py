@@ -488,6 +488,7 @@ def test_summary_as_dict_and_render_agree(fresh_warehouse):
         "already_present": 0,
         "quarantined": 7,
         "quarantined_by_reason": None,
+        "gdpr_erased": 0,
     }
     assert data["quarantined_by_reason"]["invalid_url"] == 3
     assert "company  companies.csv" in summary.render()

@@ -53,6 +53,7 @@ from loaders.apify_linkedin.source import (
 from outreach.dlt_pipelines import pipelines_dir_for, warehouse_pipeline
 from outreach.events import recorded
 from outreach.settings import load_settings
+from outreach.tombstones import read_tombstones
 
 __all__ = [
     "ApifyConfigError",
@@ -237,6 +238,7 @@ def land(
     if pipeline.has_pending_data:
         pipeline.drop_pending_packages()  # an interrupted earlier load; its job is failed
     new_dataset = not J.dataset_landed(database_url, collector.dataset_id)
+    collector.erased = read_tombstones(database_url)  # GDPR-erased people never land
     source = apify_linkedin_source(collector.batches(pages), new_dataset=new_dataset)
     t0 = clock()
     pipeline.extract(source, loader_file_format="csv")

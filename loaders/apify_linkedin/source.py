@@ -32,6 +32,7 @@ from loaders.apify_linkedin.helpers import (
     normalize_linkedin_url,
     observed_urls,
 )
+from outreach.tombstones import record_is_erased
 
 # dlt's anonymous usage telemetry stays off unless a user turns it on explicitly
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -166,6 +167,8 @@ class ItemCollector:
     profile_urls: set[str] = field(default_factory=set)  # normalised URLs observed
     error: ApifyError | None = None
     rate_limited: ApifyRateLimited | None = None
+    erased: frozenset[str] = frozenset()  # GDPR tombstones (outreach.tombstones)
+    erased_items: int = 0  # items of erased people, dropped
     _seen: set[int] = field(default_factory=set)  # first 8 bytes of each item key
 
     def _table(self, rows: list[tuple]) -> pa.Table:
@@ -197,6 +200,9 @@ class ItemCollector:
                     self.items_received += 1
                     if raw.__class__ is not dict:
                         self.invalid_items += 1
+                        continue
+                    if self.erased and record_is_erased(raw, self.erased):
+                        self.erased_items += 1
                         continue
                     canonical = canonical_json_bytes(raw)
                     digest = prefix.copy()

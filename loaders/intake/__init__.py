@@ -110,13 +110,17 @@ class _LazyBatch:
 
     def get(self) -> IntakeBatch | None:
         if self.batch is None and (self.companies or self.people):
+            # GDPR tombstones are always read from the destination: erased people never load
+            state = _existing_from_active_pipeline()
             known, keys = self.known_companies, self.existing_keys
-            if known is None or keys is None:
-                state = _existing_from_active_pipeline()
-                known = state.companies if known is None else known
-                keys = state.keys if keys is None else keys
+            known = state.companies if known is None else known
+            keys = state.keys if keys is None else keys
             self.batch = build_batch(
-                self.companies, self.people, known_companies=known, existing_keys=keys
+                self.companies,
+                self.people,
+                known_companies=known,
+                existing_keys=keys,
+                erased=state.tombstones,
             )
         return self.batch
 

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from loaders.intake import settings as s
+from outreach import tombstones
 
 
 class IntakeError(Exception):
@@ -735,6 +736,7 @@ class EntityStats:
     already_present: int = 0
     quarantined: int = 0
     by_reason: Counter = field(default_factory=Counter)
+    gdpr_erased: int = 0  # rows of erased people: dropped, not quarantined (no PII kept)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -746,6 +748,7 @@ class EntityStats:
             "already_present": self.already_present,
             "quarantined": self.quarantined,
             "quarantined_by_reason": dict(sorted(self.by_reason.items())),
+            "gdpr_erased": self.gdpr_erased,
         }
 
 
@@ -755,6 +758,7 @@ class ExistingState:
 
     keys: dict[str, set[str]] = field(default_factory=dict)
     companies: list[dict[str, Any]] = field(default_factory=list)
+    tombstones: frozenset[str] = frozenset()  # hashes of GDPR-erased identifiers
 
 
 def read_existing(
@@ -769,7 +773,38 @@ def read_existing(
     state.companies = [
         {"company_name": r[0], "website_url": r[1], "linkedin_url": r[2]} for r in rows or []
     ]
+    rows = fetch(f"select value_sha256 from {tombstones.SCHEMA}.{tombstones.TABLE}")
+    state.tombstones = frozenset(r[0] for r in rows or [])
     return state
+
+
+def drop_erased(frame: Frame, erased: frozenset[str]) -> tuple[Frame, int]:
+    """The frame without rows (malformed ones too) that carry a GDPR-erased email or
+    LinkedIn URL anywhere in the row as read, and how many were dropped. Such rows are
+    neither loaded nor quarantined: nothing of them is kept."""
+    if not erased:
+        return frame, 0
+    drop = [i for i in range(len(frame)) if tombstones.record_is_erased(frame.record(i), erased)]
+    malformed = [m for m in frame.malformed if not tombstones.record_is_erased(m[1], erased)]
+    dropped = len(drop) + len(frame.malformed) - len(malformed)
+    if not dropped:
+        return frame, 0
+    gone = set(drop)
+    keep = [i for i in range(len(frame)) if i not in gone]
+    take = pa.array(keep, pa.int64())
+    record = frame.record
+    return (
+        Frame(
+            entity=frame.entity,
+            file=frame.file,
+            row_numbers=[frame.row_numbers[i] for i in keep],
+            columns={name: column.take(take) for name, column in frame.columns.items()},
+            extras=[frame.extras[i] for i in keep],
+            record=lambda i: record(keep[i]),
+            malformed=malformed,
+        ),
+        dropped,
+    )
 
 
 @dataclass
@@ -902,10 +937,12 @@ def build_batch(
     existing_keys: dict[str, set[str]] | None = None,
     progress: Callable[[str], Any] = lambda _line: None,
     loaded_at: datetime | None = None,
+    erased: frozenset[str] = frozenset(),
 ) -> IntakeBatch:
     """Read, validate and shape the files; rows whose key is in existing_keys are left out.
 
     People are matched against the valid companies of this batch and known_companies.
+    People rows carrying an identifier hash in ``erased`` (GDPR tombstones) are dropped.
     """
     builder = _BatchBuilder(existing_keys or {}, loaded_at or datetime.now(UTC))
     index = CompanyIndex()
@@ -920,6 +957,7 @@ def build_batch(
     if people:
         progress(f"reading people file {people}")
         frame = read_file(Path(people), s.PERSON)
+        frame, dropped = drop_erased(frame, erased)
         problems = check_people(frame)
         index.add_records(known_companies)
         matched = index.matched(frame)
@@ -928,4 +966,8 @@ def build_batch(
             if i not in problems:
                 problems[i] = [_unmatched(frame, i)]
         stats.append(builder.add_frame(frame, problems, frame.columns))
+        stats[-1].rows += dropped
+        stats[-1].gdpr_erased = dropped
+        if dropped:
+            progress(f"dropped {dropped} rows of GDPR-erased people (tombstoned; nothing kept)")
     return builder.batch(stats)

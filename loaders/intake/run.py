@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -72,6 +73,7 @@ class IntakeSummary:
             "already_present": sum(e.already_present for e in self.entities),
             "quarantined": sum(e.quarantined for e in self.entities),
             "quarantined_by_reason": self.quarantined_by_reason,
+            "gdpr_erased": sum(e.gdpr_erased for e in self.entities),
         }
 
     def render(self) -> str:
@@ -102,6 +104,9 @@ class IntakeSummary:
             out += [f"  {entity:<7}  {reason:<{width}}  {n}" for entity, reason, n in reasons]
         else:
             out.append("no rows quarantined")
+        erased = sum(e.gdpr_erased for e in self.entities)
+        if erased:
+            out.append(f"dropped {erased} rows of GDPR-erased people (tombstoned; nothing kept)")
         return "\n".join(out)
 
 
@@ -154,6 +159,7 @@ def load_intake_files(
         known_companies=existing.companies,
         existing_keys=existing.keys,
         progress=progress,
+        erased=existing.tombstones,
     )
     for st in batch.stats:
         progress(
@@ -173,9 +179,23 @@ def load_intake_files(
         pipeline.run(intake_source(batch=batch))
     except PipelineStepFailed as exc:
         raise IntakeError(
-            f"loading into {s.DATASET_NAME} failed at step {exc.step}: {exc.exception}"
+            f"loading into {s.DATASET_NAME} failed at step {exc.step}: {_reason(exc.exception)} "
+            "(run the load again: it resumes without losing or duplicating rows)"
         ) from exc
     return IntakeSummary(entities=batch.stats, seconds=time.perf_counter() - started)
+
+
+def _reason(exc: BaseException) -> str:
+    """The gist of a load failure: dlt wraps a failed job's whole traceback into its
+    message; keep the last "SomeError: what happened" line of it."""
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [
+        line
+        for line in lines
+        if re.match(r"^[\w.]+(Error|Exception|Shutdown): ", line) and "Traceback" not in line
+    ]
+    return errors[-1] if errors else (lines[0] if lines else type(exc).__name__)
 
 
 def ensure_raw_tables(database_url: str) -> bool:

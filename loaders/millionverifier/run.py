@@ -51,6 +51,8 @@ from loaders.millionverifier.helpers import (
 from outreach.dlt_pipelines import warehouse_pipeline
 from outreach.events import recorded
 from outreach.settings import load_settings
+from outreach.tombstones import read_tombstones
+from outreach.tombstones import sha256 as tombstones_sha256
 
 __all__ = [
     "VerificationSummary",
@@ -426,6 +428,12 @@ def verify_emails(
             source, wanted = "file", _dedupe(read_emails_file(Path(emails_file)))
         else:
             source, wanted = "queue", _dedupe(due_emails(url))
+        erased = read_tombstones(url)  # GDPR-erased people are never sent to the vendor
+        if erased:
+            kept = [e for e in wanted if tombstones_sha256(e) not in erased]
+            if len(kept) < len(wanted):
+                progress(f"skipped {len(wanted) - len(kept)} GDPR-erased address(es)")
+            wanted = kept
         if max_emails is not None:
             wanted = wanted[:max_emails]
         run_id = f"mv-{started_at:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
