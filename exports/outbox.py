@@ -237,6 +237,7 @@ class DeliveryReport:
     dead_ids: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    parts: list[DeliveryReport] = field(default_factory=list)  # per relation, when combined
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -254,9 +255,38 @@ class DeliveryReport:
             "breaker_open": self.breaker_open,
             "missing_relation": self.missing_relation,
             "seconds": round(self.seconds, 3),
+            **({"relations": [p.as_dict() for p in self.parts]} if len(self.parts) > 1 else {}),
         }
 
+    @classmethod
+    def combine(cls, parts: list[DeliveryReport]) -> DeliveryReport:
+        """One report over the relations of a target (a single part is returned as is)."""
+        if len(parts) == 1:
+            return parts[0]
+        out = cls(target=parts[0].target, relation=", ".join(p.relation for p in parts))
+        for name in (
+            "pending_before",
+            "delivered",
+            "failed_rows",
+            "dead_lettered",
+            "held_rows",
+            "attempts",
+            "pending_after",
+            "dead_letters",
+            "seconds",
+        ):
+            setattr(out, name, sum(getattr(p, name) for p in parts))
+        for name in ("delivered_ids", "dead_ids", "latencies_ms"):
+            setattr(out, name, [x for p in parts for x in getattr(p, name)])
+        out.stopped = next((p.stopped for p in parts if p.stopped), None)
+        out.breaker_open = any(p.breaker_open for p in parts)
+        out.missing_relation = all(p.missing_relation for p in parts)
+        out.parts = parts
+        return out
+
     def render(self) -> str:
+        if len(self.parts) > 1:
+            return "\n".join(p.render() for p in self.parts)
         if self.missing_relation:
             return f"{self.relation} does not exist yet (build the models first): nothing sent"
         text = (
