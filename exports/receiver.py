@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from exports.outbox import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
 
@@ -99,7 +100,7 @@ class WebhookReceiver:
                 )
                 return status, {"error": "injected failure"}
             duplicate = ok and key in self._keys
-            if path != self.path:
+            if urlsplit(path).path != self.path:
                 status, answer = 404, {"error": "unknown path"}
             elif not ok:
                 status, answer = 401, {"error": "bad signature"}
