@@ -549,6 +549,9 @@ class _Run:
         self.encode = encode or (lambda _id, payload: payload.encode())
         self.notify_channel = notify_channel
         self.consecutive = 0  # receiver-side failed attempts in a row (the breaker's count)
+        # the delivered mark of the last row, written with the next attempt's log row (one
+        # round trip for both) or at the end of the run
+        self.deferred: tuple[sql.Composable, tuple] | None = None
         self.log = sql.Identifier(LOG_SCHEMA, LOG_TABLE)
         self.insert = sql.SQL(
             "insert into {} (target, outbox_relation, outbox_id, attempt, status, payload_sha256)"
@@ -558,8 +561,17 @@ class _Run:
             "update {} set status = %s, http_status = %s, latency_ms = %s, error = %s,"
             " finished_at = now() where delivery_id = %s"
         ).format(self.log)
+        self.update_notify = sql.SQL(
+            "with marked as ({} returning delivery_id) select pg_notify(%s, %s) from marked"
+        ).format(self.update)
 
     def send_all(self, rows: list[tuple], progress: Progress, progress_every: int) -> None:
+        try:
+            self._send_all(rows, progress, progress_every)
+        finally:
+            self.flush()
+
+    def _send_all(self, rows: list[tuple], progress: Progress, progress_every: int) -> None:
         report, held = self.report, set()
         with httpx.Client(timeout=httpx.Timeout(self.webhook.timeout_s)) as http:
             for position, (outbox_id, payload, order_key, previous, failures) in enumerate(rows):
@@ -609,9 +621,9 @@ class _Run:
         last_error = ""
         for attempt in range(1, webhook.max_attempts + 1):
             number = previous + attempt
-            delivery_id = conn.execute(
-                self.insert, (spec.target, spec.relation, outbox_id, number, digest)
-            ).fetchone()[0]
+            delivery_id = self._insert_attempt(
+                (spec.target, spec.relation, outbox_id, number, digest)
+            )
             report.attempts += 1
             headers = {
                 "Content-Type": "application/json",
@@ -632,20 +644,22 @@ class _Run:
                 error = f"{type(exc).__name__}: {exc}"[:300]
             latency = (time.perf_counter() - t0) * 1000
             if status is not None and status < 300:
-                with conn.transaction():
-                    conn.execute(self.update, ("delivered", status, latency, None, delivery_id))
-                    if self.notify_channel:
-                        note = {
-                            "target": spec.target,
-                            "relation": spec.relation,
-                            "outbox_id": outbox_id,
-                            "delivery_id": delivery_id,
-                            "attempt": number,
-                            "http_status": status,
-                        }
-                        conn.execute(
-                            "select pg_notify(%s, %s)", (self.notify_channel, json.dumps(note))
-                        )
+                values = ("delivered", status, latency, None, delivery_id)
+                if self.notify_channel:  # one statement: the notice commits with the update
+                    note = {
+                        "target": spec.target,
+                        "relation": spec.relation,
+                        "outbox_id": outbox_id,
+                        "delivery_id": delivery_id,
+                        "attempt": number,
+                        "http_status": status,
+                    }
+                    self.deferred = (
+                        self.update_notify,
+                        (*values, self.notify_channel, json.dumps(note)),
+                    )
+                else:
+                    self.deferred = (self.update, values)
                 report.latencies_ms.append(latency)
                 self.consecutive = 0
                 return "delivered"
@@ -664,6 +678,25 @@ class _Run:
             if attempt < webhook.max_attempts:
                 time.sleep(webhook.backoff(attempt))
         return f"receiver unavailable after {webhook.max_attempts} attempts ({last_error})"
+
+    def _insert_attempt(self, values: tuple) -> int:
+        """Log an attempt before it is sent; the previous row's delivered mark, if still
+        deferred, goes in the same round trip (pipeline)."""
+        if self.deferred is None:
+            return self.conn.execute(self.insert, values).fetchone()[0]
+        query, previous = self.deferred
+        self.deferred = None
+        with self.conn.pipeline():
+            self.conn.execute(query, previous)
+            cursor = self.conn.execute(self.insert, values)
+        return cursor.fetchone()[0]
+
+    def flush(self) -> None:
+        """Write a deferred delivered mark now (end of run)."""
+        if self.deferred is not None:
+            query, values = self.deferred
+            self.deferred = None
+            self.conn.execute(query, values)
 
     def _dead_letter(self, outbox_id: str, failures: int, delivery_id: int, error: str) -> None:
         self.conn.execute(
