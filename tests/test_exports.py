@@ -497,3 +497,28 @@ def test_delivery_state_mart_shows_every_outbox_row(ple_outbox):
     assert state[("alerts", "kpi_alert_opened:1")] == ("pending", 0, None, False, False)
     states = [v[0] for v in state.values()]
     assert states.count("delivered") == 8
+
+
+# ---------------------------------------------------------------------------- Dagster
+def test_dagster_ple_step_delivers_and_fails_for_retry_while_the_receiver_is_down(
+    ple_outbox, monkeypatch
+):
+    dg = pytest.importorskip("dagster")
+    from orchestration.assets.exports import ple_enqueue_webhook
+    from orchestration.resources import WarehouseResource
+
+    resources = {"warehouse": WarehouseResource(database_url=ple_outbox)}
+    monkeypatch.setenv("OUTREACH_EXPORT_BREAKER_COOLDOWN_S", "0")  # the down run opens it
+    monkeypatch.setenv("PLE_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/hook")
+    # called directly: dg.materialize would run the asset's retry policy (minutes apart)
+    with pytest.raises(dg.Failure, match="9 pending"):  # rows stay pending; retried later
+        ple_enqueue_webhook(
+            context=dg.build_asset_context(), warehouse=WarehouseResource(database_url=ple_outbox)
+        )
+    with WebhookReceiver(SECRET) as receiver:
+        monkeypatch.setenv("PLE_WEBHOOK_URL", receiver.url)
+        up = dg.materialize([ple_enqueue_webhook], resources=resources)
+        assert len(receiver.accepted()) == 9
+    [mat] = up.asset_materializations_for_node("exports__ple_enqueue_webhook")
+    assert mat.metadata["delivered"].value == 9 and mat.metadata["pending"].value == 0
+    assert mat.metadata["breaker_open"].value is False
