@@ -640,8 +640,9 @@ class _Run:
                 response = http.post(webhook.url, content=body, headers=headers)
                 status = response.status_code
                 error = None if status < 300 else f"HTTP {status}: {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:300]
+            except httpx.HTTPError as exc:  # the URL may carry a token: never log it
+                text = str(exc).replace(webhook.url, redact_url(webhook.url))
+                error = f"{type(exc).__name__}: {text}"[:300]
             latency = (time.perf_counter() - t0) * 1000
             if status is not None and status < 300:
                 values = ("delivered", status, latency, None, delivery_id)
