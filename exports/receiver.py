@@ -3,8 +3,10 @@
 It checks each POST's ``X-Outreach-Signature-256`` against the shared secret (401 when it
 does not verify), answers 200 for a new ``Idempotency-Key`` and 200 with
 ``{"duplicate": true}`` for one it has seen, and keeps everything it got in ``received``
-(with the arrival time). ``fail_next(n, status)`` makes the next n requests fail; stop()
-and start() again (same port) is a receiver that was down.
+(with the arrival time and the status it answered). ``fail_next(n, status)`` makes the
+next n requests fail; ``reject(key, status)`` refuses one key every time (a poison row);
+stop() and start() again (same port) is a receiver that was down. ``python -m
+exports.receiver --port P`` runs one as its own process (a JSON line per request).
 
     with WebhookReceiver(secret="s3cret") as receiver:
         ... ALERT_WEBHOOK_URL=receiver.url ...
@@ -22,6 +24,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from exports.outbox import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
 
@@ -35,6 +38,7 @@ class Received:
     duplicate: bool
     received_at: float  # time.time()
     headers: dict[str, str]
+    status: int = 200  # what the receiver answered
 
 
 class WebhookReceiver:
@@ -46,6 +50,7 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self._keys: set[str] = set()
         self._fail: list[int] = []
+        self._reject: dict[str, int] = {}
         self._lock = threading.Condition()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -57,10 +62,17 @@ class WebhookReceiver:
         with self._lock:
             self._fail += [status] * n
 
+    def reject(self, key: str, status: int = 422) -> None:
+        """Answer ``status`` to every request with this idempotency key."""
+        with self._lock:
+            self._reject[key] = status
+
     def accepted(self) -> list[Received]:
         """Requests with a valid signature that were new (one per idempotency key)."""
         with self._lock:
-            return [r for r in self.received if r.signature_ok and not r.duplicate]
+            return [
+                r for r in self.received if r.signature_ok and not r.duplicate and r.status == 200
+            ]
 
     def wait_for(self, n: int, timeout: float = 30.0) -> bool:
         """Wait until ``n`` distinct keys have been accepted."""
@@ -81,28 +93,37 @@ class WebhookReceiver:
         except ValueError:
             body = None
         with self._lock:
-            if self._fail:
-                status = self._fail.pop(0)
-                self.received.append(Received(key, body, raw, ok, False, time.time(), headers))
+            if self._fail or key in self._reject:
+                status = self._fail.pop(0) if self._fail else self._reject[key]
+                self.received.append(
+                    Received(key, body, raw, ok, False, time.time(), headers, status)
+                )
                 return status, {"error": "injected failure"}
             duplicate = ok and key in self._keys
-            self.received.append(Received(key, body, raw, ok, duplicate, time.time(), headers))
-            if path != self.path:
-                return 404, {"error": "unknown path"}
-            if not ok:
-                return 401, {"error": "bad signature"}
-            if not key:
-                return 400, {"error": "no idempotency key"}
-            if not duplicate:
-                self._keys.add(key)
-                self._lock.notify_all()
-            return 200, {"ok": True, "duplicate": duplicate}
+            if urlsplit(path).path != self.path:
+                status, answer = 404, {"error": "unknown path"}
+            elif not ok:
+                status, answer = 401, {"error": "bad signature"}
+            elif not key:
+                status, answer = 400, {"error": "no idempotency key"}
+            else:
+                status, answer = 200, {"ok": True, "duplicate": duplicate}
+                if not duplicate:
+                    self._keys.add(key)
+                    self._lock.notify_all()
+            self.received.append(
+                Received(key, body, raw, ok, duplicate, time.time(), headers, status)
+            )
+            return status, answer
 
     def start(self) -> str:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: without TCP_NODELAY, Nagle and the
+            # client's delayed ACK hold each answer ~40 ms on a keep-alive connection
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -143,12 +164,14 @@ class WebhookReceiver:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a receiver and print one JSON line per accepted request (for benchmarks).
-    The secret is OUTREACH_WEBHOOK_SECRET (never a command-line argument)."""
+    """Run a receiver: print its URL, then one JSON line per accepted request (``--print
+    all``: per request, with the answer and the body; ``none``: nothing). The secret is
+    OUTREACH_WEBHOOK_SECRET (never a command-line argument)."""
     from outreach.settings import load_settings
 
     p = argparse.ArgumentParser(description="local webhook receiver (127.0.0.1)")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--print", dest="show", choices=["accepted", "all", "none"], default="accepted")
     args = p.parse_args(argv)
     secret = load_settings().webhook_secret
     if not secret:
@@ -158,15 +181,35 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     seen = 0
+
+    def report() -> None:
+        nonlocal seen
+        if args.show == "none":
+            return
+        with receiver._lock:
+            got = list(receiver.received)
+        for r in got[seen:]:
+            if args.show == "all":
+                line = {
+                    "key": r.idempotency_key,
+                    "status": r.status,
+                    "signature_ok": r.signature_ok,
+                    "duplicate": r.duplicate,
+                    "received_at": r.received_at,
+                    "body": r.body,
+                }
+            elif r.signature_ok and not r.duplicate and r.status == 200:
+                line = {"key": r.idempotency_key, "received_at": r.received_at}
+            else:
+                continue
+            print(json.dumps(line), flush=True)
+        seen = len(got)
+
     with contextlib.suppress(KeyboardInterrupt):
         while not stop.wait(0.05):
-            accepted = receiver.accepted()
-            for r in accepted[seen:]:
-                print(
-                    json.dumps({"key": r.idempotency_key, "received_at": r.received_at}), flush=True
-                )
-            seen = len(accepted)
+            report()
     receiver.stop()
+    report()
     return 0
 
 

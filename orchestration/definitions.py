@@ -11,6 +11,7 @@ import dagster as dg
 from orchestration.assets.ads import ads_assets
 from orchestration.assets.apify import apify_refresh_assets, linkedin_refresh_job
 from orchestration.assets.dbt import outreach_dbt_assets
+from orchestration.assets.exports import exports_assets, exports_jobs
 from orchestration.assets.loads import intake_assets
 from orchestration.assets.verifier import verifier_assets, verify_emails_and_build
 from orchestration.jobs import jobs
@@ -19,10 +20,17 @@ from orchestration.schedules import schedules
 from orchestration.sensors import sensors
 
 defs = dg.Definitions(
-    assets=[intake_assets, apify_refresh_assets, outreach_dbt_assets, verifier_assets, *ads_assets],
+    assets=[
+        intake_assets,
+        apify_refresh_assets,
+        outreach_dbt_assets,
+        verifier_assets,
+        *ads_assets,
+        *exports_assets,
+    ],
     # dbt tests come as checks inside outreach_dbt_assets (source tests: on raw_intake/*)
     asset_checks=[],
-    jobs=[*jobs, linkedin_refresh_job, verify_emails_and_build],
+    jobs=[*jobs, linkedin_refresh_job, verify_emails_and_build, *exports_jobs],
     resources=build_resources(),
     schedules=schedules,
     sensors=sensors,

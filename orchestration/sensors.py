@@ -1,7 +1,8 @@
 """Sensors.
 
-- ``linkedin_refresh_rate_limit_retry`` (orchestration/assets/apify.py) and the LinkedIn
-  Ads KPI trigger (orchestration/assets/ads.py).
+- ``linkedin_refresh_rate_limit_retry`` (Apify), ``linkedin_ads_kpi_trigger`` (KPI models
+  and the alert step right after each LinkedIn Ads load) and ``ple_outbox_trigger`` (the PLE
+  export each time its outbox model builds).
 - ``pipeline_run_failures``: every failed Dagster run becomes a ``dagster.run`` pipeline
   event (status failed) and a pipeline error (record_id = the run id) in ``raw_ops``
   (outreach/events.py), so ``marketing.pipeline_errors``, ``vw_unresolved_errors`` and the
@@ -14,6 +15,7 @@ import dagster as dg
 
 from orchestration.assets.ads import ads_sensors
 from orchestration.assets.apify import linkedin_refresh_rate_limit_retry
+from orchestration.assets.exports import exports_sensors
 
 
 def run_failure_facts(context: dg.RunFailureSensorContext) -> tuple[dict, str]:
@@ -62,4 +64,5 @@ sensors: list[dg.SensorDefinition] = [
     linkedin_refresh_rate_limit_retry,
     *ads_sensors,
     pipeline_run_failures,
+    *exports_sensors,
 ]

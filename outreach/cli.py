@@ -305,6 +305,49 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
     return 0 if not summary.left_over else 4
 
 
+# ---------------------------------------------------------------------------- export
+def cmd_export(args: argparse.Namespace) -> int:
+    """Deliver an outbox to its webhook. Exit 0 when nothing deliverable is left pending, 3
+    when the receiver is unavailable or its circuit breaker is open (rows stay pending), 4
+    when the receiver refused rows (failed or dead-lettered), 1 when the export cannot run
+    (no webhook URL or secret, a bad setting, the outbox not built)."""
+    from exports.config import ExportConfigError
+    from exports.outbox import redact_url
+    from outreach.embedded import EmbeddedError
+    from outreach.warehouse import database_url
+
+    settings = load_settings()
+    if args.target == "ple":
+        from exports.ple import deliver_ple as run
+
+        url, variable = settings.ple_webhook_url, "PLE_WEBHOOK_URL"
+    else:
+        from exports.alerts import deliver_alerts as run
+
+        url, variable = settings.alert_webhook_url, "ALERT_WEBHOOK_URL"
+    if not url:
+        return _fail(f"{variable} is not set: nothing sent, the rows wait in the outbox")
+    progress = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    try:
+        warehouse = database_url(settings)
+        progress(f"export {args.target} -> {redact_url(url)}")
+        report = run(warehouse, progress=progress, retry_dead=args.retry_dead)
+    except (ExportConfigError, EmbeddedError) as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    if report.missing_relation:
+        return _fail(f"{report.relation} does not exist yet: build the models first")
+    if report.dead_letters:
+        progress(
+            f"{report.dead_letters} rows in the dead letter (marketing.outbox_delivery_state); "
+            f"`outreach export {args.target} --retry-dead` requeues them"
+        )
+    if report.stopped:
+        return 3
+    return 4 if report.failed_rows or report.dead_lettered else 0
+
+
 # ---------------------------------------------------------------------------- demo / ui
 def cmd_demo(args: argparse.Namespace) -> int:
     from outreach.demo import run_demo
@@ -514,6 +557,17 @@ def build_parser() -> argparse.ArgumentParser:
                 "--no-rebuild", action="store_true", help="skip the dbt rebuild afterwards"
             )
     g.set_defaults(func=cmd_gdpr)
+    x = sub.add_parser(
+        "export", help="deliver an outbox to its webhook: ple (PLE enqueue) or alerts"
+    )
+    x.add_argument("target", choices=["ple", "alerts"], help="which outbox")
+    x.add_argument(
+        "--retry-dead",
+        action="store_true",
+        help="requeue the dead-lettered rows first (fresh attempt count)",
+    )
+    x.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    x.set_defaults(func=cmd_export)
 
     u = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1:3000")
     u.add_argument("--host", default="127.0.0.1")

@@ -15,7 +15,7 @@ RAW_TABLE_OWNERS = [
     "loaders.millionverifier.run",
     "loaders.ops.run",
     "loaders.linkedin_ads.run",
-    "exports.outbox",  # raw_ops.deliveries, the outbox delivery log
+    "exports.outbox",  # raw_ops.deliveries (delivery log), raw_ops.delivery_dead_letters
     "outreach.events",  # raw_ops.pipeline_events / pipeline_errors
     "outreach.tombstones",  # raw_ops.gdpr_tombstones, erased people loaders drop
 ]

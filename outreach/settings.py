@@ -47,6 +47,11 @@ class Settings:
     ple_webhook_url: str | None = None
     alert_webhook_url: str | None = None
     webhook_secret: str | None = None
+    # outbox deliveries (exports/): kept as given, parsed and checked by exports.config
+    export_max_attempts: str | None = None  # answered failed attempts before a dead letter
+    export_breaker_cooldown_s: str | None = None  # circuit breaker cool-down per target
+    ple_envelope: str | None = None  # unset: the payload as is; "heir_orbt": wrapped
+    notify_channel: str | None = None  # pg_notify channel for each delivered outbox row
     intake_companies: str | None = None  # default intake files for the Dagster intake asset
     intake_people: str | None = None
 
@@ -85,6 +90,10 @@ def load_settings() -> Settings:
         ple_webhook_url=_env("PLE_WEBHOOK_URL"),
         alert_webhook_url=_env("ALERT_WEBHOOK_URL"),
         webhook_secret=_env("OUTREACH_WEBHOOK_SECRET"),
+        export_max_attempts=_env("OUTREACH_EXPORT_MAX_ATTEMPTS"),
+        export_breaker_cooldown_s=_env("OUTREACH_EXPORT_BREAKER_COOLDOWN_S"),
+        ple_envelope=_env("OUTREACH_PLE_ENVELOPE"),
+        notify_channel=_env("OUTREACH_NOTIFY_CHANNEL"),
         intake_companies=_env("OUTREACH_INTAKE_COMPANIES"),
         intake_people=_env("OUTREACH_INTAKE_PEOPLE"),
     )

@@ -229,3 +229,18 @@ class TestIntakeFilePaths:
     def test_no_files_anywhere_fails_with_what_to_do(self):
         with pytest.raises(dg.Failure, match="companies_path"):
             self.config().resolve()
+
+
+def test_ple_export_runs_after_its_outbox_model_and_a_sensor_starts_it(defs, graph):
+    step = key("exports/ple_enqueue_webhook")
+    assert graph.get(step).is_materializable
+    assert key("marketing/ple_enqueue_outbox") in graph.get(step).parent_keys
+    assert path_between(graph, step, key("marketing/people_intelligence"))
+    job = defs.resolve_job_def("ple_export_job")
+    assert job.asset_layer.selected_asset_keys == {step}
+    sensor = next(s for s in defs.sensors if s.name == "ple_outbox_trigger")
+    assert sensor.job_name == "ple_export_job"
+    # the alert step stays with the ads flow; the delivery-state mart reads both outboxes
+    state = graph.get(key("marketing/outbox_delivery_state")).parent_keys
+    assert {key("marketing/ple_enqueue_outbox"), key("marketing/kpi_alert_notifications")} <= state
+    assert key("staging/stg_ops__deliveries") in state

@@ -223,7 +223,8 @@ class AlertStepConfig(dg.Config):
 def kpi_alerts_webhook(
     context: dg.AssetExecutionContext, config: AlertStepConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    from exports.alerts import AlertConfigError, deliver_alerts
+    from exports.alerts import TARGET, AlertConfigError, deliver_alerts
+    from orchestration.assets.exports import delivery_metadata, raise_if_unavailable
 
     url = warehouse.url()
     try:
@@ -231,18 +232,12 @@ def kpi_alerts_webhook(
     except AlertConfigError as exc:
         raise dg.Failure(description=str(exc)) from None
     metadata: dict[str, Any] = {
-        "delivered": dg.MetadataValue.int(report.delivered),
-        "pending": dg.MetadataValue.int(report.pending_after),
-        "failed_attempts": dg.MetadataValue.int(report.attempts - report.delivered),
-        "delivered_ids": dg.MetadataValue.json(report.delivered_ids),
+        **delivery_metadata(report, url, TARGET),
         **kpi_metadata(url, plot_days=config.plot_days),
     }
-    if report.stopped and report.pending_after and "unavailable" in report.stopped:
-        # rows stay pending (nothing is lost); fail so the retry policy tries again
-        raise dg.Failure(
-            description=f"alert webhook: {report.stopped}; {report.pending_after} pending",
-            metadata=metadata,
-        )
+    # receiver unavailable or circuit breaker open: rows stay pending (nothing is lost);
+    # fail so the retry policy tries again
+    raise_if_unavailable(report, metadata, "alert webhook")
     if report.stopped:
         metadata["note"] = dg.MetadataValue.text(report.stopped)
     return dg.MaterializeResult(metadata=metadata)
