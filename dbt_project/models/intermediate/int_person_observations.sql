@@ -278,10 +278,10 @@ batch as (
 ),
 
 -- what the new observations are compared with: the history of the profiles they concern
--- (stored rows carry only what comparing needs). From here on only window functions - no
--- self-joins - so the plan does not depend on row estimates (batch sizes vary from a
--- handful of rows to millions); each step reads the one before it once, so the history is
--- sorted once (by profile) and each later window only re-sorts within a profile.
+-- (stored rows carry only what comparing needs). From here on window functions and one
+-- lookup by key (a hash join) - no joins whose plan depends on row estimates (batch sizes
+-- vary from a handful of rows to millions); each step reads the one before it once, so the
+-- history is sorted once (by profile) and each later window only re-sorts within a profile.
 history as (
     select
         {{ row_columns | join(',\n        ') }},
