@@ -309,16 +309,14 @@ class Dbt:
 
 def _reset_detection(url: str, job: str) -> None:
     """Forget what the change-detection models did with ``job``'s observations."""
-    _sql(
-        url,
-        """
-        delete from keymap.int_intelligence_keys where event_key in (
-            select event_key from intermediate.int_person_changes where job_unique_id = %(job)s);
-        delete from intermediate.int_person_changes where job_unique_id = %(job)s;
-        delete from intermediate.int_person_observations where job_unique_id = %(job)s;
-        """,
-        {"job": job},
-    )
+    # one statement per call: a statement with parameters cannot hold several
+    for statement in (
+        "delete from keymap.int_intelligence_keys where event_key in ("
+        " select event_key from intermediate.int_person_changes where job_unique_id = %(job)s)",
+        "delete from intermediate.int_person_changes where job_unique_id = %(job)s",
+        "delete from intermediate.int_person_observations where job_unique_id = %(job)s",
+    ):
+        _sql(url, statement, {"job": job})
     for table in ("keymap.int_intelligence_keys", "intermediate.int_person_changes",
                   "intermediate.int_person_observations"):  # fmt: skip
         _sql(url, f"vacuum analyze {table}")

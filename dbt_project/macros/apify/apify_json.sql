@@ -147,6 +147,8 @@
                     else cast('[]' as jsonb)
                 end
             ) with ordinality as elements (entry, entry_index)
+            -- a gating filter: no array, no work (most items are flat)
+            where jsonb_typeof({{ json_expr }}) = 'array'
         ) as entries
         order by entries.is_current desc, entries.start_key desc, entries.entry_index asc
         limit 1

@@ -12,6 +12,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
+        pre_hook="{{ bulk_model_settings() }}",
         indexes=[
             {'columns': ['observation_key'], 'unique': True},
             {'columns': ['profile_url']},
@@ -33,6 +34,16 @@
     'employer_domain': text, 'employer_name_key': text, 'employer_company_id': dbt.type_bigint(),
 } -%}
 {%- set state_columns = state_types.keys() | list -%}
+{#- what only the output needs: stored rows are read without it -#}
+{%- set payload_columns = ['job_unique_id', 'source_ref', 'full_name', 'title', 'employer_name'] -%}
+{%- set stored_columns = [] -%}
+{%- for column in row_columns -%}
+    {%- if column in payload_columns -%}
+        {%- do stored_columns.append('cast(null as ' ~ text ~ ') as ' ~ column) -%}
+    {%- else -%}
+        {%- do stored_columns.append('seen.' ~ column) -%}
+    {%- endif -%}
+{%- endfor -%}
 {%- set no_time = "cast('1900-01-01' as " ~ type_timestamptz() ~ ")" -%}
 
 {#- incremental: only the datasets of finished refresh jobs not seen yet (their items have
@@ -59,10 +70,13 @@
 
 {#- incremental: intake rows keep the time their content was first loaded; an hour of
     lookback covers a load that committed while the previous build ran; rows already in
-    the history are skipped (new datasets' items cannot be there) -#}
+    the history are skipped (new datasets' items cannot be there). Rows without a LinkedIn
+    URL are dropped later (batch), after new_observations is materialised: a filter on the
+    normalised URL here would be pushed down to the raw scan and normalise every row in
+    the lookback window, not just the new ones. -#}
 {%- set intake_rows_filter -%}
     {%- if is_incremental() -%}
-        and loaded_at >= (
+        where loaded_at >= (
             select {{ dbt.dateadd('hour', -1, 'coalesce(max(seen.loaded_at), ' ~ no_time ~ ')') }}
             from {{ this }} as seen
             where seen.origin = 'intake'
@@ -75,12 +89,20 @@
     {%- endif -%}
 {%- endset -%}
 
+{%- set tracked_company_aliases -%}
+    select
+        company_keys.alias_key,
+        company_keys.company_seq as company_id
+    from {{ ref('int_company_keys') }} as company_keys
+    where company_keys.company_seq in (select companies.company_id from {{ ref('company_master') }} as companies)
+{%- endset -%}
+
 {#- incremental: the stored history of the profiles the new observations concern -#}
 {%- set stored_history -%}
     {%- if is_incremental() -%}
         union all
         select
-            {% for column in row_columns %}seen.{{ column }}, {% endfor %}
+            {{ stored_columns | join(',\n            ') }},
             false as is_new,
             seen.is_late as stored_is_late
         from {{ this }} as seen
@@ -119,9 +141,7 @@ intake_rows as (
         employer_website,
         employer_linkedin_url
     from {{ ref('stg_intake__people') }}
-    where
-        linkedin_url is not null
-        {{ intake_rows_filter }}  -- noqa: LT02
+    {{ intake_rows_filter }}
 ),
 
 observed as (
@@ -192,14 +212,20 @@ employers_normalized as (
     from employers
 ),
 
--- tracked companies (marketing.company_master) by every identity form they ever had
-company_aliases as (
-    select
-        company_keys.alias_key,
-        company_keys.company_seq as company_id
-    from {{ ref('int_company_keys') }} as company_keys
-    inner join {{ ref('company_master') }} as companies
-        on company_keys.company_seq = companies.company_id
+-- tracked companies (marketing.company_master) by every identity form they ever had: one
+-- copy per lookup, each read once, so the planner sees the key map's unique index (a CTE
+-- read three times is materialised, and without statistics - tables built earlier in the
+-- same run - its join estimates explode into nested loops)
+aliases_by_linkedin as (
+    {{ tracked_company_aliases }}
+),
+
+aliases_by_domain as (
+    {{ tracked_company_aliases }}
+),
+
+aliases_by_name as (
+    {{ tracked_company_aliases }}
 ),
 
 -- employer -> tracked company: LinkedIn page, then website domain, then normalised name
@@ -212,11 +238,11 @@ employers_resolved as (
         employers_normalized.employer_name_key,
         coalesce(by_linkedin.company_id, by_domain.company_id, by_name.company_id) as employer_company_id
     from employers_normalized
-    left join company_aliases as by_linkedin
+    left join aliases_by_linkedin as by_linkedin
         on {{ dbt.concat(["'li:'", 'employers_normalized.employer_linkedin_url']) }} = by_linkedin.alias_key
-    left join company_aliases as by_domain
+    left join aliases_by_domain as by_domain
         on {{ dbt.concat(["'dom:'", 'employers_normalized.employer_domain']) }} = by_domain.alias_key
-    left join company_aliases as by_name
+    left join aliases_by_name as by_name
         on {{ dbt.concat(["'name:'", 'employers_normalized.employer_name_key']) }} = by_name.alias_key
 ),
 
@@ -248,11 +274,14 @@ batch as (
             and coalesce(new_observations.employer_linkedin_url, '')
             = coalesce(employers_resolved.employer_linkedin_url, '')
             and coalesce(new_observations.employer_website, '') = coalesce(employers_resolved.employer_website, '')
+    where new_observations.profile_url is not null
 ),
 
--- what the new observations are compared with: the history of the profiles they concern.
--- From here on only window functions and unions - no self-joins - so the plan does not
--- depend on row estimates (batch sizes vary from a handful of rows to millions).
+-- what the new observations are compared with: the history of the profiles they concern
+-- (stored rows carry only what comparing needs). From here on window functions and one
+-- lookup by key (a hash join) - no joins whose plan depends on row estimates (batch sizes
+-- vary from a handful of rows to millions); each step reads the one before it once, so the
+-- history is sorted once (by profile) and each later window only re-sorts within a profile.
 history as (
     select
         {{ row_columns | join(',\n        ') }},
@@ -264,60 +293,40 @@ history as (
 
 -- A LinkedIn observation is late when one loaded before it was observed after it (an old
 -- export imported after newer data): kept, but not compared, and nothing is compared with it.
-linkedin_ordered as (
-    select
-        *,
-        max(observed_at) over (
-            partition by profile_url
-            order by loaded_at, observation_key
-            rows between unbounded preceding and 1 preceding
-        ) as prior_max_observed_at
-    from history
-    where origin = 'linkedin'
-),
-
+-- (Intake rows get windows of their own partition here; only LinkedIn rows use them.)
 linkedin_flagged as (
     select
         *,
         case
-            when is_new then coalesce(observed_at < prior_max_observed_at, false)
+            when origin <> 'linkedin' then false
+            when is_new
+                then coalesce(
+                    observed_at < max(observed_at) over (
+                        partition by profile_url, origin
+                        order by loaded_at, observation_key
+                        rows between unbounded preceding and 1 preceding
+                    ),
+                    false
+                )
             else stored_is_late
         end as is_late_now
-    from linkedin_ordered
+    from history
 ),
 
 -- in-time observations in load order are also in observation-time order: each is compared
--- with the one before it (its state carried along by lag)
+-- with the one before it (its state carried along by lag; late rows form their own partition)
 in_time as (
     select
         *,
-        lag(observation_key) over profile_order as previous_key,
-        {{ column_list('lag({c}) over profile_order as previous_{c}', state_columns) }}
+        lag(observation_key) over profile_order as lag_key
     from linkedin_flagged
-    where not is_late_now
-    window profile_order as (partition by profile_url order by loaded_at, observation_key)
+    window profile_order as (partition by profile_url, origin, is_late_now order by loaded_at, observation_key)
 ),
 
 -- a profile's first in-time LinkedIn observation is compared with its intake baseline: the
--- latest intake row loaded no later than the observation was made and loaded. Intake rows
--- and first observations in one time order; each observation falls in the group the last
--- intake row before it opened (group 0: none).
-baseline_candidates as (
-    select
-        {{ row_columns | join(',\n        ') }},
-        0 as origin_rank,
-        loaded_at as event_at
-    from history
-    where origin = 'intake'
-    union all
-    select
-        {{ row_columns | join(',\n        ') }},
-        1 as origin_rank,
-        case when observed_at < loaded_at then observed_at else loaded_at end as event_at
-    from in_time
-    where is_new and previous_key is null
-),
-
+-- latest intake row loaded no later than the observation was made and loaded. All rows in
+-- one time order (intake rows first on ties); each row falls in the group the last intake
+-- row before it opened (group 0: none), so a group's first row is its intake row.
 baseline_groups as (
     select
         *,
@@ -326,14 +335,23 @@ baseline_groups as (
             order by event_at, origin_rank, observation_key
             rows between unbounded preceding and current row
         ) as intake_group
-    from baseline_candidates
+    from (
+        select
+            *,
+            case when origin = 'intake' then 0 else 1 end as origin_rank,
+            case
+                when origin = 'intake' then loaded_at
+                when observed_at < loaded_at then observed_at
+                else loaded_at
+            end as event_at
+        from in_time
+    ) as in_time_events
 ),
 
 baselines as (
     select
         *,
-        first_value(observation_key) over intake_rows_first as group_key,
-        {{ column_list('first_value({c}) over intake_rows_first as group_{c}', state_columns) }}
+        first_value(observation_key) over intake_rows_first as group_key
     from baseline_groups
     window intake_rows_first as (
         partition by profile_url, intake_group
@@ -342,39 +360,30 @@ baselines as (
     )
 ),
 
--- every new observation once, with the state it is compared with (none: nulls)
+-- every new observation once, with the observation it is compared with (none: null): the
+-- previous in-time LinkedIn observation, else (the first) the baseline; intake and late
+-- rows: none
+paired_keys as (
+    select
+        {{ row_columns | join(',\n        ') }},
+        origin = 'linkedin' and is_late_now as is_late,
+        case
+            when origin <> 'linkedin' or is_late_now then null
+            when lag_key is not null then lag_key
+            when intake_group > 0 then group_key
+        end as previous_observation_key
+    from baselines
+    where is_new
+),
+
+-- and that observation's state (the windows carry keys only: one lookup, not a window
+-- function per state column)
 paired as (
     select
-        {{ row_columns | join(',\n        ') }},
-        false as is_late,
-        previous_key as previous_observation_key,
-        {{ column_list('previous_{c}', state_columns) }}
-    from in_time
-    where is_new and previous_key is not null
-    union all
-    select
-        {{ row_columns | join(',\n        ') }},
-        false as is_late,
-        case when intake_group > 0 then group_key end as previous_observation_key,
-        {{ column_list('case when intake_group > 0 then group_{c} end as previous_{c}', state_columns) }}
-    from baselines
-    where origin_rank = 1
-    union all
-    select
-        {{ row_columns | join(',\n        ') }},
-        true as is_late,
-        cast(null as {{ text }}) as previous_observation_key,
-        {{ column_list('cast(null as {t}) as previous_{c}', state_columns, types=state_types) }}
-    from linkedin_flagged
-    where is_new and is_late_now
-    union all
-    select
-        {{ row_columns | join(',\n        ') }},
-        false as is_late,
-        cast(null as {{ text }}) as previous_observation_key,
-        {{ column_list('cast(null as {t}) as previous_{c}', state_columns, types=state_types) }}
-    from batch
-    where origin = 'intake'
+        paired_keys.*,
+        {{ column_list('previous.{c} as previous_{c}', state_columns) }}
+    from paired_keys
+    left join history as previous on paired_keys.previous_observation_key = previous.observation_key
 ),
 
 compared as (

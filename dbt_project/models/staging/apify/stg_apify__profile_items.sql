@@ -100,12 +100,20 @@ profiles as (
 deduplicated as (
     select
         *,
-        coalesce(title, company_name) is not null as has_current_position,
         row_number() over (
             partition by linkedin_url, dataset_id
             order by item_index asc, item_key asc
         ) as row_in_dataset
     from profiles
+),
+
+-- above the window, so title and company (normalised) are computed once per row
+kept as (
+    select
+        *,
+        coalesce(title, company_name) is not null as has_current_position
+    from deduplicated
+    where row_in_dataset = 1
 ),
 
 final as (
@@ -129,8 +137,7 @@ final as (
         dataset_id,
         item_index,
         loaded_at
-    from deduplicated
-    where row_in_dataset = 1
+    from kept
 )
 
 select * from final
