@@ -83,19 +83,7 @@ def webhook(
     return Webhook(url, secret, **{**limits, **options})
 
 
-def run_export(
-    database_url: str,
-    specs: Sequence[OutboxSpec],
-    *,
-    url: str | None,
-    url_variable: str,
-    secret: str | None,
-    settings: Settings | None = None,
-    progress: Callable[[str], Any] = print,
-    encode: Encode | None = None,
-    retry_dead: bool = False,
-    **webhook_options: Any,
-) -> DeliveryReport:
+def run_export(database_url: str, specs: Sequence[OutboxSpec], **options: Any) -> DeliveryReport:
     """Deliver every outbox relation of one target in turn; one combined report.
 
     Without a URL nothing is sent and the rows wait (the report says why). A relation that
@@ -108,20 +96,9 @@ def run_export(
     with recording(
         database_url, f"export.{target}", {"relations": [s.relation for s in specs]}
     ) as event:
-        report = _run_export(
-            database_url,
-            specs,
-            url=url,
-            url_variable=url_variable,
-            secret=secret,
-            settings=settings,
-            progress=progress,
-            encode=encode,
-            retry_dead=retry_dead,
-            **webhook_options,
-        )
+        report = _run_export(database_url, specs, **options)
         event.update(summary=report.as_dict())
-        if url and report.stopped:
+        if options.get("url") and report.stopped:
             event.fail(f"export {target} stopped: {report.stopped}")
         elif report.failed_rows or report.dead_lettered:
             event.fail(

@@ -90,20 +90,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def ensure_raw_tables(database_url: str) -> bool:
     """Create the empty event and error tables if missing; True if it created any."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        present = {
-            r[0]
-            for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = %s",
-                (SCHEMA,),
-            )
-        }
-        if present >= TABLES:
-            return False
-        with conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(hashtext('outreach raw_ops ddl'))")
-            conn.execute(DDL)
-    return True
+    from outreach.raw import ensure_ddl_tables
+
+    return ensure_ddl_tables(database_url, SCHEMA, TABLES, DDL)
 
 
 def _scrub(text: str, limit: int | None = MAX_MESSAGE) -> str:

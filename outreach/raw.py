@@ -32,3 +32,25 @@ def ensure_all_raw_tables(
             created.append(module_name)
             progress(f"created the empty raw tables of {module_name.rsplit('.', 2)[-2]}")
     return created
+
+
+def ensure_ddl_tables(database_url: str, schema: str, tables: set[str], ddl: str) -> bool:
+    """Create tables we write with psycopg (not through dlt) if any of ``tables`` is missing
+    from ``schema``: run ``ddl`` (idempotent: ``create ... if not exists``) under an advisory
+    lock, since concurrent DDL from two processes would collide. True if it ran."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        present = {
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s",
+                (schema,),
+            )
+        }
+        if present >= tables:
+            return False
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext('outreach raw_ops ddl'))")
+            conn.execute(ddl)
+    return True
