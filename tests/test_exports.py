@@ -463,6 +463,10 @@ def test_delivery_state_mart_shows_every_outbox_row(ple_outbox):
         conn.execute(
             "insert into marketing.kpi_alert_notifications values ('kpi_alert_opened:1', '{}', now())"
         )
+        conn.execute(
+            "create table marketing.ops_alert_notifications"
+            " (notification_id text, payload jsonb, created_at timestamptz)"
+        )
     with WebhookReceiver(SECRET) as receiver:
         receiver.reject(intel_id(3), 422)
         deliver_ple(
