@@ -1,43 +1,25 @@
 {{ config(materialized='view') }}
 
--- The delivery state of every outbox row (a view: always as of the last attempt). One CTE
--- per outbox, then one union branch each: an outbox added to exports/ adds both here.
--- Rules: _marketing__outbox.yml.
+-- The delivery state of every outbox row (a view: always as of the last attempt). An outbox
+-- added to exports/ (exports/ple.py, exports/alerts.py ALERT_OUTBOXES) adds one entry here:
+-- (target, model, id column). Rules: _marketing__outbox.yml.
+{%- set outboxes = [
+    ('ple', 'ple_enqueue_outbox', 'outbox_id'),
+    ('alerts', 'kpi_alert_notifications', 'notification_id'),
+    ('alerts', 'ops_alert_notifications', 'notification_id'),
+] %}
 with
 
-ple_outbox as (
-    select
-        cast('ple' as {{ dbt.type_string() }}) as target,  -- noqa: RF04
-        cast('marketing.ple_enqueue_outbox' as {{ dbt.type_string() }}) as outbox_relation,
-        cast(outbox_id as {{ dbt.type_string() }}) as outbox_id,
-        created_at
-    from {{ ref('ple_enqueue_outbox') }}
-),
-
-kpi_alert_outbox as (
-    select
-        cast('alerts' as {{ dbt.type_string() }}) as target,  -- noqa: RF04
-        cast('marketing.kpi_alert_notifications' as {{ dbt.type_string() }}) as outbox_relation,
-        cast(notification_id as {{ dbt.type_string() }}) as outbox_id,
-        created_at
-    from {{ ref('kpi_alert_notifications') }}
-),
-
-ops_alert_outbox as (
-    select
-        cast('alerts' as {{ dbt.type_string() }}) as target,  -- noqa: RF04
-        cast('marketing.ops_alert_notifications' as {{ dbt.type_string() }}) as outbox_relation,
-        cast(notification_id as {{ dbt.type_string() }}) as outbox_id,
-        created_at
-    from {{ ref('ops_alert_notifications') }}
-),
-
 outbox_rows as (
-    select * from ple_outbox
-    union all
-    select * from kpi_alert_outbox
-    union all
-    select * from ops_alert_outbox
+    {% for target, model, id_column in outboxes -%}
+        {% if not loop.first %}union all{% endif %}
+        select
+            cast('{{ target }}' as {{ dbt.type_string() }}) as target,  -- noqa: RF04
+            cast('marketing.{{ model }}' as {{ dbt.type_string() }}) as outbox_relation,
+            cast({{ id_column }} as {{ dbt.type_string() }}) as outbox_id,
+            created_at
+        from {{ ref(model) }}
+    {% endfor %}
 ),
 
 attempts as (

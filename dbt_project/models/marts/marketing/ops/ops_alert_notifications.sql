@@ -2,8 +2,8 @@
     The ops alert outbox, same contract as marketing.kpi_alert_notifications: one
     notification per ops alert, a stable notification_id (the Idempotency-Key of its
     delivery), the JSON payload to POST and created_at (send order). Delivered like the KPI
-    alerts by exports/outbox.py (target `ops_alerts`, relation
-    marketing.ops_alert_notifications, id column notification_id).
+    alerts by exports/outbox.py (target `alerts`, exports/alerts.py ALERT_OUTBOXES; id
+    column notification_id).
 -#}
 with
 
