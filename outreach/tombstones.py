@@ -90,11 +90,9 @@ def ensure_table(conn: psycopg.Connection) -> None:
 
 def ensure_raw_tables(database_url: str) -> bool:
     """Create raw_ops.gdpr_tombstones if missing (outreach.raw calls this before dbt)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        if conn.execute("select to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()[0]:
-            return False
-        ensure_table(conn)
-    return True
+    from outreach.raw import ensure_ddl_tables
+
+    return ensure_ddl_tables(database_url, SCHEMA, {TABLE}, DDL)
 
 
 def record(conn: psycopg.Connection, hashes: Iterable[tuple[str, str]]) -> int:
