@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 # every `dbt run`: DDL, no data processed - reported apart)
 TABLES = [
     "int_person_observations",
+    "int_person_observation_states",
     "int_person_changes",
     "int_intelligence_keys",
     "people_intelligence",
@@ -307,7 +308,7 @@ class Dbt:
         }
 
 
-def _reset_detection(url: str, job: str) -> None:
+def _reset_detection(url: str, job: str, dbt: Dbt) -> None:
     """Forget what the change-detection models did with ``job``'s observations."""
     # one statement per call: a statement with parameters cannot hold several
     for statement in (
@@ -317,6 +318,8 @@ def _reset_detection(url: str, job: str) -> None:
         "delete from intermediate.int_person_observations where job_unique_id = %(job)s",
     ):
         _sql(url, statement, {"job": job})
+    # the states are rebuilt from what is left (not timed)
+    dbt("run", "--select", "int_person_observation_states", "--full-refresh")
     for table in ("keymap.int_intelligence_keys", "intermediate.int_person_changes",
                   "intermediate.int_person_observations"):  # fmt: skip
         _sql(url, f"vacuum analyze {table}")
@@ -408,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             rounds = []
             for n in range(args.rounds):
                 if n:
-                    _reset_detection(url, job1)
+                    _reset_detection(url, job1, dbt)
                 a = dbt("run", "--select", *MODELS)
                 _, found = _sql(
                     url,

@@ -3,9 +3,12 @@ datasets imported on top (what `outreach load apify-linkedin --from-file` does),
 
 One warehouse and three dbt invocations shared by the module:
   1. intake load + month-1 import, `dbt build` (everything: seeds, models, unit tests, tests);
-  2. month-2 import + an old export, `dbt build --select int_person_observations+`
-     (the incremental path: only the new observations are processed);
-  3. `dbt run --select int_person_observations+ --full-refresh` (must give the same rows).
+  2. month-2 import, `dbt build --select int_person_observations+` (incremental, one new
+     dataset in time: the fast path, a join with int_person_observation_states);
+  3. an old export imported after it, the same build (incremental, a late dataset: the
+     history path);
+  4. `dbt run --select int_person_observations+ --full-refresh` (everything through the
+     history path at once: must give the same rows).
 The people of tests/fixtures/change_detection/people.csv each stand for one rule.
 """
 
@@ -30,6 +33,7 @@ BARTON = re.compile(r"^04\.04\.0([0-9])\.[0-9]{2}\.[0-9]{5}\.[0-9]{3}$")
 INCREMENTAL = ["int_person_observations+"]
 MODELS = (
     "intermediate.int_person_observations",
+    "intermediate.int_person_observation_states",
     "intermediate.int_person_changes",
     "keymap.int_intelligence_keys",
     "marketing.people_intelligence",
@@ -69,11 +73,28 @@ def dbt(url: str, *args: str) -> dict[str, int]:
 
 
 def snapshot(url: str) -> dict[str, list[str]]:
-    """Every row of the change-detection tables, as text, sorted."""
+    """Every row of the change-detection tables, as text, sorted (without recorded_at: when
+    the build that added the row started)."""
     return {
-        name: sorted(r["t"] for r in rows(url, f"select t::text as t from {name} as t"))
+        name: sorted(
+            r["t"]
+            for r in rows(url, f"select (to_jsonb(t) - 'recorded_at')::text as t from {name} as t")
+        )
         for name in MODELS
     }
+
+
+def states_in_step(url: str) -> bool:
+    """The states table has folded in every recorded row (the fast path's precondition)."""
+    (row,) = rows(
+        url,
+        """
+        select (select recorded_at from intermediate.int_person_observation_states
+                where profile_url = '')
+             = (select max(recorded_at) from intermediate.int_person_observations) as ok
+        """,
+    )
+    return row["ok"]
 
 
 def xmins(url: str) -> dict[str, str]:
@@ -114,10 +135,14 @@ def built(warehouse, tmp_path_factory):
     job1 = imported("refresh_month1.json", month1)
     first = dbt(url, "build")
     after_first = xmins(url)
+    in_step = [states_in_step(url)]
 
     job2 = imported("refresh_month2.json", month2)
-    job3 = imported("refresh_old_export.json", old)
     incremental = dbt(url, "build", "--select", *INCREMENTAL)
+    in_step.append(states_in_step(url))
+    job3 = imported("refresh_old_export.json", old)
+    incremental_late = dbt(url, "build", "--select", *INCREMENTAL)
+    in_step.append(states_in_step(url))
     after_incremental = snapshot(url)
     xmins_incremental = xmins(url)
 
@@ -128,6 +153,8 @@ def built(warehouse, tmp_path_factory):
         "months": {1: month1, 2: month2},
         "first": first,
         "incremental": incremental,
+        "incremental_late": incremental_late,
+        "states_in_step": in_step,
         "full": full,
         "after_first": after_first,
         "xmins_incremental": xmins_incremental,
@@ -207,10 +234,18 @@ def test_incremental_build_processes_only_the_new_observations(built):
     before, after = built["after_first"], built["xmins_incremental"]
     assert before and all(after[key] == xmin for key, xmin in before.items())  # untouched
     new = set(after) - set(before)
-    assert len(new) == 8 + 1  # month 2 (eight profiles) and the old export (one)
-    assert built["incremental"]["int_person_observations"] == 9
+    # month 2 observed eight profiles: stored are the two changes (Ada, Eve) and the two
+    # titles written another way (Bob, Kai), not the four seen as they were; then the old
+    # export (Lou); and a row for each of the two datasets
+    assert len(new) == 4 + 1 + 2
+    assert sum(key.startswith("dataset:") for key in new) == 2
+    assert built["incremental"]["int_person_observations"] == 4 + 1
+    assert built["incremental_late"]["int_person_observations"] == 1 + 1
     assert built["incremental"]["int_person_changes"] == 2
     assert built["incremental"]["int_intelligence_keys"] == 2
+    assert built["incremental_late"]["int_person_changes"] == 0
+    # each build left the states in step with the history, so month 2 took the fast path
+    assert built["states_in_step"] == [True, True, True]
 
 
 def test_full_refresh_gives_the_same_rows_as_the_incremental_path(built):

@@ -154,3 +154,16 @@
         limit 1
     ) as {{ alias }} on true
 {%- endmacro %}
+
+{#- Whether a JSON value is an array (false for null). -#}
+{% macro apify_json_is_array(json_expr) -%}
+    {{ return(adapter.dispatch('apify_json_is_array', 'outreach')(json_expr)) }}
+{%- endmacro %}
+
+{% macro default__apify_json_is_array(json_expr) -%}
+    {{ exceptions.raise_compiler_error("apify_json_is_array: add " ~ adapter.type() ~ "__apify_json_is_array") }}
+{%- endmacro %}
+
+{% macro postgres__apify_json_is_array(json_expr) -%}
+    coalesce(jsonb_typeof({{ json_expr }}) = 'array', false)
+{%- endmacro %}

@@ -29,3 +29,22 @@
         {{ replaced }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    Whether a text has anything but whitespace: exactly `normalize_whitespace(expr) is not
+    null`, without building the normalised value (a trim instead of a regular expression).
+    Whitespace is what normalize_whitespace collapses: [[:space:]] - in the C locale of the
+    embedded server, space, tab, newline, vertical tab, form feed, carriage return - and
+    no-break space.
+-#}
+{% macro has_visible_text(expr) -%}
+    {{ return(adapter.dispatch('has_visible_text', 'outreach')(expr)) }}
+{%- endmacro %}
+
+{% macro default__has_visible_text(expr) -%}
+    ({{ normalize_whitespace(expr) }} is not null)
+{%- endmacro %}
+
+{% macro postgres__has_visible_text(expr) -%}
+    coalesce(btrim({{ expr }}, E' \t\n\r\x0b\x0c' || chr(160)) <> '', false)
+{%- endmacro %}

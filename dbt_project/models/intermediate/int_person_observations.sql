@@ -1,12 +1,27 @@
 {#-
-    The observation history of change detection: one row per (profile, observation) - each
-    intake row of a person with a LinkedIn URL (the baseline) and each profile the Apify
-    refresh observed - with the title and employer as observed, their normalised forms, and
-    for LinkedIn observations the observation it is compared with and whether the state
-    changed. Append-only: a build adds the observations it has not seen and never rewrites
-    a row, so each change is detected once. Rules: _intermediate__change_detection.yml and
-    docs/decisions.md ("Change detection").
+    The observation history of change detection: the observations of each LinkedIn profile
+    that are recorded - every intake row of a person with a LinkedIn URL (the baseline),
+    every LinkedIn observation (Apify refresh or import) that differs from the one before it,
+    every late one - with the title and employer as observed, their normalised forms, the
+    observation it is compared with and whether the state changed; and one `dataset` row per
+    dataset processed. An observation equal to the one before it is not stored (a monthly
+    refresh changes a few percent of profiles: the rest cost a comparison, not a row). A
+    profile's first LinkedIn observation that agrees with its intake baseline is not stored
+    either: until a LinkedIn observation differs, the baseline is what is compared with.
+    Append-only: a build adds rows and never rewrites one, so each change is detected once.
+    Rules: _intermediate__change_detection.yml and docs/decisions.md ("Change detection").
+
+    Two paths give the same rows:
+    - fast: one new dataset, in time, a profile whose comparison state is known
+      (int_person_observation_states, one row per profile, kept by the model downstream)
+      and no new intake row for it - each observation is compared with that state by a hash
+      join, no sort;
+    - history: everything else (a full refresh, several datasets at once, a late import,
+      a new intake row, states not in step) - window functions over the whole history of
+      the profiles concerned: stored rows, the new observations, and the observations of
+      processed datasets that were not stored (from staging).
 -#}
+-- depends_on: {{ ref('stg_apify__profile_items') }}
 {{
     config(
         materialized='incremental',
@@ -17,67 +32,45 @@
             {'columns': ['observation_key'], 'unique': True},
             {'columns': ['profile_url']},
             {'columns': ['origin', 'loaded_at']},
-            {'columns': ['job_unique_id']},
+            {'columns': ['recorded_at']},
         ],
     )
 }}
 
 {%- set text = dbt.type_string() -%}
+{%- set ts = type_timestamptz() -%}
+{%- set incremental = is_incremental() -%}
+{%- set states = observation_states_relation() if incremental else none -%}
+{%- set recorded_at = "cast('" ~ run_started_at.isoformat() ~ "' as " ~ ts ~ ")" -%}
 {%- set row_columns = [
-    'observation_key', 'origin', 'profile_url', 'observed_at', 'loaded_at', 'job_unique_id',
-    'source_ref', 'full_name', 'title', 'title_key', 'has_current_position', 'employer_name',
-    'employer_linkedin_url', 'employer_domain', 'employer_name_key', 'employer_company_id',
+    'observation_key', 'origin', 'profile_url', 'observed_at', 'loaded_at', 'event_at',
+    'job_unique_id', 'source_ref', 'full_name', 'title', 'title_key', 'has_current_position',
+    'employer_name', 'employer_linkedin_url', 'employer_domain', 'employer_name_key',
+    'employer_company_id',
 ] -%}
-{#- what is compared, and its types -#}
-{%- set state_types = {
-    'title_key': text, 'has_current_position': dbt.type_boolean(), 'employer_linkedin_url': text,
-    'employer_domain': text, 'employer_name_key': text, 'employer_company_id': dbt.type_bigint(),
-} -%}
-{%- set state_columns = state_types.keys() | list -%}
-{#- what only the output needs: stored rows are read without it -#}
-{%- set payload_columns = ['job_unique_id', 'source_ref', 'full_name', 'title', 'employer_name'] -%}
-{%- set stored_columns = [] -%}
-{%- for column in row_columns -%}
-    {%- if column in payload_columns -%}
-        {%- do stored_columns.append('cast(null as ' ~ text ~ ') as ' ~ column) -%}
-    {%- else -%}
-        {%- do stored_columns.append('seen.' ~ column) -%}
-    {%- endif -%}
-{%- endfor -%}
-{%- set no_time = "cast('1900-01-01' as " ~ type_timestamptz() ~ ")" -%}
-
-{#- incremental: only the datasets of finished refresh jobs not seen yet (their items have
-    all landed), pushed down to the raw table -#}
-{%- set new_datasets -%}
-    select jobs.dataset_id
-    from {{ ref('stg_apify__refresh_jobs') }} as jobs
-    where
-        jobs.status in ('completed', 'failed')
-        and jobs.items_landed > 0
-        and jobs.dataset_id is not null
-        and not exists (
-            select 1
-            from {{ this }} as seen
-            where seen.job_unique_id = jobs.job_unique_id
-        )
+{%- set state_columns = observation_state_columns() -%}
+{#- what the windows carry: keys, times and the state (names and given parts are not needed) -#}
+{%- set history_columns = [
+    'observation_key', 'origin', 'profile_url', 'observed_at', 'loaded_at', 'event_at',
+] + state_columns -%}
+{%- set output_columns = row_columns + [
+    'is_late', 'previous_observation_key', 'employer_changed', 'title_changed', 'is_change',
+] -%}
+{%- set full_name -%}
+    coalesce(
+        {{ normalize_whitespace('full_name_given') }},
+        {{ normalize_whitespace(dbt.concat(["coalesce(first_name_given, '')", "' '", "coalesce(last_name_given, '')"])) }}
+    )
 {%- endset -%}
-
-{%- set linkedin_items_filter -%}
-    {%- if is_incremental() -%}
-        where {{ in_subquery('dataset_id', new_datasets) }}
-    {%- endif -%}
-{%- endset -%}
+{%- set event_at = "case when observed_at < loaded_at then observed_at else loaded_at end" -%}
 
 {#- incremental: intake rows keep the time their content was first loaded; an hour of
     lookback covers a load that committed while the previous build ran; rows already in
-    the history are skipped (new datasets' items cannot be there). Rows without a LinkedIn
-    URL are dropped later (batch), after new_observations is materialised: a filter on the
-    normalised URL here would be pushed down to the raw scan and normalise every row in
-    the lookback window, not just the new ones. -#}
+    the history are skipped -#}
 {%- set intake_rows_filter -%}
-    {%- if is_incremental() -%}
+    {%- if incremental -%}
         where loaded_at >= (
-            select {{ dbt.dateadd('hour', -1, 'coalesce(max(seen.loaded_at), ' ~ no_time ~ ')') }}
+            select {{ dbt.dateadd('hour', -1, 'coalesce(max(seen.loaded_at), ' ~ "cast('1900-01-01' as " ~ ts ~ "))") }}
             from {{ this }} as seen
             where seen.origin = 'intake'
         )
@@ -87,46 +80,48 @@
             where seen.observation_key = {{ dbt.concat(["'intake:'", 'row_key']) }}
         )
     {%- endif -%}
-{%- endset -%}
-
-{%- set tracked_company_aliases -%}
-    select
-        company_keys.alias_key,
-        company_keys.company_seq as company_id
-    from {{ ref('int_company_keys') }} as company_keys
-    where company_keys.company_seq in (select companies.company_id from {{ ref('company_master') }} as companies)
-{%- endset -%}
-
-{#- incremental: the stored history of the profiles the new observations concern -#}
-{%- set stored_history -%}
-    {%- if is_incremental() -%}
-        union all
-        select
-            {{ stored_columns | join(',\n            ') }},
-            false as is_new,
-            seen.is_late as stored_is_late
-        from {{ this }} as seen
-        where {{ in_subquery('seen.profile_url', 'select distinct batch.profile_url from batch') }}
-    {%- endif -%}
 {%- endset %}
 
 with
 
-linkedin_items as (
+-- the datasets of finished refresh jobs (their items have all landed) not processed yet
+new_datasets as (
+    select jobs.dataset_id
+    from {{ ref('stg_apify__refresh_jobs') }} as jobs
+    where
+        jobs.status in ('completed', 'failed')
+        and jobs.items_landed > 0
+        and jobs.dataset_id is not null
+        {%- if incremental %}
+        and not exists (
+            select 1
+            from {{ this }} as seen
+            where seen.observation_key = {{ dbt.concat(["'dataset:'", 'jobs.dataset_id']) }}
+        )
+        {%- endif %}
+),
+
+-- their items (repeats kept: see routed and history_new), pushed down to the raw table
+items as (
     select
         item_key,
-        linkedin_url,
-        full_name,
-        title,
-        company_name,
-        company_linkedin_url,
-        has_current_position,
+        item_index,
+        job_unique_id,
+        dataset_id,
         observed_at,
         loaded_at,
-        job_unique_id,
-        dataset_id
-    from {{ ref('stg_apify__profile_items') }}
-    {{ linkedin_items_filter }}
+        linkedin_url as profile_url,
+        full_name_given,
+        first_name_given,
+        last_name_given,
+        title_given,
+        company_name_given,
+        company_linkedin_url_given
+    from {{ ref('stg_apify__profile_positions') }}
+    where
+        {{ in_subquery('dataset_id', 'select new_datasets.dataset_id from new_datasets') }}
+        and linkedin_url is not null
+        and has_name
 ),
 
 intake_rows as (
@@ -134,7 +129,7 @@ intake_rows as (
         row_key,
         source_file,
         loaded_at,
-        linkedin_url,
+        linkedin_url as profile_url,
         full_name,
         title,
         employer_name,
@@ -144,162 +139,356 @@ intake_rows as (
     {{ intake_rows_filter }}
 ),
 
-observed as (
+-- titles and employers are normalised once per distinct value as given, not per observation
+title_values as (
+    select title_given as title from items where title_given is not null
+    union
+    select title from intake_rows where title is not null
+),
+
+title_map as (
+    {{ observation_title_map('title_values') }}
+),
+
+employer_values as (
     select
-        {{ dbt.concat(["'apify:'", 'item_key']) }} as observation_key,
-        'linkedin' as origin,
-        linkedin_url as profile_url,
-        observed_at,
-        loaded_at,
-        job_unique_id,
-        dataset_id as source_ref,
-        full_name,
-        title,
-        has_current_position,
-        company_name as employer_name,
-        company_linkedin_url as employer_linkedin_url,
+        company_name_given as employer_name,
+        company_linkedin_url_given as employer_linkedin_url,
         cast(null as {{ text }}) as employer_website
-    from linkedin_items
-    union all
+    from items
+    union
     select
-        {{ dbt.concat(["'intake:'", 'row_key']) }} as observation_key,
-        'intake' as origin,
-        linkedin_url as profile_url,
-        loaded_at as observed_at,
-        loaded_at,
-        cast(null as {{ text }}) as job_unique_id,
-        source_file as source_ref,
-        full_name,
-        title,
-        coalesce(title, employer_name, employer_website, employer_linkedin_url) is not null as has_current_position,
         employer_name,
         employer_linkedin_url,
         employer_website
     from intake_rows
 ),
 
-new_observations as (
-    select * from observed
+employer_map as (
+    {{ observation_employer_map('employer_values') }}
 ),
 
--- titles and employers are normalised once per distinct value, not once per observation
-titles as (
-    select distinct title
-    from new_observations
-    where title is not null
-),
-
-title_keys as (
-    {{ normalize_titles('titles') }}
-),
-
-employers as (
-    select distinct
-        employer_name,
-        employer_linkedin_url,
-        employer_website
-    from new_observations
-    where coalesce(employer_name, employer_linkedin_url, employer_website) is not null
-),
-
-employers_normalized as (
+-- each new LinkedIn observation with its title and employer normalised and resolved
+linkedin_observed as (
     select
-        employer_name,
-        employer_linkedin_url,
-        employer_website,
-        {{ normalize_domain('employer_website') }} as employer_domain,
-        {{ normalize_company_name('employer_name') }} as employer_name_key
-    from employers
-),
-
--- tracked companies (marketing.company_master) by every identity form they ever had: one
--- copy per lookup, each read once, so the planner sees the key map's unique index (a CTE
--- read three times is materialised, and without statistics - tables built earlier in the
--- same run - its join estimates explode into nested loops)
-aliases_by_linkedin as (
-    {{ tracked_company_aliases }}
-),
-
-aliases_by_domain as (
-    {{ tracked_company_aliases }}
-),
-
-aliases_by_name as (
-    {{ tracked_company_aliases }}
-),
-
--- employer -> tracked company: LinkedIn page, then website domain, then normalised name
-employers_resolved as (
-    select
-        employers_normalized.employer_name,
-        employers_normalized.employer_linkedin_url,
-        employers_normalized.employer_website,
-        employers_normalized.employer_domain,
-        employers_normalized.employer_name_key,
-        coalesce(by_linkedin.company_id, by_domain.company_id, by_name.company_id) as employer_company_id
-    from employers_normalized
-    left join aliases_by_linkedin as by_linkedin
-        on {{ dbt.concat(["'li:'", 'employers_normalized.employer_linkedin_url']) }} = by_linkedin.alias_key
-    left join aliases_by_domain as by_domain
-        on {{ dbt.concat(["'dom:'", 'employers_normalized.employer_domain']) }} = by_domain.alias_key
-    left join aliases_by_name as by_name
-        on {{ dbt.concat(["'name:'", 'employers_normalized.employer_name_key']) }} = by_name.alias_key
-),
-
-batch as (
-    select
-        new_observations.observation_key,
-        new_observations.origin,
-        new_observations.profile_url,
-        new_observations.observed_at,
-        new_observations.loaded_at,
-        new_observations.job_unique_id,
-        new_observations.source_ref,
-        new_observations.full_name,
-        new_observations.title,
-        title_keys.title_key,
-        new_observations.has_current_position,
-        new_observations.employer_name,
-        new_observations.employer_linkedin_url,
-        employers_resolved.employer_domain,
-        employers_resolved.employer_name_key,
-        employers_resolved.employer_company_id,
-        true as is_new,
-        cast(null as {{ dbt.type_boolean() }}) as stored_is_late
-    from new_observations
-    left join title_keys on new_observations.title = title_keys.title
-    left join employers_resolved
+        {{ dbt.concat(["'apify:'", 'items.item_key']) }} as observation_key,
+        'linkedin' as origin,
+        items.profile_url,
+        items.observed_at,
+        items.loaded_at,
+        case when items.observed_at < items.loaded_at then items.observed_at else items.loaded_at end as event_at,
+        items.job_unique_id,
+        items.dataset_id as source_ref,
+        items.item_index,
+        items.item_key,
+        items.full_name_given,
+        items.first_name_given,
+        items.last_name_given,
+        title_map.title,
+        title_map.title_key,
+        coalesce(title_map.title, employer_map.employer_name) is not null as has_current_position,
+        employer_map.employer_name,
+        employer_map.employer_linkedin_url,
+        employer_map.employer_domain,
+        employer_map.employer_name_key,
+        employer_map.employer_company_id
+    from items
+    left join title_map on items.title_given = title_map.title_given
+    left join employer_map
         on
-            coalesce(new_observations.employer_name, '') = coalesce(employers_resolved.employer_name, '')
-            and coalesce(new_observations.employer_linkedin_url, '')
-            = coalesce(employers_resolved.employer_linkedin_url, '')
-            and coalesce(new_observations.employer_website, '') = coalesce(employers_resolved.employer_website, '')
-    where new_observations.profile_url is not null
+            coalesce(items.company_name_given, '') = coalesce(employer_map.employer_name_given, '')
+            and coalesce(items.company_linkedin_url_given, '')
+            = coalesce(employer_map.employer_linkedin_url_given, '')
+            and employer_map.employer_website_given is null
 ),
 
--- what the new observations are compared with: the history of the profiles they concern
--- (stored rows carry only what comparing needs). From here on window functions and one
--- lookup by key (a hash join) - no joins whose plan depends on row estimates (batch sizes
--- vary from a handful of rows to millions); each step reads the one before it once, so the
--- history is sorted once (by profile) and each later window only re-sorts within a profile.
+intake_observed as (
+    select
+        {{ dbt.concat(["'intake:'", 'intake_rows.row_key']) }} as observation_key,
+        'intake' as origin,
+        intake_rows.profile_url,
+        intake_rows.loaded_at as observed_at,
+        intake_rows.loaded_at,
+        intake_rows.loaded_at as event_at,
+        cast(null as {{ text }}) as job_unique_id,
+        intake_rows.source_file as source_ref,
+        intake_rows.full_name as full_name_given,
+        cast(null as {{ text }}) as first_name_given,
+        cast(null as {{ text }}) as last_name_given,
+        title_map.title,
+        title_map.title_key,
+        coalesce(
+            intake_rows.title, intake_rows.employer_name, intake_rows.employer_website,
+            intake_rows.employer_linkedin_url
+        ) is not null as has_current_position,
+        employer_map.employer_name,
+        employer_map.employer_linkedin_url,
+        employer_map.employer_domain,
+        employer_map.employer_name_key,
+        employer_map.employer_company_id
+    from intake_rows
+    left join title_map on intake_rows.title = title_map.title_given
+    left join employer_map
+        on
+            coalesce(intake_rows.employer_name, '') = coalesce(employer_map.employer_name_given, '')
+            and coalesce(intake_rows.employer_linkedin_url, '')
+            = coalesce(employer_map.employer_linkedin_url_given, '')
+            and coalesce(intake_rows.employer_website, '') = coalesce(employer_map.employer_website_given, '')
+    where intake_rows.profile_url is not null
+),
+
+new_intake_profiles as (
+    select distinct profile_url from intake_observed
+),
+
+{%- if states is not none %}
+
+-- the fast path applies when the states are in step with this history (the model
+-- downstream ran after the last build), exactly one dataset is new and nothing in it is
+-- older than anything processed before
+bounds as (
+    select
+        (select count(*) from new_datasets) as new_datasets,
+        (
+            select max(seen.observed_at)
+            from {{ this }} as seen
+            where seen.origin = 'dataset'
+        ) as processed_max_observed_at,
+        (
+            select min(seen.event_at)
+            from {{ this }} as seen
+            where seen.origin = 'dataset'
+        ) as processed_min_event_at,
+        (
+            select sync.recorded_at
+            from {{ states }} as sync
+            where sync.profile_url = ''
+        ) = (
+            select max(seen.recorded_at)
+            from {{ this }} as seen
+        ) as states_in_step
+),
+
+-- each observation with its profile's state: fast when that state is what the history
+-- path would compare it with - the last recorded LinkedIn observation, or an intake
+-- baseline loaded before the observation and before any LinkedIn observation processed
+-- (so no LinkedIn observation that agreed with an older baseline is being skipped), or
+-- none at all (a profile never observed)
+routed as (
+    select
+        observed.*,
+        {{ column_list('states.{c} as state_{c}', ['observation_key', 'origin'] + state_columns) }},
+        coalesce(
+            bounds.states_in_step
+            and bounds.new_datasets = 1
+            and observed.observed_at >= coalesce(bounds.processed_max_observed_at, observed.observed_at)
+            and new_intake.profile_url is null
+            and (
+                states.observation_key is null
+                or states.origin = 'linkedin'
+                or (
+                    states.loaded_at <= observed.event_at
+                    and states.loaded_at <= coalesce(bounds.processed_min_event_at, states.loaded_at)
+                )
+            ),
+            false
+        ) as is_fast
+    from linkedin_observed as observed
+    cross join bounds
+    left join {{ states }} as states on observed.profile_url = states.profile_url
+    left join new_intake_profiles as new_intake on observed.profile_url = new_intake.profile_url
+),
+
+fast_compared as (
+    select
+        routed.*,
+        case
+            when routed.state_observation_key is not null
+                then {{ employer_changed('routed.', 'routed.state_') }}
+        end as employer_changed,
+        case
+            when routed.state_observation_key is not null
+                then {{ title_changed('routed.', 'routed.state_') }}
+        end as title_changed
+    from routed
+    where routed.is_fast
+),
+
+fast_recorded as (
+    select
+        fast.*,
+        coalesce(fast.employer_changed or fast.title_changed, false) as is_change,
+        fast.state_observation_key as previous_observation_key
+    from fast_compared as fast
+    where
+        (
+            fast.state_observation_key is null
+            or (fast.state_origin = 'linkedin' and {{ observation_state_differs('fast.', 'fast.state_') }})
+            or (
+                fast.state_origin = 'intake'
+                and (fast.employer_changed or fast.title_changed or fast.title is distinct from fast.state_title)
+            )
+        )
+        -- the first item of the profile in the dataset (stg_apify__profile_items' rule)
+        and not exists (
+            select 1
+            from linkedin_observed as earlier
+            where
+                earlier.profile_url = fast.profile_url
+                and earlier.source_ref = fast.source_ref
+                and (coalesce(earlier.item_index, 9223372036854775807), earlier.item_key)
+                < (coalesce(fast.item_index, 9223372036854775807), fast.item_key)
+        )
+),
+
+{%- else %}
+
+routed as (
+    select
+        observed.*,
+        false as is_fast
+    from linkedin_observed as observed
+),
+
+{%- endif %}
+
+-- the history path: the rest of the new observations, one per profile and dataset
+history_new as (
+    select *
+    from (
+        select
+            routed.*,
+            row_number() over (
+                partition by routed.profile_url, routed.source_ref
+                order by routed.item_index asc, routed.item_key asc
+            ) as row_in_dataset
+        from routed
+        where not routed.is_fast
+    ) as ranked
+    where row_in_dataset = 1
+),
+
+history_profiles as (
+    select distinct profile_url from history_new
+),
+
+{%- if incremental %}
+
+-- observations of processed datasets that were not stored (equal to the one before them):
+-- the history path needs them for the order of events
+unstored as (
+    select
+        profiles.item_key,
+        profiles.linkedin_url as profile_url,
+        profiles.observed_at,
+        profiles.loaded_at,
+        profiles.title,
+        profiles.company_name,
+        profiles.company_linkedin_url,
+        profiles.has_current_position
+    from {{ ref('stg_apify__profile_items') }} as profiles
+    where
+        exists (select 1 from history_new)
+        and {{ in_subquery(
+            'profiles.dataset_id',
+            "select seen.source_ref from " ~ this ~ " as seen where seen.origin = 'dataset'"
+        ) }}
+        and {{ in_subquery('profiles.linkedin_url', 'select history_profiles.profile_url from history_profiles') }}
+        and not exists (
+            select 1
+            from {{ this }} as seen
+            where seen.observation_key = {{ dbt.concat(["'apify:'", 'profiles.item_key']) }}
+        )
+),
+
+unstored_titles as (
+    select distinct title from unstored where title is not null
+),
+
+unstored_title_map as (
+    {{ observation_title_map('unstored_titles') }}
+),
+
+unstored_employers as (
+    select distinct
+        company_name as employer_name,
+        company_linkedin_url as employer_linkedin_url,
+        cast(null as {{ text }}) as employer_website
+    from unstored
+),
+
+unstored_employer_map as (
+    {{ observation_employer_map('unstored_employers') }}
+),
+
+{%- endif %}
+
+-- what the windows work on: the history of the profiles concerned
 history as (
     select
-        {{ row_columns | join(',\n        ') }},
-        is_new,
-        stored_is_late
-    from batch
-    {{ stored_history }}
+        {{ column_list('{c}', history_columns) }},
+        true as is_new,
+        false as is_unstored,
+        cast(null as {{ dbt.type_boolean() }}) as stored_is_late
+    from history_new
+    union all
+    select
+        {{ column_list('{c}', history_columns) }},
+        true as is_new,
+        false as is_unstored,
+        cast(null as {{ dbt.type_boolean() }}) as stored_is_late
+    from intake_observed
+    where {{ in_subquery('profile_url', 'select history_profiles.profile_url from history_profiles') }}
+    {%- if incremental %}
+    union all
+    select
+        {{ column_list('seen.{c}', history_columns) }},
+        false as is_new,
+        false as is_unstored,
+        seen.is_late as stored_is_late
+    from {{ this }} as seen
+    where
+        seen.origin in ('linkedin', 'intake')
+        and {{ in_subquery('seen.profile_url', 'select history_profiles.profile_url from history_profiles') }}
+    union all
+    select
+        {{ dbt.concat(["'apify:'", 'unstored.item_key']) }} as observation_key,
+        'linkedin' as origin,
+        unstored.profile_url,
+        unstored.observed_at,
+        unstored.loaded_at,
+        case when unstored.observed_at < unstored.loaded_at then unstored.observed_at else unstored.loaded_at end
+            as event_at,
+        unstored.title,
+        unstored_title_map.title_key,
+        unstored.has_current_position,
+        unstored.company_name as employer_name,
+        unstored_employer_map.employer_linkedin_url,
+        unstored_employer_map.employer_domain,
+        unstored_employer_map.employer_name_key,
+        unstored_employer_map.employer_company_id,
+        false as is_new,
+        true as is_unstored,
+        cast(null as {{ dbt.type_boolean() }}) as stored_is_late
+    from unstored
+    left join unstored_title_map on unstored.title = unstored_title_map.title_given
+    left join unstored_employer_map
+        on
+            coalesce(unstored.company_name, '') = coalesce(unstored_employer_map.employer_name_given, '')
+            and coalesce(unstored.company_linkedin_url, '')
+            = coalesce(unstored_employer_map.employer_linkedin_url_given, '')
+    {%- endif %}
 ),
 
 -- A LinkedIn observation is late when one loaded before it was observed after it (an old
--- export imported after newer data): kept, but not compared, and nothing is compared with it.
--- (Intake rows get windows of their own partition here; only LinkedIn rows use them.)
+-- export imported after newer data): recorded, but not compared, and nothing is compared
+-- with it. (Intake rows get windows of their own partition here; only LinkedIn rows use them.)
 linkedin_flagged as (
     select
         *,
         case
             when origin <> 'linkedin' then false
-            when is_new
+            when is_new or is_unstored
                 then coalesce(
                     observed_at < max(observed_at) over (
                         partition by profile_url, origin
@@ -313,20 +502,21 @@ linkedin_flagged as (
     from history
 ),
 
--- in-time observations in load order are also in observation-time order: each is compared
--- with the one before it (its state carried along by lag; late rows form their own partition)
+-- the in-time LinkedIn observations of a profile in load order (= observation-time order)
+-- form its chain; late rows form a partition of their own
 in_time as (
     select
         *,
-        lag(observation_key) over profile_order as lag_key
+        lag(observation_key) over chain as lag_key,
+        row_number() over chain as chain_position
     from linkedin_flagged
-    window profile_order as (partition by profile_url, origin, is_late_now order by loaded_at, observation_key)
+    window chain as (partition by profile_url, origin, is_late_now order by loaded_at, observation_key)
 ),
 
--- a profile's first in-time LinkedIn observation is compared with its intake baseline: the
--- latest intake row loaded no later than the observation was made and loaded. All rows in
--- one time order (intake rows first on ties); each row falls in the group the last intake
--- row before it opened (group 0: none), so a group's first row is its intake row.
+-- a chain starts from its intake baseline: the latest intake row loaded no later than its
+-- first observation was made and loaded. All rows in one time order (intake rows first on
+-- ties); each row falls in the group the last intake row before it opened (group 0: none),
+-- so a group's first row is its intake row.
 baseline_groups as (
     select
         *,
@@ -338,12 +528,7 @@ baseline_groups as (
     from (
         select
             *,
-            case when origin = 'intake' then 0 else 1 end as origin_rank,
-            case
-                when origin = 'intake' then loaded_at
-                when observed_at < loaded_at then observed_at
-                else loaded_at
-            end as event_at
+            case when origin = 'intake' then 0 else 1 end as origin_rank
         from in_time
     ) as in_time_events
 ),
@@ -351,7 +536,7 @@ baseline_groups as (
 baselines as (
     select
         *,
-        first_value(observation_key) over intake_rows_first as group_key
+        case when intake_group > 0 then first_value(observation_key) over intake_rows_first end as group_key
     from baseline_groups
     window intake_rows_first as (
         partition by profile_url, intake_group
@@ -360,78 +545,233 @@ baselines as (
     )
 ),
 
--- every new observation once, with the observation it is compared with (none: null): the
--- previous in-time LinkedIn observation, else (the first) the baseline; intake and late
--- rows: none
-paired_keys as (
+chains as (
     select
-        {{ row_columns | join(',\n        ') }},
-        origin = 'linkedin' and is_late_now as is_late,
-        case
-            when origin <> 'linkedin' or is_late_now then null
-            when lag_key is not null then lag_key
-            when intake_group > 0 then group_key
-        end as previous_observation_key
+        *,
+        first_value(group_key) over (
+            partition by profile_url, origin, is_late_now
+            order by loaded_at, observation_key
+            rows between unbounded preceding and current row
+        ) as chain_baseline_key
     from baselines
-    where is_new
 ),
 
--- and that observation's state (the windows carry keys only: one lookup, not a window
--- function per state column)
+-- each LinkedIn row with the state of the row before it and of its chain's baseline (the
+-- windows carry keys only: one lookup each, not a window per state column)
 paired as (
     select
-        paired_keys.*,
-        {{ column_list('previous.{c} as previous_{c}', state_columns) }}
-    from paired_keys
-    left join history as previous on paired_keys.previous_observation_key = previous.observation_key
+        chains.*,
+        {{ column_list('previous.{c} as previous_{c}', state_columns) }},
+        {{ column_list('baseline.{c} as baseline_{c}', state_columns) }}
+    from chains
+    left join history as previous on chains.lag_key = previous.observation_key
+    left join history as baseline on chains.chain_baseline_key = baseline.observation_key
+    where chains.origin = 'linkedin' and not chains.is_late_now
 ),
 
 compared as (
     select
         *,
-        -- same employer: same tracked company if both resolve to one, else the strongest
-        -- identity form both have (LinkedIn page, domain, normalised name); no employer on
-        -- both sides (no current position) is the same
+        {{ employer_changed('', 'baseline_') }} as baseline_employer_changed,
+        {{ title_changed('', 'baseline_') }} as baseline_title_changed,
+        {{ employer_changed('', 'previous_') }} as previous_employer_changed,
+        {{ title_changed('', 'previous_') }} as previous_title_changed,
+        lag_key is not null and {{ observation_state_differs('', 'previous_') }} as differs_from_previous
+    from paired
+),
+
+-- the chain's first recorded observation (its anchor): the first stored one, or the first
+-- new one that differs from the baseline (or has none). Up to it, observations are
+-- compared with the baseline; after it, with the observation before them.
+anchored as (
+    select
+        *,
+        min(
+            case
+                when not is_new and not is_unstored then chain_position
+                when
+                    is_new and (
+                        chain_baseline_key is null
+                        or baseline_employer_changed
+                        or baseline_title_changed
+                        or title is distinct from baseline_title
+                    )
+                    then chain_position
+            end
+        ) over (partition by profile_url, origin, is_late_now) as anchor_position
+    from compared
+),
+
+decided as (
+    select
+        *,
         case
-            when previous_observation_key is null then null
-            when
-                coalesce(
-                    cast(employer_company_id as {{ text }}), employer_linkedin_url,
-                    employer_domain, employer_name_key
-                ) is null
-                and coalesce(
-                    cast(previous_employer_company_id as {{ text }}), previous_employer_linkedin_url,
-                    previous_employer_domain, previous_employer_name_key
-                ) is null
-                then false
-            when employer_company_id is not null and previous_employer_company_id is not null
-                then employer_company_id <> previous_employer_company_id
-            when employer_linkedin_url is not null and previous_employer_linkedin_url is not null
-                then employer_linkedin_url <> previous_employer_linkedin_url
-            when employer_domain is not null and previous_employer_domain is not null
-                then employer_domain <> previous_employer_domain
-            when employer_name_key is not null and previous_employer_name_key is not null
-                then employer_name_key <> previous_employer_name_key
-            else true
+            when not is_new then not is_unstored
+            when anchor_position is null or chain_position < anchor_position then false
+            when chain_position = anchor_position then true
+            else differs_from_previous
+        end as is_recorded,
+        anchor_position is null or chain_position <= anchor_position as against_baseline
+    from anchored
+),
+
+-- the recorded observation before each row: the group a recorded row opens runs to the
+-- next recorded row
+recorded_groups as (
+    select
+        *,
+        count(case when is_recorded then 1 end) over chain as recorded_group
+    from decided
+    window chain as (
+        partition by profile_url, origin, is_late_now
+        order by loaded_at, observation_key
+        rows between unbounded preceding and current row
+    )
+),
+
+group_openers as (
+    select
+        *,
+        case
+            when recorded_group > 0 then first_value(observation_key) over (
+                partition by profile_url, origin, is_late_now, recorded_group
+                order by loaded_at, observation_key
+                rows between unbounded preceding and current row
+            )
+        end as group_opener_key
+    from recorded_groups
+),
+
+history_decided as (
+    select
+        observation_key,
+        is_recorded,
+        case
+            when against_baseline then chain_baseline_key
+            else lag(group_opener_key) over (
+                partition by profile_url, origin, is_late_now
+                order by loaded_at, observation_key
+            )
+        end as previous_observation_key,
+        case
+            when against_baseline and chain_baseline_key is null then null
+            when against_baseline then baseline_employer_changed
+            else previous_employer_changed
         end as employer_changed,
         case
-            when previous_observation_key is null then null
-            else
-                coalesce(title_key, '') <> coalesce(previous_title_key, '')
-                or has_current_position <> previous_has_current_position
-        end as title_changed
-    from paired
+            when against_baseline and chain_baseline_key is null then null
+            when against_baseline then baseline_title_changed
+            else previous_title_changed
+        end as title_changed,
+        is_new
+    from group_openers
+),
+
+-- the new rows the history path records: compared LinkedIn rows, late rows, intake rows
+history_recorded as (
+    select
+        {{ column_list('new_rows.{c}', row_columns | reject('equalto', 'full_name') | list) }},
+        new_rows.full_name_given,
+        new_rows.first_name_given,
+        new_rows.last_name_given,
+        coalesce(late.is_late_now, false) as is_late,
+        decided.previous_observation_key,
+        decided.employer_changed,
+        decided.title_changed,
+        coalesce(decided.employer_changed or decided.title_changed, false) as is_change
+    from (
+        select
+            {{ column_list('{c}', row_columns | reject('equalto', 'full_name') | list) }},
+            full_name_given,
+            first_name_given,
+            last_name_given
+        from history_new
+        union all
+        select
+            {{ column_list('{c}', row_columns | reject('equalto', 'full_name') | list) }},
+            full_name_given,
+            first_name_given,
+            last_name_given
+        from intake_observed
+    ) as new_rows
+    left join history_decided as decided
+        on new_rows.observation_key = decided.observation_key and decided.is_new
+    left join linkedin_flagged as late
+        on new_rows.observation_key = late.observation_key and late.is_new and late.is_late_now
+    where
+        new_rows.origin = 'intake'
+        or late.observation_key is not null
+        or decided.is_recorded
+),
+
+datasets as (
+    select
+        {{ dbt.concat(["'dataset:'", 'source_ref']) }} as observation_key,
+        'dataset' as origin,
+        cast(null as {{ text }}) as profile_url,
+        max(observed_at) as observed_at,
+        max(loaded_at) as loaded_at,
+        min(event_at) as event_at,
+        min(job_unique_id) as job_unique_id,
+        source_ref
+    from linkedin_observed
+    group by source_ref
+),
+
+recorded as (
+    {%- if states is not none %}
+    select
+        {{ column_list('{c}', row_columns | reject('equalto', 'full_name') | list) }},
+        {{ full_name }} as full_name,
+        false as is_late,
+        previous_observation_key,
+        employer_changed,
+        title_changed,
+        is_change
+    from fast_recorded
+    union all
+    {%- endif %}
+    select
+        {{ column_list('{c}', row_columns | reject('equalto', 'full_name') | list) }},
+        {{ full_name }} as full_name,
+        is_late,
+        previous_observation_key,
+        employer_changed,
+        title_changed,
+        is_change
+    from history_recorded
+    union all
+    select
+        observation_key,
+        origin,
+        profile_url,
+        observed_at,
+        loaded_at,
+        event_at,
+        job_unique_id,
+        source_ref,
+        {{ column_list('cast(null as {t}) as {c}', [
+            'title', 'title_key', 'has_current_position', 'employer_name', 'employer_linkedin_url',
+            'employer_domain', 'employer_name_key', 'employer_company_id',
+        ], types={
+            'title': text, 'title_key': text, 'has_current_position': dbt.type_boolean(),
+            'employer_name': text, 'employer_linkedin_url': text, 'employer_domain': text,
+            'employer_name_key': text, 'employer_company_id': dbt.type_bigint(),
+        }) }},
+        cast(null as {{ text }}) as full_name,
+        false as is_late,
+        cast(null as {{ text }}) as previous_observation_key,
+        cast(null as {{ dbt.type_boolean() }}) as employer_changed,
+        cast(null as {{ dbt.type_boolean() }}) as title_changed,
+        false as is_change
+    from datasets
 ),
 
 final as (
     select
-        {{ row_columns | join(',\n        ') }},
-        previous_observation_key,
-        employer_changed,
-        title_changed,
-        is_late,
-        coalesce(employer_changed or title_changed, false) as is_change
-    from compared
+        {{ column_list('{c}', output_columns) }},
+        {{ recorded_at }} as recorded_at
+    from recorded
 )
 
 select * from final

@@ -1,0 +1,91 @@
+{#-
+    Each profile's comparison state: the observation the next LinkedIn observation of the
+    profile is compared with when nothing else intervenes - its last recorded in-time
+    LinkedIn observation, else its latest intake row (the baseline) - with the state columns
+    of int_person_observations. The fast path of int_person_observations joins it instead
+    of sorting the profiles' history; it checks first that this table is in step with the
+    history (the row with profile_url '' holds the latest recorded_at folded in) and takes
+    the history path otherwise, so a missed build costs time, never a wrong row.
+    Incremental: folds in the rows recorded since, replacing the states of their profiles
+    (delete+insert by profile_url).
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='profile_url',
+        on_schema_change='fail',
+        pre_hook="{{ bulk_model_settings() }}",
+        indexes=[{'columns': ['profile_url'], 'unique': True}],
+    )
+}}
+
+{%- set state_columns = ['observation_key', 'origin', 'observed_at', 'loaded_at'] + observation_state_columns() -%}
+
+with
+
+recorded as (
+    select
+        observations.profile_url,
+        {{ column_list('observations.{c}', state_columns) }},
+        observations.recorded_at
+    from {{ ref('int_person_observations') }} as observations
+    where
+        observations.origin in ('linkedin', 'intake')
+        and not observations.is_late
+        {%- if is_incremental() %}
+        and observations.recorded_at > (
+            select sync.recorded_at
+            from {{ this }} as sync
+            where sync.profile_url = ''
+        )
+        {%- endif %}
+),
+
+candidates as (
+    select * from recorded
+    {%- if is_incremental() %}
+    union all
+    select
+        states.profile_url,
+        {{ column_list('states.{c}', state_columns) }},
+        states.recorded_at
+    from {{ this }} as states
+    where {{ in_subquery('states.profile_url', 'select recorded.profile_url from recorded') }}
+    {%- endif %}
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by profile_url
+            order by case when origin = 'linkedin' then 1 else 0 end desc, loaded_at desc, observation_key desc
+        ) as recency
+    from candidates
+),
+
+sync as (
+    select
+        '' as profile_url,
+        {{ column_list('cast(null as {t}) as {c}', state_columns, types=observation_state_types()) }},
+        max(observations.recorded_at) as recorded_at
+    from {{ ref('int_person_observations') }} as observations
+),
+
+final as (
+    select
+        profile_url,
+        {{ column_list('{c}', state_columns) }},
+        recorded_at
+    from ranked
+    where recency = 1
+    union all
+    select
+        profile_url,
+        {{ column_list('{c}', state_columns) }},
+        recorded_at
+    from sync
+)
+
+select * from final

@@ -1,0 +1,93 @@
+{#-
+    One row per raw Apify profile item (repeats kept): the per-item part of
+    stg_apify__profile_items, kept cheap because change detection reads a whole refresh (a
+    million items) at once. Per item: the canonical profile URL, whether the item names the
+    person (has_name: the rule of stg_apify__profile_items.full_name without building the
+    name) and the current position (flat fields, or the current experience entry) as
+    given. Whitespace and company-URL normalisation of the position are left to whoever
+    reads it: stg_apify__profile_items per item, int_person_observations once per distinct
+    value. Experience entries' fields are normalised here already (normalising twice
+    changes nothing).
+-#}
+{%- set text = dbt.type_string() -%}
+{%- set ts = type_timestamptz() -%}
+{%- set raw_columns = {
+    'item_key': text, 'job_unique_id': text, 'run_id': text, 'dataset_id': text,
+    'item_index': dbt.type_bigint(), 'observed_at': ts, 'loaded_at': ts,
+    'linkedin_url': text, 'input_url': text, 'full_name': text, 'first_name': text,
+    'last_name': text, 'headline': text, 'job_title': text, 'company_name': text,
+    'company_linkedin_url': text, 'experience': apify_type_json(), 'item': apify_type_json(),
+} -%}
+
+with
+
+source as (
+    select * from {{ apify_source_or_empty('apify', 'profile_items', raw_columns) }}
+),
+
+-- the item and its experience entry (apify_json_position_entry_join): only items whose
+-- experience is an array run the lateral subquery; for the rest (flat items) a lateral join
+-- alone costs about a second per million items
+items as (
+    select
+        source.*,
+        cast(null as {{ apify_type_json() }}) as position_entry,
+        cast(null as {{ dbt.type_boolean() }}) as is_current_entry
+    from source
+    where not {{ apify_json_is_array('source.experience') }}
+    union all
+    select
+        source.*,
+        position_entry.entry as position_entry,
+        position_entry.is_current as is_current_entry
+    from source
+    {{ apify_json_position_entry_join('source.experience', 'position_entry') }}
+    where {{ apify_json_is_array('source.experience') }}
+),
+
+final as (
+    select
+        items.item_key,
+        items.job_unique_id,
+        items.run_id,
+        items.dataset_id,
+        cast(items.item_index as {{ dbt.type_bigint() }}) as item_index,
+        items.observed_at,
+        items.loaded_at,
+        items.linkedin_url as profile_url_as_given,
+        coalesce(
+            {{ normalize_linkedin_url('items.linkedin_url') }},
+            {{ normalize_linkedin_url('items.input_url') }}
+        ) as linkedin_url,
+        {{ normalize_linkedin_url('items.input_url') }} as input_linkedin_url,
+        items.full_name as full_name_given,
+        items.first_name as first_name_given,
+        items.last_name as last_name_given,
+        items.headline as headline_given,
+        (
+            {{ has_visible_text('items.full_name') }}
+            or {{ has_visible_text('items.first_name') }}
+            or {{ has_visible_text('items.last_name') }}
+        ) as has_name,
+        case when items.position_entry is null then 'flat' else 'experience' end as item_shape,
+        -- an experience item's position is its current entry's; none current: no position
+        case
+            when items.position_entry is null then items.job_title
+            when items.is_current_entry
+                then coalesce(
+                    {{ normalize_whitespace(apify_json_text('items.position_entry', 'position')) }},
+                    {{ normalize_whitespace(apify_json_text('items.position_entry', 'title')) }}
+                )
+        end as title_given,
+        case
+            when items.position_entry is null then items.company_name
+            when items.is_current_entry then {{ apify_json_text('items.position_entry', 'companyName') }}
+        end as company_name_given,
+        case
+            when items.position_entry is null then items.company_linkedin_url
+            when items.is_current_entry then {{ apify_json_text('items.position_entry', 'companyLinkedinUrl') }}
+        end as company_linkedin_url_given
+    from items
+)
+
+select * from final
