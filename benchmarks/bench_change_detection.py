@@ -19,7 +19,7 @@ Then, on the same database, `--rounds` times (median reported):
 - (a) ``models``: the change-detection models process the refresh (`dbt run` of
   int_person_observations, int_person_changes, int_intelligence_keys, people_intelligence
   and the views over them) - ``model_seconds`` is the sum of dbt's execution_time of the
-  four models that process data (run_results.json), ``view_seconds`` that of the views
+  tables that process data (TABLES; run_results.json), ``view_seconds`` that of the views
   (re-created by every run: DDL and column comments only), ``command_seconds`` the whole
   `dbt run` command (process start, parsing, connections, views included);
 - (b) ``plpgsql_row_by_row``: a faithful re-implementation of the replaced function -

@@ -71,7 +71,7 @@
     {%- set text = dbt.type_string() -%}
     {{ return({
         'observation_key': text, 'origin': text, 'observed_at': type_timestamptz(),
-        'loaded_at': type_timestamptz(), 'title': text, 'title_key': text,
+        'loaded_at': type_timestamptz(), 'job_unique_id': text, 'title': text, 'title_key': text,
         'has_current_position': dbt.type_boolean(), 'employer_name': text,
         'employer_linkedin_url': text, 'employer_domain': text, 'employer_name_key': text,
         'employer_company_id': dbt.type_bigint(),

@@ -32,16 +32,9 @@
         from {{ ref('int_company_keys') }} as company_keys
         where company_keys.company_seq in (select companies.company_id from {{ ref('company_master') }} as companies)
     {%- endset -%}
-    select
-        employers.employer_name_given,
-        employers.employer_linkedin_url_given,
-        employers.employer_website_given,
-        employers.employer_name,
-        employers.employer_linkedin_url,
-        employers.employer_domain,
-        employers.employer_name_key,
-        coalesce(by_linkedin.company_id, by_domain.company_id, by_name.company_id) as employer_company_id
-    from (
+    {#- normalised once per employer (a materialised CTE: in a subquery the planner would
+        copy the expressions into every join condition using them) -#}
+    with employers as {{ materialized_cte() }} (
         select
             given.employer_name as employer_name_given,
             given.employer_linkedin_url as employer_linkedin_url_given,
@@ -52,7 +45,18 @@
             {{ normalize_company_name(normalize_whitespace('given.employer_name')) }} as employer_name_key
         from {{ employers_relation }} as given
         where coalesce(given.employer_name, given.employer_linkedin_url, given.employer_website) is not null
-    ) as employers
+    )
+
+    select
+        employers.employer_name_given,
+        employers.employer_linkedin_url_given,
+        employers.employer_website_given,
+        employers.employer_name,
+        employers.employer_linkedin_url,
+        employers.employer_domain,
+        employers.employer_name_key,
+        coalesce(by_linkedin.company_id, by_domain.company_id, by_name.company_id) as employer_company_id
+    from employers
     -- one copy of the key map per lookup, so each join sees its unique index
     left join ({{ tracked_company_aliases }}) as by_linkedin
         on {{ dbt.concat(["'li:'", 'employers.employer_linkedin_url']) }} = by_linkedin.alias_key
@@ -76,4 +80,16 @@
     {{ return(adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_person_observation_states'
     )) }}
+{%- endmacro %}
+
+{#- `materialized` for a CTE that must be computed once (PostgreSQL 12+); elsewhere nothing. -#}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized_cte', 'outreach')()) }}
+{%- endmacro %}
+
+{% macro default__materialized_cte() -%}
+{%- endmacro %}
+
+{% macro postgres__materialized_cte() -%}
+    materialized
 {%- endmacro %}

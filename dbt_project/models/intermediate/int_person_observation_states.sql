@@ -20,7 +20,7 @@
     )
 }}
 
-{%- set state_columns = ['observation_key', 'origin', 'observed_at', 'loaded_at'] + observation_state_columns() -%}
+{%- set state_columns = ['observation_key', 'origin', 'observed_at', 'loaded_at', 'job_unique_id'] + observation_state_columns() -%}
 
 with
 
@@ -51,7 +51,7 @@ candidates as (
         {{ column_list('states.{c}', state_columns) }},
         states.recorded_at
     from {{ this }} as states
-    where {{ in_subquery('states.profile_url', 'select recorded.profile_url from recorded') }}
+    where states.profile_url in (select recorded.profile_url from recorded)
     {%- endif %}
 ),
 

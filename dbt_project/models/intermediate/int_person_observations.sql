@@ -101,7 +101,9 @@ new_datasets as (
         {%- endif %}
 ),
 
--- their items (repeats kept: see routed and history_new), pushed down to the raw table
+-- their items (repeats kept: see routed and history_new), pushed down to the raw table.
+-- Observations are the items with a profile URL and a name: filtered by each reader, as a
+-- filter here would be pushed into the view and compute both twice per item.
 items as (
     select
         item_key,
@@ -116,12 +118,10 @@ items as (
         last_name_given,
         title_given,
         company_name_given,
-        company_linkedin_url_given
+        company_linkedin_url_given,
+        has_name
     from {{ ref('stg_apify__profile_positions') }}
-    where
-        {{ in_subquery('dataset_id', 'select new_datasets.dataset_id from new_datasets') }}
-        and linkedin_url is not null
-        and has_name
+    where {{ in_subquery('dataset_id', 'select new_datasets.dataset_id from new_datasets') }}
 ),
 
 intake_rows as (
@@ -141,7 +141,7 @@ intake_rows as (
 
 -- titles and employers are normalised once per distinct value as given, not per observation
 title_values as (
-    select title_given as title from items where title_given is not null
+    select title_given as title from items where title_given is not null and profile_url is not null and has_name
     union
     select title from intake_rows where title is not null
 ),
@@ -156,6 +156,7 @@ employer_values as (
         company_linkedin_url_given as employer_linkedin_url,
         cast(null as {{ text }}) as employer_website
     from items
+    where profile_url is not null and has_name
     union
     select
         employer_name,
@@ -200,6 +201,7 @@ linkedin_observed as (
             and coalesce(items.company_linkedin_url_given, '')
             = coalesce(employer_map.employer_linkedin_url_given, '')
             and employer_map.employer_website_given is null
+    where items.profile_url is not null and items.has_name
 ),
 
 intake_observed as (
@@ -393,7 +395,7 @@ unstored as (
             'profiles.dataset_id',
             "select seen.source_ref from " ~ this ~ " as seen where seen.origin = 'dataset'"
         ) }}
-        and {{ in_subquery('profiles.linkedin_url', 'select history_profiles.profile_url from history_profiles') }}
+        and profiles.linkedin_url in (select history_profiles.profile_url from history_profiles)
         and not exists (
             select 1
             from {{ this }} as seen
@@ -438,7 +440,7 @@ history as (
         false as is_unstored,
         cast(null as {{ dbt.type_boolean() }}) as stored_is_late
     from intake_observed
-    where {{ in_subquery('profile_url', 'select history_profiles.profile_url from history_profiles') }}
+    where profile_url in (select history_profiles.profile_url from history_profiles)
     {%- if incremental %}
     union all
     select
@@ -449,7 +451,7 @@ history as (
     from {{ this }} as seen
     where
         seen.origin in ('linkedin', 'intake')
-        and {{ in_subquery('seen.profile_url', 'select history_profiles.profile_url from history_profiles') }}
+        and seen.profile_url in (select history_profiles.profile_url from history_profiles)
     union all
     select
         {{ dbt.concat(["'apify:'", 'unstored.item_key']) }} as observation_key,

@@ -1,13 +1,15 @@
--- Each LinkedIn profile's latest verified position: the title and employer of its latest
--- in-time LinkedIn observation (int_person_observations; late imports do not count). A
--- profile whose latest observation shows no current job has title and employer null.
--- marketing.people_master prefers this to the intake row.
+-- Each LinkedIn profile's latest verified position: the title and employer of its last
+-- recorded in-time LinkedIn observation (int_person_observation_states; late imports do
+-- not count). A profile whose latest observation shows no current job has title and
+-- employer null. A profile whose LinkedIn observations all agreed with its intake row has
+-- none (nothing was recorded): marketing.people_master keeps the intake row, which LinkedIn
+-- confirmed. people_master prefers this to the intake row.
 with
 
-observations as (
+states as (
     select
-        observation_key,
         profile_url,
+        observation_key,
         observed_at,
         loaded_at,
         job_unique_id,
@@ -15,13 +17,9 @@ observations as (
         has_current_position,
         employer_name,
         employer_linkedin_url,
-        employer_company_id,
-        row_number() over (
-            partition by profile_url
-            order by loaded_at desc, observation_key desc
-        ) as recency
-    from {{ ref('int_person_observations') }}
-    where origin = 'linkedin' and not is_late
+        employer_company_id
+    from {{ ref('int_person_observation_states') }}
+    where origin = 'linkedin'
 ),
 
 final as (
@@ -36,8 +34,7 @@ final as (
         employer_name,
         employer_linkedin_url,
         employer_company_id
-    from observations
-    where recency = 1
+    from states
 )
 
 select * from final

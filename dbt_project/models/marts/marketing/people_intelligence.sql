@@ -1,11 +1,43 @@
 -- Detected changes of tracked people (published as marketing.people_intelligence): the
 -- changes of int_person_changes whose profile belongs to a tracked person, with stable
--- Barton ids. Rules: _marketing__intelligence.yml.
+-- Barton ids. Rules: _marketing__intelligence.yml. Incremental (append): a build adds the
+-- keyed changes that have no row yet - new ones, and older ones whose person has become
+-- tracked since - so a full rebuild gives the same rows.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+    )
+}}
+
 with
+
+{%- if is_incremental() %}
+
+-- the keyed changes without a row here yet
+unpublished as (
+    select keys.event_key
+    from {{ ref('int_intelligence_keys') }} as keys
+    where not exists (
+        select 1
+        from {{ this }} as published
+        where published.intel_unique_id = {{ barton_id('04', 'keys.intel_seq') }}
+    )
+),
+
+changes as (
+    select * from {{ ref('int_person_changes') }}
+    where event_key in (select unpublished.event_key from unpublished)
+),
+
+{%- else %}
 
 changes as (
     select * from {{ ref('int_person_changes') }}
 ),
+
+{%- endif %}
 
 intelligence_keys as (
     select
