@@ -182,7 +182,17 @@ def load_intake_files(
             f"loading into {s.DATASET_NAME} failed at step {exc.step}: {_reason(exc.exception)} "
             "(run the load again: it resumes without losing or duplicating rows)"
         ) from exc
+    ensure_indexes(database_url)
     return IntakeSummary(entities=batch.stats, seconds=time.perf_counter() - started)
+
+
+def ensure_indexes(database_url: str) -> None:
+    """Indexes of our own on the raw intake tables (dlt creates the merge key's): people by
+    load time, so change detection reads only recently loaded rows (int_person_observations)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            f"create index if not exists people_loaded_at_idx on {s.DATASET_NAME}.people (_loaded_at)"
+        )
 
 
 def _reason(exc: BaseException) -> str:
@@ -211,7 +221,9 @@ def ensure_raw_tables(database_url: str) -> bool:
             )
         }
     if {"companies", "people", "quarantine"} <= present:
+        ensure_indexes(database_url)
         return False
     empty = build_batch(None, None)
     intake_pipeline(database_url).run(intake_source(batch=empty))
+    ensure_indexes(database_url)
     return True

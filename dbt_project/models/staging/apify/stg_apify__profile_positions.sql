@@ -19,11 +19,11 @@
     'company_linkedin_url': text, 'experience': apify_type_json(), 'item': apify_type_json(),
 } -%}
 
-with
+{#- the raw table, read by each branch below (a CTE read twice would be materialised whole,
+    and a filter on the view - a dataset - would no longer reach the raw table) -#}
+{%- set source = apify_source_or_empty('apify', 'profile_items', raw_columns) %}
 
-source as (
-    select * from {{ apify_source_or_empty('apify', 'profile_items', raw_columns) }}
-),
+with
 
 -- the item and its experience entry (apify_json_position_entry_join): only items whose
 -- experience is an array run the lateral subquery; for the rest (flat items) a lateral join
@@ -33,14 +33,14 @@ items as (
         source.*,
         cast(null as {{ apify_type_json() }}) as position_entry,
         cast(null as {{ dbt.type_boolean() }}) as is_current_entry
-    from source
+    from (select * from {{ source }}) as source
     where not {{ apify_json_is_array('source.experience') }}
     union all
     select
         source.*,
         position_entry.entry as position_entry,
         position_entry.is_current as is_current_entry
-    from source
+    from (select * from {{ source }}) as source
     {{ apify_json_position_entry_join('source.experience', 'position_entry') }}
     where {{ apify_json_is_array('source.experience') }}
 ),
