@@ -89,14 +89,23 @@
 
 {#- incremental: intake rows not in the history yet. A row loaded before the previous build
     started may have been committed after it read (a long load): rows loaded from an hour
-    before that build on are checked against the history (the latest recorded_at; the raw
-    table's index on _loaded_at makes this a range scan); older ones were all seen. -#}
+    before that build on (the latest recorded_at) are checked against the history; older
+    ones were all seen. The bound is read first and written into the query as a constant,
+    so the planner sees how few rows pass (the raw table's index on _loaded_at) and looks
+    them up by key instead of hashing the whole history. -#}
+{%- set intake_since = "cast('1900-01-01' as " ~ ts ~ ")" -%}
+{%- if incremental and this is string -%}
+    {#- a unit test: `this` is a fixture, not a table to query beforehand -#}
+    {%- set intake_since = "(select " ~ dbt.dateadd('hour', -1, 'max(seen.recorded_at)') ~ " from " ~ this ~ " as seen)" -%}
+{%- elif incremental and execute -%}
+    {%- set watermark = run_query("select max(recorded_at) from " ~ this).rows[0][0] -%}
+    {%- if watermark is not none -%}
+        {%- set intake_since = dbt.dateadd('hour', -1, "cast('" ~ watermark.isoformat() ~ "' as " ~ ts ~ ")") -%}
+    {%- endif -%}
+{%- endif -%}
 {%- set intake_rows_filter -%}
     {%- if incremental -%}
-        where loaded_at >= (
-            select {{ dbt.dateadd('hour', -1, 'coalesce(max(seen.recorded_at), ' ~ "cast('1900-01-01' as " ~ ts ~ "))") }}
-            from {{ this }} as seen
-        )
+        where loaded_at >= {{ intake_since }}
         and not exists (
             select 1
             from {{ this }} as seen
@@ -347,31 +356,39 @@ fast_compared as (
     where routed.is_fast
 ),
 
-fast_recorded as (
+fast_candidates as (
     select
         fast.*,
         coalesce(fast.employer_changed or fast.title_changed, false) as is_change,
         fast.state_observation_key as previous_observation_key
     from fast_compared as fast
     where
-        (
-            fast.state_observation_key is null
-            or (fast.state_origin = 'linkedin' and {{ observation_state_differs('fast.', 'fast.state_') }})
-            or (
-                fast.state_origin = 'intake'
-                and (fast.employer_changed or fast.title_changed or fast.title is distinct from fast.state_title)
-            )
+        fast.state_observation_key is null
+        or (fast.state_origin = 'linkedin' and {{ observation_state_differs('fast.', 'fast.state_') }})
+        or (
+            fast.state_origin = 'intake'
+            and (fast.employer_changed or fast.title_changed or fast.title is distinct from fast.state_title)
         )
-        -- the first item of the profile in the dataset (stg_apify__profile_items' rule)
-        and not exists (
-            select 1
-            from linkedin_observed as earlier
-            where
-                earlier.profile_url = fast.profile_url
-                and earlier.source_ref = fast.source_ref
-                and (coalesce(earlier.item_index, 9223372036854775807), earlier.item_key)
-                < (coalesce(fast.item_index, 9223372036854775807), fast.item_key)
-        )
+),
+
+-- only the first item of a profile in a dataset counts (stg_apify__profile_items' rule):
+-- the rows to store that have an earlier item (the few rows to store are hashed, the
+-- batch streams past them - no sort of the batch)
+superseded as (
+    select distinct candidates.observation_key
+    from fast_candidates as candidates
+    inner join routed as earlier
+        on
+            candidates.profile_url = earlier.profile_url
+            and candidates.source_ref = earlier.source_ref
+    where
+        (coalesce(earlier.item_index, 9223372036854775807), earlier.item_key)
+        < (coalesce(candidates.item_index, 9223372036854775807), candidates.item_key)
+),
+
+fast_recorded as (
+    select * from fast_candidates
+    where observation_key not in (select superseded.observation_key from superseded)
 ),
 
 {%- else %}
@@ -748,7 +765,7 @@ datasets as (
         min(event_at) as event_at,
         min(job_unique_id) as job_unique_id,
         source_ref
-    from linkedin_observed
+    from routed
     group by source_ref
 ),
 
