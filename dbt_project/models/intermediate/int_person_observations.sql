@@ -283,11 +283,20 @@ new_intake_profiles as (
 bounds as (
     select
         (select count(*) from new_datasets) as new_datasets,
+        -- the whole batch is in time (decided for the batch, so repeats of a profile in it
+        -- all take one path)
+        coalesce(
+            (select min(items.observed_at) from items) >= (
+                select max(seen.observed_at)
+                from {{ this }} as seen
+                where seen.origin = 'dataset'
+            ),
+            true
+        ) as batch_in_time,
         (
-            select max(seen.observed_at)
-            from {{ this }} as seen
-            where seen.origin = 'dataset'
-        ) as processed_max_observed_at,
+            select min(case when items.observed_at < items.loaded_at then items.observed_at else items.loaded_at end)
+            from items
+        ) as batch_min_event_at,
         (
             select min(seen.event_at)
             from {{ this }} as seen
@@ -315,13 +324,13 @@ routed as (
         coalesce(
             bounds.states_in_step
             and bounds.new_datasets = 1
-            and observed.observed_at >= coalesce(bounds.processed_max_observed_at, observed.observed_at)
+            and bounds.batch_in_time
             and new_intake.profile_url is null
             and (
                 states.observation_key is null
                 or states.origin = 'linkedin'
                 or (
-                    states.loaded_at <= observed.event_at
+                    states.loaded_at <= bounds.batch_min_event_at
                     and states.loaded_at <= coalesce(bounds.processed_min_event_at, states.loaded_at)
                 )
             ),
