@@ -96,7 +96,12 @@ URL_CASES = _url_cases()
 
 # linkedin_refresh_jobs counts each job's people_intelligence rows: build what that needs
 # too (with no intake people here, there are none)
-SELECT = ["stg_apify__profile_positions", "stg_apify__profile_items", "stg_apify__refresh_jobs", "+linkedin_refresh_jobs"]
+SELECT = [
+    "stg_apify__profile_positions",
+    "stg_apify__profile_items",
+    "stg_apify__refresh_jobs",
+    "+linkedin_refresh_jobs",
+]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,20 @@
     )
 }}
 
-{%- set state_columns = ['observation_key', 'origin', 'observed_at', 'loaded_at', 'job_unique_id'] + observation_state_columns() -%}
+{%- set state_columns = [
+    'observation_key', 'origin', 'observed_at', 'loaded_at', 'job_unique_id',
+] + observation_state_columns() -%}
+
+{#- incremental: the rows recorded since the last build (the sync row's recorded_at) -#}
+{%- set recorded_since -%}
+    {%- if is_incremental() -%}
+        and observations.recorded_at > (
+            select sync.recorded_at
+            from {{ this }} as sync
+            where sync.profile_url = ''
+        )
+    {%- endif -%}
+{%- endset -%}
 
 with
 
@@ -33,13 +46,7 @@ recorded as (
     where
         observations.origin in ('linkedin', 'intake')
         and not observations.is_late
-        {%- if is_incremental() %}
-        and observations.recorded_at > (
-            select sync.recorded_at
-            from {{ this }} as sync
-            where sync.profile_url = ''
-        )
-        {%- endif %}
+        {{ recorded_since }}  -- noqa: LT02
 ),
 
 candidates as (

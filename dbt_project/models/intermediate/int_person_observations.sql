@@ -72,6 +72,9 @@
     'employer_company_id',
 ] -%}
 {%- set state_columns = observation_state_columns() -%}
+{%- set employer_columns = [
+    'employer_name', 'employer_linkedin_url', 'employer_domain', 'employer_name_key', 'employer_company_id',
+] -%}
 {#- what the windows carry: keys, times and the state (names and given parts are not needed) -#}
 {%- set history_columns = [
     'observation_key', 'origin', 'profile_url', 'observed_at', 'loaded_at', 'event_at',
@@ -103,6 +106,16 @@
         {%- set intake_since = dbt.dateadd('hour', -1, "cast('" ~ watermark.isoformat() ~ "' as " ~ ts ~ ")") -%}
     {%- endif -%}
 {%- endif -%}
+{#- incremental: datasets without a dataset row in the history -#}
+{%- set unprocessed_datasets_filter -%}
+    {%- if incremental -%}
+        and not exists (
+            select 1
+            from {{ this }} as seen
+            where seen.observation_key = {{ dbt.concat(["'dataset:'", 'jobs.dataset_id']) }}
+        )
+    {%- endif -%}
+{%- endset -%}
 {%- set intake_rows_filter -%}
     {%- if incremental -%}
         where loaded_at >= {{ intake_since }}
@@ -124,13 +137,7 @@ new_datasets as (
         jobs.status in ('completed', 'failed')
         and jobs.items_landed > 0
         and jobs.dataset_id is not null
-        {%- if incremental %}
-        and not exists (
-            select 1
-            from {{ this }} as seen
-            where seen.observation_key = {{ dbt.concat(["'dataset:'", 'jobs.dataset_id']) }}
-        )
-        {%- endif %}
+        {{ unprocessed_datasets_filter }}  -- noqa: LT02
 ),
 
 -- their items (repeats kept: see routed and history_new), pushed down to the raw table.
@@ -168,14 +175,18 @@ intake_rows as (
         employer_website,
         employer_linkedin_url
     from {{ ref('stg_intake__people') }}
-    {{ intake_rows_filter }}
+    {{ intake_rows_filter }}  -- noqa: LT02
 ),
 
 -- titles and employers are normalised once per distinct value as given, not per observation
 title_values as (
-    select title_given as title from items where title_given is not null and profile_url is not null and has_name
+    select title_given as title
+    from items
+    where title_given is not null and profile_url is not null and has_name
     union
-    select title from intake_rows where title is not null
+    select title
+    from intake_rows
+    where title is not null
 ),
 
 title_map as (
@@ -220,11 +231,7 @@ linkedin_observed as (
         title_map.title,
         title_map.title_key,
         coalesce(title_map.title, employer_map.employer_name) is not null as has_current_position,
-        employer_map.employer_name,
-        employer_map.employer_linkedin_url,
-        employer_map.employer_domain,
-        employer_map.employer_name_key,
-        employer_map.employer_company_id
+        {{ column_list('employer_map.{c}', employer_columns) }}
     from items
     left join title_map on items.title_given = title_map.title_given
     left join employer_map
@@ -255,11 +262,7 @@ intake_observed as (
             intake_rows.title, intake_rows.employer_name, intake_rows.employer_website,
             intake_rows.employer_linkedin_url
         ) is not null as has_current_position,
-        employer_map.employer_name,
-        employer_map.employer_linkedin_url,
-        employer_map.employer_domain,
-        employer_map.employer_name_key,
-        employer_map.employer_company_id
+        {{ column_list('employer_map.{c}', employer_columns) }}
     from intake_rows
     left join title_map on intake_rows.title = title_map.title_given
     left join employer_map
@@ -271,11 +274,11 @@ intake_observed as (
     where intake_rows.profile_url is not null
 ),
 
+{%- if states is not none %}
+
 new_intake_profiles as (
     select distinct profile_url from intake_observed
 ),
-
-{%- if states is not none %}
 
 -- the fast path applies when the states are in step with this history (the model
 -- downstream ran after the last build), exactly one dataset is new and nothing in it is
@@ -400,16 +403,18 @@ fast_recorded as (
     where observation_key not in (select superseded.observation_key from superseded)
 ),
 
-{%- else %}
+{% else %}
 
+-- noqa: disable=LT02
 routed as (
     select
         observed.*,
         false as is_fast
     from linkedin_observed as observed
 ),
+-- noqa: enable=LT02
 
-{%- endif %}
+{% endif %}
 
 -- the history path: the rest of the new observations, one per profile and dataset
 history_new as (
@@ -706,6 +711,7 @@ history_decided as (
     select
         observation_key,
         is_recorded,
+        is_new,
         case
             when against_baseline then chain_baseline_key
             else lag(group_opener_key) over (
@@ -722,8 +728,7 @@ history_decided as (
             when against_baseline and chain_baseline_key is null then null
             when against_baseline then baseline_title_changed
             else previous_title_changed
-        end as title_changed,
-        is_new
+        end as title_changed
     from group_openers
 ),
 

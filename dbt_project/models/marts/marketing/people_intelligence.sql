@@ -11,33 +11,27 @@
     )
 }}
 
+{#- incremental: the keyed changes without a row here yet -#}
+{%- set unpublished_filter -%}
+    {%- if is_incremental() -%}
+        where event_key in (
+            select keys.event_key
+            from {{ ref('int_intelligence_keys') }} as keys
+            where not exists (
+                select 1
+                from {{ this }} as published
+                where published.intel_unique_id = {{ barton_id('04', 'keys.intel_seq') }}
+            )
+        )
+    {%- endif -%}
+{%- endset %}
+
 with
 
-{%- if is_incremental() %}
-
--- the keyed changes without a row here yet
-unpublished as (
-    select keys.event_key
-    from {{ ref('int_intelligence_keys') }} as keys
-    where not exists (
-        select 1
-        from {{ this }} as published
-        where published.intel_unique_id = {{ barton_id('04', 'keys.intel_seq') }}
-    )
-),
-
 changes as (
     select * from {{ ref('int_person_changes') }}
-    where event_key in (select unpublished.event_key from unpublished)
+    {{ unpublished_filter }}  -- noqa: LT02
 ),
-
-{%- else %}
-
-changes as (
-    select * from {{ ref('int_person_changes') }}
-),
-
-{%- endif %}
 
 intelligence_keys as (
     select

@@ -30,19 +30,19 @@ with
 -- alone costs about a second per million items
 items as (
     select
-        source.*,
+        raw_items.*,
         cast(null as {{ apify_type_json() }}) as position_entry,
         cast(null as {{ dbt.type_boolean() }}) as is_current_entry
-    from (select * from {{ source }}) as source
-    where not {{ apify_json_is_array('source.experience') }}
+    from (select * from {{ source }}) as raw_items
+    where not {{ apify_json_is_array('raw_items.experience') }}
     union all
     select
-        source.*,
+        raw_items.*,
         position_entry.entry as position_entry,
         position_entry.is_current as is_current_entry
-    from (select * from {{ source }}) as source
-    {{ apify_json_position_entry_join('source.experience', 'position_entry') }}
-    where {{ apify_json_is_array('source.experience') }}
+    from (select * from {{ source }}) as raw_items
+    {{ apify_json_position_entry_join('raw_items.experience', 'position_entry') }}
+    where {{ apify_json_is_array('raw_items.experience') }}
 ),
 
 final as (
