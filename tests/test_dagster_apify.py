@@ -44,8 +44,10 @@ def server(monkeypatch):
 
 def test_refresh_is_wired_into_one_lineage_graph_with_schedule_sensor_and_check():
     graph = defs.resolve_asset_graph()
+    positions = dg.AssetKey(["staging", "stg_apify__profile_positions"])
     staging = dg.AssetKey(["staging", "stg_apify__profile_items"])
-    assert ITEMS_KEY in graph.get(staging).parent_keys
+    assert ITEMS_KEY in graph.get(positions).parent_keys
+    assert positions in graph.get(staging).parent_keys
     jobs_mart = dg.AssetKey(["marketing", "linkedin_refresh_jobs"])
     assert graph.has(jobs_mart)
     schedule = defs.get_schedule_def("linkedin_refresh_monthly")

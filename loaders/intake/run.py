@@ -182,7 +182,7 @@ def load_intake_files(
             f"loading into {s.DATASET_NAME} failed at step {exc.step}: {_reason(exc.exception)} "
             "(run the load again: it resumes without losing or duplicating rows)"
         ) from exc
-    ensure_indexes(database_url)
+    ensure_indexes(url)
     return IntakeSummary(entities=batch.stats, seconds=time.perf_counter() - started)
 
 

@@ -389,12 +389,13 @@ fast_candidates as (
 superseded as (
     select distinct candidates.observation_key
     from fast_candidates as candidates
-    inner join routed as earlier
+    inner join items as earlier
         on
             candidates.profile_url = earlier.profile_url
-            and candidates.source_ref = earlier.source_ref
+            and candidates.source_ref = earlier.dataset_id
     where
-        (coalesce(earlier.item_index, 9223372036854775807), earlier.item_key)
+        earlier.has_name
+        and (coalesce(earlier.item_index, 9223372036854775807), earlier.item_key)
         < (coalesce(candidates.item_index, 9223372036854775807), candidates.item_key)
 ),
 
@@ -771,16 +772,17 @@ history_recorded as (
 
 datasets as (
     select
-        {{ dbt.concat(["'dataset:'", 'source_ref']) }} as observation_key,
+        {{ dbt.concat(["'dataset:'", 'dataset_id']) }} as observation_key,
         'dataset' as origin,
         cast(null as {{ text }}) as profile_url,
         max(observed_at) as observed_at,
         max(loaded_at) as loaded_at,
-        min(event_at) as event_at,
+        min(case when observed_at < loaded_at then observed_at else loaded_at end) as event_at,
         min(job_unique_id) as job_unique_id,
-        source_ref
-    from routed
-    group by source_ref
+        dataset_id as source_ref
+    from items
+    where profile_url is not null and has_name
+    group by dataset_id
 ),
 
 recorded as (
