@@ -76,7 +76,7 @@ sync as (
     select
         '' as profile_url,
         {{ column_list('cast(null as {t}) as {c}', state_columns, types=observation_state_types()) }},
-        max(observations.recorded_at) as recorded_at
+        coalesce(max(observations.recorded_at), cast('1900-01-01' as {{ type_timestamptz() }})) as recorded_at
     from {{ ref('int_person_observations') }} as observations
 ),
 
