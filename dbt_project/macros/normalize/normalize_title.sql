@@ -84,8 +84,12 @@
                 "regexp_replace(replace(regexp_replace(lower(" ~ title_column ~ "), '[.''’`]', '', 'g'), '&', ' and '), "
                 ~ "'[^[:alnum:]]+', ' ', 'g')"
             ) }} as cleaned_title
-        from {{ titles_relation }}
-        where {{ title_column }} is not null
+        -- each distinct title once (the regular expressions run per title, not per row)
+        from (
+            select distinct {{ title_column }}
+            from {{ titles_relation }}
+            where {{ title_column }} is not null
+        ) as distinct_titles
     ) as cleaned
     cross join lateral regexp_split_to_table(coalesce(cleaned.cleaned_title, ''), ' ')
         with ordinality as words (word, word_position)
