@@ -167,3 +167,14 @@
 {% macro postgres__apify_json_is_array(json_expr) -%}
     coalesce(jsonb_typeof({{ json_expr }}) = 'array', false)
 {%- endmacro %}
+
+{#-
+    A profile item's name from its given parts (stg_apify__profile_positions' *_given
+    columns): fullName, else firstName + lastName; whitespace-normalised, null when empty.
+-#}
+{% macro apify_full_name(full_name, first_name, last_name) -%}
+    coalesce(
+        {{ normalize_whitespace(full_name) }},
+        {{ normalize_whitespace(dbt.concat(["coalesce(" ~ first_name ~ ", '')", "' '", "coalesce(" ~ last_name ~ ", '')"])) }}
+    )
+{%- endmacro %}

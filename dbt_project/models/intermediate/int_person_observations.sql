@@ -82,12 +82,7 @@
 {%- set output_columns = row_columns + [
     'is_late', 'previous_observation_key', 'employer_changed', 'title_changed', 'is_change',
 ] -%}
-{%- set full_name -%}
-    coalesce(
-        {{ normalize_whitespace('full_name_given') }},
-        {{ normalize_whitespace(dbt.concat(["coalesce(first_name_given, '')", "' '", "coalesce(last_name_given, '')"])) }}
-    )
-{%- endset -%}
+{%- set full_name = apify_full_name('full_name_given', 'first_name_given', 'last_name_given') -%}
 {%- set event_at = "case when observed_at < loaded_at then observed_at else loaded_at end" -%}
 
 {#- incremental: intake rows not in the history yet. A row loaded before the previous build

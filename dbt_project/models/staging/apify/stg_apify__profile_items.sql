@@ -25,12 +25,7 @@ profiles as (
         linkedin_url,
         input_linkedin_url,
         profile_url_as_given,
-        coalesce(
-            {{ normalize_whitespace('full_name_given') }},
-            {{ normalize_whitespace(dbt.concat([
-                "coalesce(first_name_given, '')", "' '", "coalesce(last_name_given, '')"
-            ])) }}
-        ) as full_name,
+        {{ apify_full_name('full_name_given', 'first_name_given', 'last_name_given') }} as full_name,
         {{ normalize_whitespace('first_name_given') }} as first_name,
         {{ normalize_whitespace('last_name_given') }} as last_name,
         {{ normalize_whitespace('headline_given') }} as headline,
