@@ -361,8 +361,11 @@ def dataset_landed(url: str, dataset_id: str) -> bool:
 
 
 def ensure_item_indexes(url: str) -> None:
-    """Indexes the loader's own lookups use (dlt creates the table and its item_key UNIQUE
-    index; these two are ours, created once)."""
+    """Indexes the loader's own lookups and change detection use (dlt creates the table and
+    its item_key UNIQUE index; these are ours, created once). The partial one finds a
+    dataset's items with an experience array: stg_apify__profile_positions reads those
+    through a lateral join of their entries, and without it would scan the whole dataset
+    a second time to find (usually) none."""
     with _connect(url) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ITEMS,))
         conn.execute(
@@ -370,6 +373,10 @@ def ensure_item_indexes(url: str) -> None:
         )
         conn.execute(
             f"create index if not exists profile_items_job_unique_id_idx on {ITEMS} (job_unique_id)"
+        )
+        conn.execute(
+            "create index if not exists profile_items_experience_dataset_idx"
+            f" on {ITEMS} (dataset_id) where coalesce(jsonb_typeof(experience) = 'array', false)"
         )
 
 

@@ -2,8 +2,9 @@
     Pre-hook of the change-detection models that process a whole refresh (a million rows
     and more) in one statement: session settings for this model's transaction only.
     PostgreSQL (`set local`, reset at commit):
-      work_mem 256MB       the sorts and hashes of the history stay in memory (the default
-                           4MB or a server's 32MB spill them to disk);
+      work_mem 512MB       the sorts, hashes and shared CTEs of a refresh stay in memory
+                           (a million observations take ~300MB; the default 4MB or a
+                           server's 32MB spill them to disk);
       maintenance_work_mem the index builds of a full refresh sort in memory;
       jit off              JIT compilation of these long queries costs more than it saves
                            (the planner's estimates of staged rows are far off);
@@ -22,7 +23,7 @@
 {%- endmacro %}
 
 {% macro postgres__bulk_model_settings() -%}
-    set local work_mem = '256MB';
+    set local work_mem = '512MB';
     set local maintenance_work_mem = '256MB';
     set local jit = off;
     set local enable_mergejoin = off

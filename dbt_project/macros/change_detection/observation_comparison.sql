@@ -21,17 +21,12 @@
     job) is the same.
 -#}
 {% macro employer_changed(new, previous) -%}
-    {%- set text = dbt.type_string() -%}
     case
         when
-            coalesce(
-                cast({{ new }}employer_company_id as {{ text }}), {{ new }}employer_linkedin_url,
-                {{ new }}employer_domain, {{ new }}employer_name_key
-            ) is null
-            and coalesce(
-                cast({{ previous }}employer_company_id as {{ text }}), {{ previous }}employer_linkedin_url,
-                {{ previous }}employer_domain, {{ previous }}employer_name_key
-            ) is null
+            {{ new }}employer_company_id is null and {{ new }}employer_linkedin_url is null
+            and {{ new }}employer_domain is null and {{ new }}employer_name_key is null
+            and {{ previous }}employer_company_id is null and {{ previous }}employer_linkedin_url is null
+            and {{ previous }}employer_domain is null and {{ previous }}employer_name_key is null
             then false
         when {{ new }}employer_company_id is not null and {{ previous }}employer_company_id is not null
             then {{ new }}employer_company_id <> {{ previous }}employer_company_id

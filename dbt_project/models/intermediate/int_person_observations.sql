@@ -173,6 +173,20 @@ intake_rows as (
     {{ intake_rows_filter }}  -- noqa: LT02
 ),
 
+-- per new dataset, its observations' times (its `dataset` row; the fast path's bounds)
+dataset_bounds as (
+    select
+        dataset_id,
+        min(job_unique_id) as job_unique_id,
+        min(observed_at) as min_observed_at,
+        max(observed_at) as max_observed_at,
+        max(loaded_at) as max_loaded_at,
+        min(case when observed_at < loaded_at then observed_at else loaded_at end) as min_event_at
+    from items
+    where profile_url is not null and has_name
+    group by dataset_id
+),
+
 -- titles and employers are normalised once per distinct value as given, not per observation
 title_values as (
     select title_given as title
@@ -284,17 +298,14 @@ bounds as (
         -- the whole batch is in time (decided for the batch, so repeats of a profile in it
         -- all take one path)
         coalesce(
-            (select min(items.observed_at) from items) >= (
+            (select min(batch.min_observed_at) from dataset_bounds as batch) >= (
                 select max(seen.observed_at)
                 from {{ this }} as seen
                 where seen.origin = 'dataset'
             ),
             true
         ) as batch_in_time,
-        (
-            select min(case when items.observed_at < items.loaded_at then items.observed_at else items.loaded_at end)
-            from items
-        ) as batch_min_event_at,
+        (select min(batch.min_event_at) from dataset_bounds as batch) as batch_min_event_at,
         (
             select min(seen.event_at)
             from {{ this }} as seen
@@ -314,68 +325,71 @@ bounds as (
 -- path would compare it with - the last recorded LinkedIn observation, or an intake
 -- baseline loaded before the observation and before any LinkedIn observation processed
 -- (so no LinkedIn observation that agreed with an older baseline is being skipped), or
--- none at all (a profile never observed)
+-- none at all (a profile never observed). Compared in the same pass: only what the fast
+-- path records and what goes on to the history path leave it (a few percent of a
+-- refresh, not the observations that agree with their state).
 routed as (
-    select
-        observed.*,
-        {{ column_list('states.{c} as state_{c}', ['observation_key', 'origin'] + state_columns) }},
-        coalesce(
-            bounds.states_in_step
-            and bounds.new_datasets = 1
-            and bounds.batch_in_time
-            and new_intake.profile_url is null
+    select *
+    from (
+        select
+            observed.*,
+            {{ column_list('states.{c} as state_{c}', ['observation_key', 'origin'] + state_columns) }},
+            coalesce(
+                bounds.states_in_step
+                and bounds.new_datasets = 1
+                and bounds.batch_in_time
+                and new_intake.profile_url is null
+                and (
+                    states.observation_key is null
+                    or states.origin = 'linkedin'
+                    or (
+                        states.loaded_at <= bounds.batch_min_event_at
+                        and states.loaded_at <= coalesce(bounds.processed_min_event_at, states.loaded_at)
+                    )
+                ),
+                false
+            ) as is_fast,
+            case
+                when states.observation_key is not null then {{ employer_changed('observed.', 'states.') }}
+            end as employer_changed,
+            case
+                when states.observation_key is not null then {{ title_changed('observed.', 'states.') }}
+            end as title_changed
+        from linkedin_observed as observed
+        cross join bounds
+        {%- if small_batch %}
+        left join lateral (
+            select * from {{ states }} as state_row
+            where state_row.profile_url = observed.profile_url
+            limit 1
+        ) as states on true
+        {%- else %}
+        left join {{ states }} as states on observed.profile_url = states.profile_url
+        {%- endif %}
+        left join new_intake_profiles as new_intake on observed.profile_url = new_intake.profile_url
+    ) as compared
+    where
+        not compared.is_fast
+        or compared.state_observation_key is null
+        or (compared.state_origin = 'linkedin' and {{ observation_state_differs('compared.', 'compared.state_') }})
+        or (
+            compared.state_origin = 'intake'
             and (
-                states.observation_key is null
-                or states.origin = 'linkedin'
-                or (
-                    states.loaded_at <= bounds.batch_min_event_at
-                    and states.loaded_at <= coalesce(bounds.processed_min_event_at, states.loaded_at)
-                )
-            ),
-            false
-        ) as is_fast
-    from linkedin_observed as observed
-    cross join bounds
-    {%- if small_batch %}
-    left join lateral (
-        select * from {{ states }} as state_row
-        where state_row.profile_url = observed.profile_url
-        limit 1
-    ) as states on true
-    {%- else %}
-    left join {{ states }} as states on observed.profile_url = states.profile_url
-    {%- endif %}
-    left join new_intake_profiles as new_intake on observed.profile_url = new_intake.profile_url
+                compared.title is distinct from compared.state_title
+                or compared.employer_changed
+                or compared.title_changed
+            )
+        )
 ),
 
-fast_compared as (
-    select
-        routed.*,
-        case
-            when routed.state_observation_key is not null
-                then {{ employer_changed('routed.', 'routed.state_') }}
-        end as employer_changed,
-        case
-            when routed.state_observation_key is not null
-                then {{ title_changed('routed.', 'routed.state_') }}
-        end as title_changed
-    from routed
-    where routed.is_fast
-),
-
+-- the observations the fast path records: each differs from its state (or has none)
 fast_candidates as (
     select
-        fast.*,
-        coalesce(fast.employer_changed or fast.title_changed, false) as is_change,
-        fast.state_observation_key as previous_observation_key
-    from fast_compared as fast
-    where
-        fast.state_observation_key is null
-        or (fast.state_origin = 'linkedin' and {{ observation_state_differs('fast.', 'fast.state_') }})
-        or (
-            fast.state_origin = 'intake'
-            and (fast.employer_changed or fast.title_changed or fast.title is distinct from fast.state_title)
-        )
+        routed.*,
+        coalesce(routed.employer_changed or routed.title_changed, false) as is_change,
+        routed.state_observation_key as previous_observation_key
+    from routed
+    where routed.is_fast
 ),
 
 -- only the first item of a profile in a dataset counts (stg_apify__profile_items' rule):
@@ -770,14 +784,12 @@ datasets as (
         {{ dbt.concat(["'dataset:'", 'dataset_id']) }} as observation_key,
         'dataset' as origin,
         cast(null as {{ text }}) as profile_url,
-        max(observed_at) as observed_at,
-        max(loaded_at) as loaded_at,
-        min(case when observed_at < loaded_at then observed_at else loaded_at end) as event_at,
-        min(job_unique_id) as job_unique_id,
+        max_observed_at as observed_at,
+        max_loaded_at as loaded_at,
+        min_event_at as event_at,
+        job_unique_id,
         dataset_id as source_ref
-    from items
-    where profile_url is not null and has_name
-    group by dataset_id
+    from dataset_bounds
 ),
 
 recorded as (
