@@ -72,3 +72,12 @@
         'employer_company_id': dbt.type_bigint(),
     }) }}
 {%- endmacro %}
+
+{#-
+    The rank of an observation as a profile's comparison state (int_person_observation_states:
+    the highest wins): a LinkedIn observation before an intake row, then the later loaded,
+    then the higher key. A row value, compared with `>` or sorted `desc`.
+-#}
+{% macro observation_state_rank(prefix) -%}
+    (case when {{ prefix }}origin = 'linkedin' then 1 else 0 end, {{ prefix }}loaded_at, {{ prefix }}observation_key)
+{%- endmacro %}

@@ -6,14 +6,18 @@
     of sorting the profiles' history; it checks first that this table is in step with the
     history (the row with profile_url '' holds the latest recorded_at folded in) and takes
     the history path otherwise, so a missed build costs time, never a wrong row.
-    Incremental: folds in the rows recorded since, replacing the states of their profiles
-    (delete+insert by profile_url).
+    Incremental: the rows recorded since, best first per profile, are merged in
+    (macros/conditional_merge.sql): a new profile's row is inserted, a known profile's
+    state is replaced only by a row that ranks higher - a LinkedIn observation before an
+    intake row, then the later loaded, then the higher key (observation_state_rank).
 -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='conditional_merge',
         unique_key='profile_url',
+        merge_update_condition="source.profile_url = '' or "
+            ~ observation_state_rank('source.') ~ " > " ~ observation_state_rank('target.'),
         on_schema_change='fail',
         pre_hook="{{ bulk_model_settings() }}",
         indexes=[{'columns': ['profile_url'], 'unique': True}],
@@ -49,27 +53,14 @@ recorded as (
         {{ recorded_since }}  -- noqa: LT02
 ),
 
-candidates as (
-    select * from recorded
-    {%- if is_incremental() %}
-    union all
-    select
-        states.profile_url,
-        {{ column_list('states.{c}', state_columns) }},
-        states.recorded_at
-    from {{ this }} as states
-    where states.profile_url in (select recorded.profile_url from recorded)
-    {%- endif %}
-),
-
 ranked as (
     select
         *,
         row_number() over (
             partition by profile_url
-            order by case when origin = 'linkedin' then 1 else 0 end desc, loaded_at desc, observation_key desc
+            order by {{ observation_state_rank('') }} desc
         ) as recency
-    from candidates
+    from recorded
 ),
 
 sync as (
