@@ -18,7 +18,7 @@
 
 {#-
     `employers_relation` (columns employer_name, employer_linkedin_url, employer_website as
-    given, distinct) -> the same as *_given, plus employer_name (whitespace normalised),
+    given, distinct) -> the same as *_given (and as *_match: '' for null), plus employer_name (whitespace normalised),
     employer_linkedin_url (canonical), employer_domain, employer_name_key (without legal
     suffixes) and employer_company_id: the tracked company (marketing.company_master) the
     employer resolves to by LinkedIn page, then website domain, then normalised name, by
@@ -51,6 +51,12 @@
         employers.employer_name_given,
         employers.employer_linkedin_url_given,
         employers.employer_website_given,
+        -- the given values with '' for null: the keys an observation joins the map by
+        -- (`coalesce(x, '') = employer_name_match ...`; a coalesce on both sides of a hash
+        -- join is evaluated again for every match and doubles its cost)
+        coalesce(employers.employer_name_given, '') as employer_name_match,
+        coalesce(employers.employer_linkedin_url_given, '') as employer_linkedin_url_match,
+        coalesce(employers.employer_website_given, '') as employer_website_match,
         employers.employer_name,
         employers.employer_linkedin_url,
         employers.employer_domain,

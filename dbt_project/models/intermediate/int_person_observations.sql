@@ -245,9 +245,8 @@ linkedin_observed as (
     left join title_map on items.title_given = title_map.title_given
     left join employer_map
         on
-            coalesce(items.company_name_given, '') = coalesce(employer_map.employer_name_given, '')
-            and coalesce(items.company_linkedin_url_given, '')
-            = coalesce(employer_map.employer_linkedin_url_given, '')
+            coalesce(items.company_name_given, '') = employer_map.employer_name_match
+            and coalesce(items.company_linkedin_url_given, '') = employer_map.employer_linkedin_url_match
             and employer_map.employer_website_given is null
     where items.profile_url is not null and items.has_name
 ),
@@ -276,10 +275,9 @@ intake_observed as (
     left join title_map on intake_rows.title = title_map.title_given
     left join employer_map
         on
-            coalesce(intake_rows.employer_name, '') = coalesce(employer_map.employer_name_given, '')
-            and coalesce(intake_rows.employer_linkedin_url, '')
-            = coalesce(employer_map.employer_linkedin_url_given, '')
-            and coalesce(intake_rows.employer_website, '') = coalesce(employer_map.employer_website_given, '')
+            coalesce(intake_rows.employer_name, '') = employer_map.employer_name_match
+            and coalesce(intake_rows.employer_linkedin_url, '') = employer_map.employer_linkedin_url_match
+            and coalesce(intake_rows.employer_website, '') = employer_map.employer_website_match
     where intake_rows.profile_url is not null
 ),
 
@@ -549,9 +547,8 @@ history as (
     left join unstored_title_map on unstored.title = unstored_title_map.title_given
     left join unstored_employer_map
         on
-            coalesce(unstored.company_name, '') = coalesce(unstored_employer_map.employer_name_given, '')
-            and coalesce(unstored.company_linkedin_url, '')
-            = coalesce(unstored_employer_map.employer_linkedin_url_given, '')
+            coalesce(unstored.company_name, '') = unstored_employer_map.employer_name_match
+            and coalesce(unstored.company_linkedin_url, '') = unstored_employer_map.employer_linkedin_url_match
     {%- endif %}
 ),
 
