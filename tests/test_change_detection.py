@@ -423,3 +423,37 @@ def test_intelligence_ids_survive_a_full_refresh(built):
         url, "select count(*) as n, max(intel_seq) as top from keymap.int_intelligence_keys"
     )
     assert keymap == [{"n": len(ids), "top": len(ids)}]  # nothing renumbered or added twice
+
+
+def test_a_new_intake_row_does_not_replace_a_linkedin_state(built, tmp_path):
+    """The states table is merged (conditional_merge): a recorded row replaces a profile's
+    state only when it ranks higher. A new intake row for a profile whose state is a
+    LinkedIn observation is recorded, but the state stays; what the merge leaves equals a
+    rebuild of the states from the whole history. Runs last: it adds to the history."""
+    url = built["url"]
+    bob = "https://www.linkedin.com/in/bob-mover"
+    state_sql = (
+        "select observation_key, origin from intermediate.int_person_observation_states"
+        " where profile_url = %s"
+    )
+    (before,) = rows(url, state_sql, (bob,))
+    assert before["origin"] == "linkedin"
+    people = tmp_path / "people_again.csv"
+    people.write_text(
+        "full_name,title,email,phone,linkedin_url,company_name,company_website,company_linkedin_url\n"
+        "Bob Mover,Group CFO,bob@acme.com,,https://www.linkedin.com/in/bob-mover/,,acme.com,\n"
+    )
+    load_intake_files(None, people, database_url=url, progress=lambda _msg: None)
+    dbt(url, "run", "--select", "int_person_observations", "int_person_observation_states")
+    (intake,) = rows(
+        url,
+        "select title from intermediate.int_person_observations"
+        " where profile_url = %s and origin = 'intake' and source_ref like %s",
+        (bob, "%people_again.csv"),
+    )
+    assert intake["title"] == "Group CFO"
+    assert rows(url, state_sql, (bob,)) == [before]
+    assert states_in_step(url)
+    merged = snapshot(url)["intermediate.int_person_observation_states"]
+    dbt(url, "run", "--select", "int_person_observation_states", "--full-refresh")
+    assert snapshot(url)["intermediate.int_person_observation_states"] == merged
