@@ -44,7 +44,8 @@
 {%- set recorded_at = "cast('" ~ run_started_at.isoformat() ~ "' as " ~ ts ~ ")" -%}
 {#- the fast path looks states up one by one (their index) for a batch much smaller than
     the states table, else by one hash join over it; the batch size is known beforehand -
-    the new datasets' items_landed - and the planner's guess is not -#}
+    the new datasets' items_landed - and the planner's guess is not; the table's size is
+    an estimate (relation_row_estimate) -#}
 {%- set small_batch = false -%}
 {%- if states is not none -%}
     {%- set sizing -%}
@@ -60,7 +61,7 @@
                         where seen.observation_key = {{ dbt.concat(["'dataset:'", 'jobs.dataset_id']) }}
                     )
             ) as new_items,
-            (select count(*) from {{ states }}) as states
+            ({{ relation_row_estimate(states) }}) as states
     {%- endset -%}
     {%- set sizes = run_query(sizing).rows[0] -%}
     {%- set small_batch = sizes[0] * 10 < sizes[1] -%}
