@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_change_detection.py [--people 1000000]
         [--changed 0.05] [--formatting 0.03] [--incremental 0.01] [--companies 20000]
-        [--title-variety 4] [--rounds 1] [--keep]
+        [--title-variety 4] [--rounds 1] [--threads N] [--keep]
 
 Runs in a fresh database on the warehouse server (embedded, or OUTREACH_DATABASE_URL's
 server) and prints one JSON document. Setup (timed, but not compared): N tracked people
@@ -17,11 +17,15 @@ spacing), the rest as they were. So every person has two observations.
 
 Then, on the same database, `--rounds` times (median reported):
 - (a) ``models``: the change-detection models process the refresh (`dbt run` of
-  int_person_observations, int_person_changes, int_intelligence_keys, people_intelligence
-  and the views over them) - ``model_seconds`` is the sum of dbt's execution_time of the
+  int_person_observations, int_person_observation_states, int_person_changes,
+  int_intelligence_keys, people_intelligence and the views over them) - ``model_seconds`` is the sum of dbt's execution_time of the
   tables that process data (TABLES; run_results.json), ``view_seconds`` that of the views
   (re-created by every run: DDL and column comments only), ``command_seconds`` the whole
-  `dbt run` command (process start, parsing, connections, views included);
+  `dbt run` command (process start, parsing, connections, views included). With more
+  dbt threads than cores, independent models (the states and the changes) run at once and
+  each one's execution_time includes the other's share of the cores; `--threads 1` runs
+  them one after another (measured at 1M on 2 cores: model seconds 10.9 with 1 thread,
+  9.8-11.5 with the profile's 4 - within this machine's noise);
 - (b) ``plpgsql_row_by_row``: a faithful re-implementation of the replaced function -
   ``legacy.detect_title_changes(profiles jsonb)`` loops over a JSONB array of the
   profiles, looks the person up by linkedin_url (indexed), compares the raw titles and
@@ -276,13 +280,15 @@ class Dbt:
     """`dbt` in a subprocess with its own target and log dirs (other dbt runs in this
     project must not overwrite run_results.json under us)."""
 
-    def __init__(self, url: str, tmp: Path):
-        self.url, self.tmp = url, tmp
+    def __init__(self, url: str, tmp: Path, threads: int | None = None):
+        self.url, self.tmp, self.threads = url, tmp, threads
 
     def __call__(self, *args: str) -> dict:
         from outreach.dbt import run_dbt
 
         paths = ["--target-path", str(self.tmp / "target"), "--log-path", str(self.tmp / "logs")]
+        if self.threads and args[0] == "run":
+            paths += ["--threads", str(self.threads)]
         started = time.perf_counter()
         proc = run_dbt([*args, *paths], url=self.url, check=False, capture=True)
         seconds = time.perf_counter() - started
@@ -342,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--title-variety", type=int, default=4, choices=range(1, len(SUFFIXES) + 1),
                    help="region suffixes per title (more distinct titles)")  # fmt: skip
     p.add_argument("--rounds", type=int, default=1, help="rounds of (a), (b), (c) (median)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="dbt threads of the timed runs (default: the profile's; 1: models one "
+                        "after another, so no model's time includes waiting for a core another "
+                        "one holds)")  # fmt: skip
     p.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = p.parse_args(argv)
 
@@ -363,11 +373,12 @@ def main(argv: list[str] | None = None) -> int:
         "changed_share": args.changed,
         "formatting_share": args.formatting,
         "incremental_share": args.incremental,
+        "dbt_threads": args.threads,
     }
     setup: dict = {}
     try:
         with tempfile.TemporaryDirectory() as tmp_dir:
-            dbt = Dbt(url, Path(tmp_dir))
+            dbt = Dbt(url, Path(tmp_dir), threads=args.threads)
             t = time.perf_counter()
             ensure_intake(url)
             ensure_apify(url)
