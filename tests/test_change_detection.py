@@ -253,6 +253,33 @@ def test_full_refresh_gives_the_same_rows_as_the_incremental_path(built):
     assert all(len(v) for v in built["after_full"].values())
 
 
+def test_each_observation_carries_the_state_it_was_compared_with(built):
+    """previous_* (what int_person_changes reads instead of a lookup) are the stored values
+    of the observation previous_observation_key names - here after the full refresh (the
+    history path); the fast path's rows equal these (the full-refresh test compares them)."""
+    url = built["url"]
+    columns = ["origin", "observed_at", "title", "employer_name", "employer_linkedin_url",
+               "employer_domain", "employer_company_id"]  # fmt: skip
+    differing = rows(
+        url,
+        f"""
+        select o.observation_key
+        from intermediate.int_person_observations as o
+        left join intermediate.int_person_observations as p
+            on p.observation_key = o.previous_observation_key
+        where ({", ".join(f"o.previous_{c}" for c in columns)})
+            is distinct from ({", ".join(f"p.{c}" for c in columns)})
+        """,
+    )
+    assert differing == []
+    (compared,) = rows(
+        url,
+        "select count(*) as n from intermediate.int_person_observations"
+        " where previous_observation_key is not null and previous_title is not null",
+    )
+    assert compared["n"] >= len(EXPECTED)
+
+
 def test_a_profile_observed_before_its_intake_row_has_nothing_to_compare_with(built):
     lou = rows(
         built["url"],

@@ -55,32 +55,25 @@ changes as (
         observations.employer_name_key,
         observations.employer_company_id,
         observations.employer_changed,
-        observations.title_changed
+        observations.title_changed,
+        -- the observation compared with (int_person_observations carries its state)
+        observations.previous_origin,
+        observations.previous_observed_at,
+        observations.previous_title,
+        observations.previous_employer_name,
+        observations.previous_employer_linkedin_url,
+        observations.previous_employer_domain,
+        observations.previous_employer_company_id
     from {{ ref('int_person_observations') }} as observations
     where
         observations.is_change
         {{ unclassified_filter }}  -- noqa: LT02
 ),
 
-previous_states as (
-    select
-        observations.observation_key,
-        observations.origin,
-        observations.observed_at,
-        observations.title,
-        observations.employer_name,
-        observations.employer_linkedin_url,
-        observations.employer_domain,
-        observations.employer_name_key,
-        observations.employer_company_id
-    from {{ ref('int_person_observations') }} as observations
-    where {{ in_subquery('observations.observation_key', 'select changes.previous_observation_key from changes') }}
-),
-
 change_titles as (
     select title from changes
     union all
-    select title from previous_states
+    select previous_title as title from changes
 ),
 
 title_levels as (
@@ -96,9 +89,9 @@ compared as (
         changes.job_unique_id,
         changes.source_ref as dataset_id,
         changes.previous_observation_key,
-        previous_states.origin as previous_origin,
-        previous_states.observed_at as previous_observed_at,
-        previous_states.title as previous_title,
+        changes.previous_origin,
+        changes.previous_observed_at,
+        changes.previous_title,
         changes.title as new_title,
         previous_levels.level_rank as previous_level_rank,
         previous_levels.level_code as previous_level_code,
@@ -106,10 +99,10 @@ compared as (
         new_levels.level_rank as new_level_rank,
         new_levels.level_code as new_level_code,
         coalesce(new_levels.is_executive, false) as new_is_executive,
-        previous_states.employer_name as previous_employer_name,
-        previous_states.employer_linkedin_url as previous_employer_linkedin_url,
-        previous_states.employer_domain as previous_employer_domain,
-        previous_states.employer_company_id as previous_company_id,
+        changes.previous_employer_name,
+        changes.previous_employer_linkedin_url,
+        changes.previous_employer_domain,
+        changes.previous_employer_company_id as previous_company_id,
         changes.employer_name as new_employer_name,
         changes.employer_linkedin_url as new_employer_linkedin_url,
         changes.employer_domain as new_employer_domain,
@@ -120,8 +113,7 @@ compared as (
             changes.employer_domain, changes.employer_name_key
         ) is not null as has_new_employer
     from changes
-    left join previous_states on changes.previous_observation_key = previous_states.observation_key
-    left join title_levels as previous_levels on previous_states.title = previous_levels.title
+    left join title_levels as previous_levels on changes.previous_title = previous_levels.title
     left join title_levels as new_levels on changes.title = new_levels.title
 ),
 

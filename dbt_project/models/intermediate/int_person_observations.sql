@@ -80,9 +80,14 @@
 {%- set history_columns = [
     'observation_key', 'origin', 'profile_url', 'observed_at', 'loaded_at', 'event_at',
 ] + state_columns -%}
+{#- the observation compared with, as the changes read it (int_person_changes) -#}
+{%- set previous_columns = [
+    'previous_origin', 'previous_observed_at', 'previous_title', 'previous_employer_name',
+    'previous_employer_linkedin_url', 'previous_employer_domain', 'previous_employer_company_id',
+] -%}
 {%- set output_columns = row_columns + [
     'is_late', 'previous_observation_key', 'employer_changed', 'title_changed', 'is_change',
-] -%}
+] + previous_columns -%}
 {%- set full_name = apify_full_name('full_name_given', 'first_name_given', 'last_name_given') -%}
 {%- set event_at = "case when observed_at < loaded_at then observed_at else loaded_at end" -%}
 
@@ -332,7 +337,7 @@ routed as (
     from (
         select
             observed.*,
-            {{ column_list('states.{c} as state_{c}', ['observation_key', 'origin'] + state_columns) }},
+            {{ column_list('states.{c} as state_{c}', ['observation_key', 'origin', 'observed_at'] + state_columns) }},
             coalesce(
                 bounds.states_in_step
                 and bounds.new_datasets = 1
@@ -635,7 +640,9 @@ paired as (
     select
         chains.*,
         {{ column_list('previous.{c} as previous_{c}', state_columns) }},
-        {{ column_list('baseline.{c} as baseline_{c}', state_columns) }}
+        {{ column_list('baseline.{c} as baseline_{c}', state_columns) }},
+        baseline.origin as baseline_origin,
+        baseline.observed_at as baseline_observed_at
     from chains
     left join history as previous on chains.lag_key = previous.observation_key
     left join history as baseline on chains.chain_baseline_key = baseline.observation_key
@@ -711,7 +718,14 @@ group_openers as (
                 order by loaded_at, observation_key
                 rows between unbounded preceding and current row
             )
-        end as group_opener_key
+        end as group_opener_key,
+        case
+            when recorded_group > 0 then first_value(observed_at) over (
+                partition by profile_url, origin, is_late_now, recorded_group
+                order by loaded_at, observation_key
+                rows between unbounded preceding and current row
+            )
+        end as group_opener_observed_at
     from recorded_groups
 ),
 
@@ -722,10 +736,7 @@ history_decided as (
         is_new,
         case
             when against_baseline then chain_baseline_key
-            else lag(group_opener_key) over (
-                partition by profile_url, origin, is_late_now
-                order by loaded_at, observation_key
-            )
+            else lag(group_opener_key) over chain
         end as previous_observation_key,
         case
             when against_baseline and chain_baseline_key is null then null
@@ -736,8 +747,31 @@ history_decided as (
             when against_baseline and chain_baseline_key is null then null
             when against_baseline then baseline_title_changed
             else previous_title_changed
-        end as title_changed
+        end as title_changed,
+        -- the state compared with: the baseline's, or the previous row's (a row that is not
+        -- recorded has the state of its group's opener, which is what it points to)
+        case
+            when against_baseline then baseline_origin
+            when lag(group_opener_key) over chain is not null then 'linkedin'
+        end as previous_origin,
+        case
+            when against_baseline then baseline_observed_at
+            else lag(group_opener_observed_at) over chain
+        end as previous_observed_at,
+        case when against_baseline then baseline_title else previous_title end as previous_title,
+        case when against_baseline then baseline_employer_name else previous_employer_name end
+            as previous_employer_name,
+        case when against_baseline then baseline_employer_linkedin_url else previous_employer_linkedin_url end
+            as previous_employer_linkedin_url,
+        case when against_baseline then baseline_employer_domain else previous_employer_domain end
+            as previous_employer_domain,
+        case when against_baseline then baseline_employer_company_id else previous_employer_company_id end
+            as previous_employer_company_id
     from group_openers
+    window chain as (
+        partition by profile_url, origin, is_late_now
+        order by loaded_at, observation_key
+    )
 ),
 
 -- the new rows the history path records: compared LinkedIn rows, late rows, intake rows
@@ -751,7 +785,8 @@ history_recorded as (
         decided.previous_observation_key,
         decided.employer_changed,
         decided.title_changed,
-        coalesce(decided.employer_changed or decided.title_changed, false) as is_change
+        coalesce(decided.employer_changed or decided.title_changed, false) as is_change,
+        {{ column_list('decided.{c}', previous_columns) }}
     from (
         select
             {{ column_list('{c}', row_columns | reject('equalto', 'full_name') | list) }},
@@ -799,7 +834,14 @@ recorded as (
         previous_observation_key,
         employer_changed,
         title_changed,
-        is_change
+        is_change,
+        state_origin as previous_origin,
+        state_observed_at as previous_observed_at,
+        state_title as previous_title,
+        state_employer_name as previous_employer_name,
+        state_employer_linkedin_url as previous_employer_linkedin_url,
+        state_employer_domain as previous_employer_domain,
+        state_employer_company_id as previous_employer_company_id
     from fast_recorded
     union all
     {%- endif %}
@@ -810,7 +852,8 @@ recorded as (
         previous_observation_key,
         employer_changed,
         title_changed,
-        is_change
+        is_change,
+        {{ column_list('{c}', previous_columns) }}
     from history_recorded
     union all
     select
@@ -835,7 +878,12 @@ recorded as (
         cast(null as {{ text }}) as previous_observation_key,
         cast(null as {{ dbt.type_boolean() }}) as employer_changed,
         cast(null as {{ dbt.type_boolean() }}) as title_changed,
-        false as is_change
+        false as is_change,
+        {{ column_list('cast(null as {t}) as {c}', previous_columns, types={
+            'previous_origin': text, 'previous_observed_at': ts, 'previous_title': text,
+            'previous_employer_name': text, 'previous_employer_linkedin_url': text,
+            'previous_employer_domain': text, 'previous_employer_company_id': dbt.type_bigint(),
+        }) }}
     from datasets
 ),
 
