@@ -318,6 +318,9 @@ def _reset_detection(url: str, job: str, dbt: Dbt) -> None:
     """Forget what the change-detection models did with ``job``'s observations."""
     # one statement per call: a statement with parameters cannot hold several
     for statement in (
+        # published rows first: their ids come back when the keys are handed out again, and
+        # people_intelligence would then have nothing to add (an understated round)
+        "delete from marketing.people_intelligence where metadata ->> 'refresh_job_id' = %(job)s",
         "delete from keymap.int_intelligence_keys where event_key in ("
         " select event_key from intermediate.int_person_changes where job_unique_id = %(job)s)",
         "delete from intermediate.int_person_changes where job_unique_id = %(job)s",
@@ -326,8 +329,8 @@ def _reset_detection(url: str, job: str, dbt: Dbt) -> None:
         _sql(url, statement, {"job": job})
     # the states are rebuilt from what is left (not timed)
     dbt("run", "--select", "int_person_observation_states", "--full-refresh")
-    for table in ("keymap.int_intelligence_keys", "intermediate.int_person_changes",
-                  "intermediate.int_person_observations"):  # fmt: skip
+    for table in ("marketing.people_intelligence", "keymap.int_intelligence_keys",
+                  "intermediate.int_person_changes", "intermediate.int_person_observations"):  # fmt: skip
         _sql(url, f"vacuum analyze {table}")
 
 
