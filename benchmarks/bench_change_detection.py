@@ -18,8 +18,8 @@ spacing), the rest as they were. So every person has two observations.
 Then, on the same database, `--rounds` times (median reported):
 - (a) ``models``: the change-detection models process the refresh (`dbt run` of
   int_person_observations, int_person_observation_states, int_person_changes,
-  int_intelligence_keys, people_intelligence and the views over them) - ``model_seconds`` is the sum of dbt's execution_time of the
-  tables that process data (TABLES; run_results.json), ``view_seconds`` that of the views
+  int_intelligence_keys, people_intelligence and the views over them) - ``model_seconds``
+  is the sum of dbt's execution_time of the tables that process data (TABLES; run_results.json), ``view_seconds`` that of the views
   (re-created by every run: DDL and column comments only), ``command_seconds`` the whole
   `dbt run` command (process start, parsing, connections, views included). With more
   dbt threads than cores, independent models (the states and the changes) run at once and

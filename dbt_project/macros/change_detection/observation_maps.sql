@@ -18,9 +18,10 @@
 
 {#-
     `employers_relation` (columns employer_name, employer_linkedin_url, employer_website as
-    given, distinct) -> the same as *_given (and as *_match: '' for null), plus employer_name (whitespace normalised),
-    employer_linkedin_url (canonical), employer_domain, employer_name_key (without legal
-    suffixes) and employer_company_id: the tracked company (marketing.company_master) the
+    given, distinct) -> the same as *_given (and as *_match: '' for null), plus
+    employer_name (whitespace normalised), employer_linkedin_url (canonical),
+    employer_domain, employer_name_key (without legal suffixes) and employer_company_id:
+    the tracked company (marketing.company_master) the
     employer resolves to by LinkedIn page, then website domain, then normalised name, by
     every identity form the company ever had (the company key map).
 -#}

@@ -80,11 +80,16 @@
 {%- set history_columns = [
     'observation_key', 'origin', 'profile_url', 'observed_at', 'loaded_at', 'event_at',
 ] + state_columns -%}
-{#- the observation compared with, as the changes read it (int_person_changes) -#}
-{%- set previous_columns = [
-    'previous_origin', 'previous_observed_at', 'previous_title', 'previous_employer_name',
-    'previous_employer_linkedin_url', 'previous_employer_domain', 'previous_employer_company_id',
+{#- the observation compared with, as the changes read it (int_person_changes): these
+    columns of it, as previous_<column> -#}
+{%- set compared_columns = [
+    'origin', 'observed_at', 'title', 'employer_name', 'employer_linkedin_url', 'employer_domain',
+    'employer_company_id',
 ] -%}
+{%- set previous_columns = [] -%}
+{%- for column in compared_columns -%}
+    {%- do previous_columns.append('previous_' ~ column) -%}
+{%- endfor -%}
 {%- set output_columns = row_columns + [
     'is_late', 'previous_observation_key', 'employer_changed', 'title_changed', 'is_change',
 ] + previous_columns -%}
@@ -835,13 +840,7 @@ recorded as (
         employer_changed,
         title_changed,
         is_change,
-        state_origin as previous_origin,
-        state_observed_at as previous_observed_at,
-        state_title as previous_title,
-        state_employer_name as previous_employer_name,
-        state_employer_linkedin_url as previous_employer_linkedin_url,
-        state_employer_domain as previous_employer_domain,
-        state_employer_company_id as previous_employer_company_id
+        {{ column_list('state_{c} as previous_{c}', compared_columns) }}
     from fast_recorded
     union all
     {%- endif %}
@@ -879,11 +878,7 @@ recorded as (
         cast(null as {{ dbt.type_boolean() }}) as employer_changed,
         cast(null as {{ dbt.type_boolean() }}) as title_changed,
         false as is_change,
-        {{ column_list('cast(null as {t}) as {c}', previous_columns, types={
-            'previous_origin': text, 'previous_observed_at': ts, 'previous_title': text,
-            'previous_employer_name': text, 'previous_employer_linkedin_url': text,
-            'previous_employer_domain': text, 'previous_employer_company_id': dbt.type_bigint(),
-        }) }}
+        {{ column_list('cast(null as {t}) as previous_{c}', compared_columns, types=observation_state_types()) }}
     from datasets
 ),
 
