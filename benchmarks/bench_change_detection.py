@@ -35,6 +35,17 @@ Then, on the same database, `--rounds` times (median reported):
 (b) and (c) count formatting-only edits as changes and miss moves with an unchanged
 title; (a) must find exactly the planted changes (``planted``), which is checked.
 
+Also, per round, two parts of any set-based answer, each a bare SELECT that writes nothing
+(``floor_parts``, with ``floor_parts_vs_c`` their ratios to (c)):
+- ``staging_scan``: reading the refresh through the staging view with the canonical profile
+  URL, the name check and the position as given (what (a) needs of every item, before any
+  comparison);
+- ``state_join``: one hash join of the landed rows with the states table on the raw URL,
+  comparing raw titles (the join (a) makes with the comparison states, without
+  normalisation).
+They show how much of (a) no model structure can avoid once the URL is canonicalised per item
+when a build runs.
+
 Also: ``full_rebuild`` - the same models with `--full-refresh` (baseline and refresh
 observations processed from scratch); ``incremental`` - `--incremental` more observations
 (a second refresh of that share of people, `--changed` of them changed) processed by a
@@ -276,6 +287,24 @@ FLOOR_SQL = """
 """
 
 
+# parts of any set-based answer (see the module docstring): bare SELECTs, nothing written
+FLOOR_PARTS = {
+    "staging_scan": """
+        select count(linkedin_url), count(title_given), count(company_name_given),
+            count(company_linkedin_url_given)
+        from staging.stg_apify__profile_positions
+        where dataset_id = %s and has_name
+    """,
+    "state_join": """
+        select count(*) filter (where states.title is distinct from items.job_title)
+        from raw_apify.profile_items as items
+        join intermediate.int_person_observation_states as states
+            on states.profile_url = items.linkedin_url
+        where items.dataset_id = %s
+    """,
+}
+
+
 class Dbt:
     """`dbt` in a subprocess with its own target and log dirs (other dbt runs in this
     project must not overwrite run_results.json under us)."""
@@ -443,7 +472,11 @@ def main(argv: list[str] | None = None) -> int:
                 seconds, _ = _sql(url, FLOOR_SQL, ("bench-refresh-1",))
                 _, c_rows = _sql(url, "select count(*) from legacy.intelligence_c")
                 c = {"seconds": round(seconds, 3), "changes_found": c_rows[0][0]}
-                rounds.append({"a": a, "b": b, "c": c})
+                floor = {
+                    name: round(_sql(url, statement, ("bench-refresh-1",))[0], 3)
+                    for name, statement in FLOOR_PARTS.items()
+                }
+                rounds.append({"a": a, "b": b, "c": c, "floor": floor})
 
             a = _median([r["a"] for r in rounds], "model_seconds")
             b = _median([r["b"] for r in rounds], "seconds")
@@ -453,6 +486,14 @@ def main(argv: list[str] | None = None) -> int:
             report["a_models"] = a
             report["b_plpgsql_row_by_row"] = b
             report["c_insert_select_floor"] = c
+            report["floor_parts"] = {
+                name: sorted(r["floor"][name] for r in rounds)[len(rounds) // 2]
+                for name in FLOOR_PARTS
+            }
+            report["floor_parts_vs_c"] = {
+                name: round(seconds / c["seconds"], 3)
+                for name, seconds in report["floor_parts"].items()
+            }
             if args.rounds > 1:
                 report["each_round_seconds"] = [
                     {"a": r["a"]["model_seconds"], "b": r["b"]["seconds"], "c": r["c"]["seconds"]}

@@ -18,6 +18,7 @@
             ~ model.name ~ ")") }}
     {%- endif -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | list -%}
+    {{ merge_lookup_settings(source_relation, target_relation) }}
     merge into {{ target_relation }} as target
     using {{ source_relation }} as source
     on target.{{ adapter.quote(unique_key) }} = source.{{ adapter.quote(unique_key) }}
@@ -27,4 +28,32 @@
         {%- endfor %}
     when not matched then insert ({{ columns | join(', ') }})
     values ({% for column in columns %}source.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#-
+    Statements run before the MERGE, to look each new row up by the unique key's index when
+    the new rows are few against a big table. The planner does not know the new rows' temp
+    table (never analysed) and hashes the whole target instead: for 70k states merged into
+    1M, the hash of the target was 0.8 s of the MERGE's 1.9 s, index lookups 0.6 s in all.
+    PostgreSQL: hash joins off for the rest of the model's transaction (nothing but the
+    MERGE and the commit follow); the row counts are read when the MERGE is built (the new
+    rows counted, the target estimated: relation_row_estimate).
+-#}
+{% macro merge_lookup_settings(source_relation, target_relation) -%}
+    {{ return(adapter.dispatch('merge_lookup_settings', 'outreach')(source_relation, target_relation)) }}
+{%- endmacro %}
+
+{% macro default__merge_lookup_settings(source_relation, target_relation) -%}
+{%- endmacro %}
+
+{% macro postgres__merge_lookup_settings(source_relation, target_relation) -%}
+    {%- if execute -%}
+        {%- set sizes = run_query(
+            "select (select count(*) from " ~ source_relation ~ "), ("
+            ~ relation_row_estimate(target_relation) ~ ")").rows[0] -%}
+        {%- if sizes[0] * 10 < sizes[1] -%}
+            set local enable_hashjoin = off;
+            set local enable_mergejoin = off;
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
