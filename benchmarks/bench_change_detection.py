@@ -487,8 +487,7 @@ def main(argv: list[str] | None = None) -> int:
             report["b_plpgsql_row_by_row"] = b
             report["c_insert_select_floor"] = c
             report["floor_parts"] = {
-                name: sorted(r["floor"][name] for r in rounds)[len(rounds) // 2]
-                for name in FLOOR_PARTS
+                name: _median([r["floor"] for r in rounds], name)[name] for name in FLOOR_PARTS
             }
             report["floor_parts_vs_c"] = {
                 name: round(seconds / c["seconds"], 3)

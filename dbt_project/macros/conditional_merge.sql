@@ -32,7 +32,7 @@
 
 {#-
     Statements run before the MERGE, to look each new row up by the unique key's index when
-    the new rows are few against a big table. The planner does not know the new rows' temp
+    the new rows are few against the table (index_lookups_pay). The planner does not know the new rows' temp
     table (never analysed) and hashes the whole target instead: for 70k states merged into
     1M, the hash of the target was 0.8 s of the MERGE's 1.9 s, index lookups 0.6 s in all.
     PostgreSQL: hash joins off for the rest of the model's transaction (nothing but the
@@ -51,7 +51,7 @@
         {%- set sizes = run_query(
             "select (select count(*) from " ~ source_relation ~ "), ("
             ~ relation_row_estimate(target_relation) ~ ")").rows[0] -%}
-        {%- if sizes[0] * 10 < sizes[1] -%}
+        {%- if index_lookups_pay(sizes[0], sizes[1]) -%}
             set local enable_hashjoin = off;
             set local enable_mergejoin = off;
         {%- endif -%}

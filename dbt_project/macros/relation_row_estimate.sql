@@ -22,3 +22,12 @@
     from pg_class as tables
     where tables.oid = cast('{{ relation.include(database=false) }}' as regclass)
 {%- endmacro %}
+
+{#-
+    Whether `rows` new rows are few enough against a table of `table_rows` (an estimate) to
+    be looked up one by one in its index rather than by one hash of the whole table: fewer
+    than a tenth. Used by int_person_observations (the states lookup) and conditional_merge.
+-#}
+{% macro index_lookups_pay(rows, table_rows) -%}
+    {{ return(rows * 10 < table_rows) }}
+{%- endmacro %}

@@ -64,7 +64,7 @@
             ({{ relation_row_estimate(states) }}) as states
     {%- endset -%}
     {%- set sizes = run_query(sizing).rows[0] -%}
-    {%- set small_batch = sizes[0] * 10 < sizes[1] -%}
+    {%- set small_batch = index_lookups_pay(sizes[0], sizes[1]) -%}
 {%- endif -%}
 {%- set row_columns = [
     'observation_key', 'origin', 'profile_url', 'observed_at', 'loaded_at', 'event_at',
