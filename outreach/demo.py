@@ -101,7 +101,7 @@ def run_demo(
 ) -> int:
     from loaders.intake.run import load_intake_files
     from loaders.millionverifier.run import verify_emails
-    from loaders.millionverifier.testserver import MillionVerifierTestServer
+    from testing.millionverifier import MillionVerifierTestServer
     from outreach.demo_data import generate
     from outreach.warehouse import database_url, redact
 

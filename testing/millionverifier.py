@@ -376,7 +376,7 @@ class MillionVerifierTestServer:
             self._next_file += 1
             f = BulkFile(self._next_file, name, emails)
             self.files[f.file_id] = f
-        return self._file_info(f, "in_progress", 0)
+        return self._file_info(f, "unknown", 0)  # as the published upload log shows
 
     def fileinfo(self, file_id: int) -> dict[str, Any]:
         with self._lock:
@@ -408,7 +408,7 @@ class MillionVerifierTestServer:
             "reverify": 0,
             "credit": len(f.emails),
             "estimated_time_sec": 0,
-            "error": "" if status in {"finished", "in_progress"} else f"file {status}",
+            "error": "" if status in {"finished", "in_progress", "unknown"} else f"file {status}",
         }
 
     def download(self, file_id: int) -> str | None:
