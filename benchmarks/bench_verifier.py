@@ -86,12 +86,10 @@ def _emails(n: int, tag: str) -> list[str]:
 def bench_client(base_url: str, n: int, concurrency: int, rounds: int) -> dict:
     rates = []
     for r in range(rounds):
-        client = helpers.http_client(concurrency)
+        api = helpers.Api(helpers.http_client(concurrency), base_url, TEST_MODE_API_KEY)
         emails = _emails(n, f"c{concurrency}r{r}")
         t = time.perf_counter()
-        outcome = helpers.verify_many(
-            client, base_url, TEST_MODE_API_KEY, emails, concurrency=concurrency
-        )
+        outcome = helpers.verify_many(api, emails, concurrency=concurrency)
         seconds = time.perf_counter() - t
         assert len(outcome.answers) == n, (len(outcome.answers), outcome.unanswered)
         rates.append(n / seconds)

@@ -37,22 +37,19 @@ class Api:
     """The helpers bound to one server, key and client (as run.py uses them)."""
 
     def __init__(self, server, key=KEY, concurrency=1, timeout_s=10.0, attempts=4, **retry):
-        self.server, self.key, self.stats = server, key, Counter()
-        self.client = h.http_client(
-            concurrency, timeout_s, self.stats, request_max_attempts=attempts, **{**FAST, **retry}
-        )
-        self.concurrency = concurrency
+        self.stats, self.concurrency = Counter(), concurrency
+        retry = {**FAST, "request_max_attempts": attempts, **retry}
+        client = h.http_client(concurrency, timeout_s, self.stats, **retry)
+        self.api = h.Api(client, server.base_url, key)
 
     def verify(self, emails):
-        return h.verify_many(
-            self.client, self.server.base_url, self.key, list(emails), concurrency=self.concurrency
-        )
+        return h.verify_many(self.api, list(emails), concurrency=self.concurrency)
 
     def credits(self):
-        return h.credits_left(self.client, self.server.base_url, self.key)
+        return self.api.credits_left()
 
     def bulk(self, emails, **kw):
-        return h.verify_bulk(self.client, self.server.base_url, self.key, list(emails), **kw)
+        return h.verify_bulk(self.api, list(emails), **kw)
 
 
 def client(server, key: str = KEY, **kw) -> Api:
@@ -301,7 +298,7 @@ def test_the_key_never_appears_in_logs_errors_or_answers(server):
             client(server, key=KEY + "-wrong").credits()
         texts.append(str(rejected.value))
         dead = Api(server, attempts=1)
-        dead.server = type("Dead", (), {"base_url": "http://127.0.0.1:9"})()
+        dead.api.base_url = "http://127.0.0.1:9"
         outcome = dead.verify(["ok.e@acme.com"])
         assert outcome.unanswered == {"ok.e@acme.com": "transport_error"}
         with pytest.raises(RequestFailed) as refused:

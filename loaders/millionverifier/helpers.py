@@ -215,43 +215,58 @@ def http_client(
     )
 
 
-def call(client: Client, method: str, url: str, what: str, **kw: Any) -> Response:
-    """One request through the retrying client; what still fails becomes a typed, key-free
-    error (``RequestFailed``, or ``AuthError`` for 401/403)."""
-    try:
-        response = client.request(method, url, **kw)
-    except Timeout:
-        raise RequestFailed(f"{what}: timed out on every attempt", reason="timeout") from None
-    except RequestException as exc:
-        reason = f"{what}: {type(exc).__name__} on every attempt"
-        raise RequestFailed(reason, reason="transport_error") from None
-    code = response.status_code
-    if code in (401, 403):
-        raise AuthError(
-            f"{what}: MillionVerifier rejected the API key (HTTP {code}); "
-            "check MILLIONVERIFIER_API_KEY"
-        )
-    if code == 429 or code >= 500:
-        reason = "rate_limited" if code == 429 else "server_error"
-        raise RequestFailed(f"{what}: HTTP {code} on every attempt", reason=reason)
-    if code >= 400:
-        raise VerifierError(
-            f"{what}: HTTP {code} from MillionVerifier: {redact(response.text[:200])}"
-        )
-    if _unusable(response, None):
-        raise RequestFailed(f"{what}: the answer is not usable (not JSON)", reason="bad_answer")
-    return response
+@dataclass
+class Api:
+    """One account's endpoints over one retrying client (``http_client``)."""
+
+    client: Client
+    base_url: str
+    key: str
+
+    def request(self, method: str, path: str, what: str, **kw: Any) -> Response:
+        """One request (retried by the client); what still fails becomes a typed, key-free
+        error: ``RequestFailed``, or ``AuthError`` for 401/403. The key goes in as ``api=``
+        (API v3) or ``key=`` (bulk API v2); the bulk API has its own host publicly."""
+        base = self.base_url.rstrip("/")
+        if path.startswith("/bulkapi/"):
+            base = s.PUBLIC_BULK_BASE_URL if base == s.PUBLIC_BASE_URL else base
+        kw["params"] = {("key" if path.startswith("/bulkapi/") else "api"): self.key,
+                        **kw.get("params", {})}  # fmt: skip
+        try:
+            response = self.client.request(method, base + path, **kw)
+        except Timeout:
+            raise RequestFailed(f"{what}: timed out on every attempt", reason="timeout") from None
+        except RequestException as exc:  # its text quotes the URL: only its type is kept
+            reason = f"{what}: {type(exc).__name__} on every attempt"
+            raise RequestFailed(reason, reason="transport_error") from None
+        code = response.status_code
+        if code in (401, 403):
+            raise AuthError(f"{what}: MillionVerifier rejected the API key (HTTP {code}); "
+                            "check MILLIONVERIFIER_API_KEY")  # fmt: skip
+        if code == 429 or code >= 500:
+            reason = "rate_limited" if code == 429 else "server_error"
+            raise RequestFailed(f"{what}: HTTP {code} on every attempt", reason=reason)
+        if code >= 400:
+            raise VerifierError(f"{what}: HTTP {code}: {redact(response.text[:200], [self.key])}")
+        if _unusable(response, None):
+            raise RequestFailed(f"{what}: the answer is not usable (not JSON)", reason="bad_answer")
+        return response
+
+    def answer(self, method: str, path: str, what: str, **kw: Any) -> dict[str, Any]:
+        """The JSON object of an answer; raises the account error it reports, if any."""
+        body = _json_object(self.request(method, path, what, **kw)) or {}
+        if (problem := account_error(body)) is not None:
+            raise problem
+        return body
+
+    def credits_left(self) -> int | None:
+        """Credits left (``GET /api/v3/credits``); None when the answer does not say."""
+        body = _json_object(self.request("GET", s.CREDITS_PATH, "reading the credits")) or {}
+        if isinstance(problem := account_error(body), AuthError):
+            raise problem
+        return _number(body.get("credits"), int)
 
 
-def account_body(response: Response) -> dict[str, Any]:
-    """The JSON object of an answer; raises the account error it reports, if any."""
-    body = _json_object(response) or {}
-    if (problem := account_error(body)) is not None:
-        raise problem
-    return body
-
-
-# ---------------------------------------------------------------------------- single checks
 @dataclass
 class VerifyOutcome:
     """What a batch of checks gave: answers, emails without one, and why it stopped."""
@@ -263,31 +278,22 @@ class VerifyOutcome:
     bulk_file_id: str | None = None
 
 
-def verify_many(
-    client: Client,
-    base_url: str,
-    key: str,
-    emails: list[str],
-    *,
-    concurrency: int,
-    api_timeout_s: int = s.API_TIMEOUT_S,
-) -> VerifyOutcome:
+def verify_many(api: Api, emails: list[str], *, concurrency: int,
+                api_timeout_s: int = s.API_TIMEOUT_S) -> VerifyOutcome:  # fmt: skip
     """``GET /api/v3/`` per address on ``concurrency`` threads. Credits running out or a
     rejected key stops it: addresses not yet sent are then ``not_attempted``."""
-    url = base_url.rstrip("/") + s.VERIFY_PATH
+    url = api.base_url.rstrip("/") + s.VERIFY_PATH
     outcome, stop = VerifyOutcome(), threading.Event()
 
     def check(email: str) -> None:
         if stop.is_set():
             outcome.not_attempted.append(email)
             return
-        params = {"api": key, "email": email, "timeout": api_timeout_s}
+        params = {"email": email, "timeout": api_timeout_s}
         try:
-            body = account_body(call(client, "GET", url, f"verifying {email}", params=params))
+            body = api.answer("GET", s.VERIFY_PATH, f"verifying {email}", params=params)
             if not _text(body.get("result")):
-                raise RequestFailed(
-                    f"verifying {email}: no result in the answer", reason="bad_answer"
-                )
+                raise RequestFailed(f"verifying {email}: no result", reason="bad_answer")
         except RequestFailed as exc:
             outcome.unanswered[email] = exc.reason
             return
@@ -310,111 +316,63 @@ def verify_many(
     return outcome
 
 
-def credits_left(client: Client, base_url: str, key: str) -> int | None:
-    """Credits left (``GET /api/v3/credits``); None when the answer does not say."""
-    url = base_url.rstrip("/") + s.CREDITS_PATH
-    body = _json_object(call(client, "GET", url, "reading the credits left", params={"api": key}))
-    if isinstance(problem := account_error(body or {}), AuthError):
-        raise problem
-    return _number((body or {}).get("credits"), int)
-
-
-# ---------------------------------------------------------------------------- bulk file API
-def verify_bulk(
-    client: Client,
-    bulk_url: str,
-    key: str,
-    emails: list[str],
-    *,
-    poll_interval_s: float = s.BULK_POLL_INTERVAL_S,
-    timeout_s: float = s.BULK_TIMEOUT_S,
-    progress: Callable[[str], Any] = lambda _m: None,
-) -> VerifyOutcome:
+def verify_bulk(api: Api, emails: list[str], *, poll_interval_s: float = s.BULK_POLL_INTERVAL_S,
+                timeout_s: float = s.BULK_TIMEOUT_S,
+                progress: Callable[[str], Any] = lambda _m: None) -> VerifyOutcome:  # fmt: skip
     """Upload the addresses as one file, poll until ``finished``, download every row.
     Vendor trouble does not raise: ``outcome.stopped`` says what ended the file."""
-    outcome, bulk_url = VerifyOutcome(), bulk_url.rstrip("/")
-    content = ("email\n" + "".join(f"{e}\n" for e in emails)).encode()
+    outcome, n = VerifyOutcome(), len(emails)
+    upload = {"file_contents": ("emails.csv", "".join(f"{e}\n" for e in ["email", *emails]))}
     try:
-        info = account_body(
-            call(
-                client,
-                "POST",
-                bulk_url + s.BULK_UPLOAD_PATH,
-                f"uploading {len(emails)} emails",
-                params={"key": key},
-                files={"file_contents": ("emails.csv", content, "text/csv")},
-            )
-        )
+        info = api.answer("POST", s.BULK_UPLOAD_PATH, f"uploading {n} emails", files=upload)
         if not (file_id := _text(info.get("file_id"))):
             raise BulkFileFailed(f"bulk upload: no file_id in the answer ({redact(info)})")
-        outcome.bulk_file_id = file_id
-        progress(f"bulk file {file_id} uploaded ({len(emails)} emails); polling")
-        _bulk_wait(client, bulk_url, key, file_id, poll_interval_s, timeout_s, progress)
-        download = bulk_url + s.BULK_DOWNLOAD_PATH
-        params = {"key": key, "file_id": file_id, "filter": "all"}
-        report = call(client, "GET", download, f"downloading bulk file {file_id}", params=params)
+        outcome.bulk_file_id, params = file_id, {"file_id": file_id}
+        progress(f"bulk file {file_id} uploaded ({n} emails); polling")
+        deadline, last = time.monotonic() + timeout_s, None
+        while (status := _bulk_status(api, file_id, params)) != "finished":
+            if (percent := status[1]) != last:
+                progress(f"bulk file {file_id}: {status[0] or 'in progress'} {percent}%")
+                last = percent
+            if time.monotonic() + poll_interval_s > deadline:
+                raise BulkFileFailed(
+                    f"bulk file {file_id} not finished after {timeout_s:.0f}s (status "
+                    f"{status[0]!r}, {percent}%); its results stay downloadable from MillionVerifier"
+                )
+            time.sleep(poll_interval_s)
+        params["filter"] = "all"
+        report = api.request("GET", s.BULK_DOWNLOAD_PATH, f"downloading {file_id}", params=params)
+        if (body := _json_object(report)) is not None:  # an error answer instead of the report
+            raise account_error(body) or BulkFileFailed(
+                f"bulk file {file_id}: download failed ({redact(body.get('error') or body)})"
+            )
     except VerifierError as exc:
         outcome.stopped, outcome.not_attempted = exc, list(emails)
         return outcome
-    if (body := _json_object(report)) is not None:  # an error answer instead of the report
-        outcome.stopped = account_error(body) or BulkFileFailed(
-            f"bulk file {file_id}: download failed ({redact(body.get('error') or body)})"
-        )
-        outcome.not_attempted = list(emails)
-        return outcome
-    source_url, wanted = f"{download}?file_id={file_id}&filter=all", set(emails)
+    source_url, wanted = report.url.split("?")[0] + f"?file_id={file_id}&filter=all", set(emails)
     for row in csv.DictReader(io.StringIO(report.text.lstrip("\ufeff"))):
         row = {(k or "").strip().lower(): v for k, v in row.items()}
-        email = normalize_email(row.get("email"))
-        if email in wanted and _text(row.get("result")):
+        if (email := normalize_email(row.get("email"))) in wanted and _text(row.get("result")):
             wanted.discard(email)
-            outcome.answers.append(
-                answer_row(email, row, method="bulk", source_url=source_url, bulk_file_id=file_id)
-            )
+            outcome.answers.append(answer_row(email, row, method="bulk", source_url=source_url,
+                                              bulk_file_id=file_id))  # fmt: skip
     outcome.unanswered = {e: "missing_from_bulk_results" for e in emails if e in wanted}
     return outcome
 
 
-def _bulk_wait(
-    client: Client,
-    bulk_url: str,
-    key: str,
-    file_id: str,
-    poll_interval_s: float,
-    timeout_s: float,
-    progress: Callable[[str], Any],
-) -> None:
-    deadline, last = time.monotonic() + timeout_s, None
-    while True:
-        params = {"key": key, "file_id": file_id}
-        response = call(
-            client,
-            "GET",
-            bulk_url + s.BULK_FILEINFO_PATH,
-            f"reading bulk file {file_id}",
-            params=params,
-        )
-        info = _json_object(response) or {}
-        status = (_text(info.get("status")) or "").lower()
-        if not status and (problem := account_error(info)) is not None:
-            raise problem
-        if status == "finished":
-            return
-        if status in s.BULK_FAILED_STATUSES:
-            error = _text(info.get("error")) or ""
-            if "credit" in error.lower():
-                raise CreditsExhausted(
-                    f"bulk file {file_id}: MillionVerifier credits ran out ({redact(error)})"
-                )
-            raise BulkFileFailed(
-                f"bulk file {file_id} ended with status {status!r}: {redact(error)}"
+def _bulk_status(api: Api, file_id: str, params: dict[str, str]) -> tuple[str, Any] | str:
+    """``"finished"``, or (status, percent) of a file still in progress; raises when the
+    file ended without results."""
+    info = _json_object(api.request("GET", s.BULK_FILEINFO_PATH, f"reading bulk file {file_id}",
+                                    params=params)) or {}  # fmt: skip
+    status = (_text(info.get("status")) or "").lower()
+    if not status and (problem := account_error(info)) is not None:
+        raise problem
+    if status in s.BULK_FAILED_STATUSES:
+        error = redact(_text(info.get("error")) or "")
+        if "credit" in error.lower():
+            raise CreditsExhausted(
+                f"bulk file {file_id}: MillionVerifier credits ran out ({error})"
             )
-        if (percent := info.get("percent")) != last:
-            progress(f"bulk file {file_id}: {status or 'in progress'} {percent}%")
-            last = percent
-        if time.monotonic() + poll_interval_s > deadline:
-            raise BulkFileFailed(
-                f"bulk file {file_id} not finished after {timeout_s:.0f}s (status {status!r}, "
-                f"{percent}%); its results stay downloadable from MillionVerifier"
-            )
-        time.sleep(poll_interval_s)
+        raise BulkFileFailed(f"bulk file {file_id} ended with status {status!r}: {error}")
+    return "finished" if status == "finished" else (status, info.get("percent"))

@@ -66,6 +66,21 @@ create table if not exists {RUNS} (
     metadata jsonb not null default '{{}}'::jsonb, updated_at timestamptz not null
 )
 """
+RECORD_RUN = f"""
+insert into {RUNS} (run_id, started_at, finished_at, status, method, emails_source,
+    emails_requested, emails_answered, emails_unanswered, emails_not_attempted, concurrency,
+    credits_left, bulk_file_id, error_message, metadata, updated_at)
+values (%(run_id)s, %(started_at)s, %(finished_at)s, %(status)s, %(method)s, %(emails_source)s,
+    %(requested)s, %(answered)s, %(unanswered_total)s, %(not_attempted)s, %(concurrency)s,
+    %(credits_left)s, %(bulk_file_id)s, %(message)s, %(metadata)s, now())
+on conflict (run_id) do update set
+    finished_at = excluded.finished_at, status = excluded.status, method = excluded.method,
+    emails_requested = excluded.emails_requested, emails_answered = excluded.emails_answered,
+    emails_unanswered = excluded.emails_unanswered,
+    emails_not_attempted = excluded.emails_not_attempted, credits_left = excluded.credits_left,
+    bulk_file_id = excluded.bulk_file_id, error_message = excluded.error_message,
+    metadata = excluded.metadata, updated_at = now()
+"""
 DUE_QUEUE = "people.due_email_recheck_30d"
 
 
@@ -102,24 +117,17 @@ class VerificationSummary:
         return {**dataclasses.asdict(self), "emails_per_second": round(self.emails_per_second, 1)}
 
     def render(self) -> str:
-        how = (
-            f"bulk file {self.bulk_file_id}"
-            if self.method == "bulk"
-            else (f"single checks, {self.concurrency} in flight")
-        )
+        how = f"single checks, {self.concurrency} in flight"
+        how = f"bulk file {self.bulk_file_id}" if self.method == "bulk" else how
         rate = f" ({self.emails_per_second:.1f}/s)" if self.answered else ""
         lines = [
             f"MillionVerifier run {self.run_id}: {self.status} ({how}, {self.seconds:.2f} s)",
             f"  emails requested {self.requested}, answered {self.answered}{rate}",
         ]
-        for label, counts in (
-            ("results", self.by_result),
-            ("no answer (stay due)", self.unanswered),
-        ):
+        for label, counts in (("results", self.by_result), ("no answer", self.unanswered)):
             if counts:
-                lines.append(
-                    f"  {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-                )
+                listed = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                lines.append(f"  {label}: {listed}" + (" (stay due)" if label != "results" else ""))
         if self.not_attempted:
             lines.append(f"  not sent after the stop (stay due): {self.not_attempted}")
         if self.credits_left is not None:
@@ -137,13 +145,8 @@ def ensure_raw_tables(database_url: str, pipelines_dir: Path | None = None) -> b
     """Create the empty raw_verifier tables if missing (``email_checks`` through dlt,
     ``verification_runs`` by DDL); True if anything was created."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        present = {
-            r[0]
-            for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = %s",
-                (s.DATASET_NAME,),
-            )
-        }
+        sql = "select table_name from information_schema.tables where table_schema = %s"
+        present = {r[0] for r in conn.execute(sql, (s.DATASET_NAME,))}
         if s.RUNS_TABLE not in present:
             conn.execute("select pg_advisory_lock(hashtext('outreach raw_verifier ddl'))")
             try:
@@ -156,52 +159,13 @@ def ensure_raw_tables(database_url: str, pipelines_dir: Path | None = None) -> b
 
 
 def _record_run(database_url: str, summary: VerificationSummary, started_at: datetime) -> None:
-    metadata = {
-        k: summary.as_dict()[k]
-        for k in ("by_result", "unanswered", "http", "emails_per_second", "verify_seconds")
-    }
-    columns = (
-        "run_id",
-        "started_at",
-        "finished_at",
-        "status",
-        "method",
-        "emails_source",
-        "emails_requested",
-        "emails_answered",
-        "emails_unanswered",
-        "emails_not_attempted",
-        "concurrency",
-        "credits_left",
-        "bulk_file_id",
-        "error_message",
-        "metadata",
-    )
-    values = (
-        summary.run_id,
-        started_at,
-        None if summary.status == s.RUN_RUNNING else datetime.now(UTC),
-        summary.status,
-        summary.method,
-        summary.emails_source,
-        summary.requested,
-        summary.answered,
-        summary.unanswered_total,
-        summary.not_attempted,
-        summary.concurrency,
-        summary.credits_left,
-        summary.bulk_file_id,
-        summary.message,
-        json.dumps(metadata),
-    )
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
+    done = summary.status != s.RUN_RUNNING
+    values = {**summary.as_dict(), "unanswered_total": summary.unanswered_total,
+              "started_at": started_at, "finished_at": datetime.now(UTC) if done else None}  # fmt: skip
+    metadata = ("by_result", "unanswered", "http", "emails_per_second", "verify_seconds")
+    values["metadata"] = json.dumps({k: values[k] for k in metadata})
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            f"insert into {RUNS} ({', '.join(columns)}, updated_at) values "
-            f"({', '.join(['%s'] * len(columns))}, now()) "
-            f"on conflict (run_id) do update set {updates}, updated_at = now()",
-            values,
-        )
+        conn.execute(RECORD_RUN, values)
 
 
 def due_emails(database_url: str, limit: int | None = None) -> list[str]:
@@ -348,12 +312,8 @@ def verify_emails(
         _record_run(url, summary, started_at)
         api_timeout_s = max(2, min(60, int(api_timeout_s)))
         stats: Counter = Counter()
-        client = h.http_client(
-            concurrency,
-            http_timeout_s or api_timeout_s + s.HTTP_TIMEOUT_MARGIN_S,
-            stats,
-            **(retry or {}),
-        )
+        read_timeout_s = http_timeout_s or api_timeout_s + s.HTTP_TIMEOUT_MARGIN_S
+        api = h.Api(h.http_client(concurrency, read_timeout_s, stats, **(retry or {})), base, key)
 
         by_result: Counter = Counter()
 
@@ -365,19 +325,8 @@ def verify_emails(
                 summary.credits_left = min(left)
 
         try:
-            _run(
-                client,
-                base,
-                key,
-                wanted,
-                summary,
-                land,
-                progress,
-                api_timeout_s,
-                max(1, land_batch),
-                bulk_poll_interval_s,
-                bulk_timeout_s,
-            )
+            bulk = {"poll_interval_s": bulk_poll_interval_s, "timeout_s": bulk_timeout_s}
+            _run(api, wanted, summary, land, progress, api_timeout_s, max(1, land_batch), bulk)
             summary.by_result = dict(by_result)
         except VerifierError as exc:  # e.g. landing failed: record the run, then raise
             summary.status, summary.message = s.RUN_FAILED, h.redact(exc, (key,))
@@ -392,25 +341,15 @@ def verify_emails(
             server.stop()
 
 
-def _run(
-    client,
-    base: str,
-    key: str,
-    wanted: list[str],
-    summary: VerificationSummary,
-    land: Callable[[list[dict]], None],
-    progress: Progress,
-    api_timeout_s: int,
-    land_batch: int,
-    poll_interval_s: float,
-    bulk_timeout_s: float,
-) -> None:
+def _run(api: h.Api, wanted: list[str], summary: VerificationSummary,
+         land: Callable[[list[dict]], None], progress: Progress, api_timeout_s: int,
+         land_batch: int, bulk: dict[str, float]) -> None:  # fmt: skip
     if not wanted:
         summary.status = s.RUN_COMPLETED
         progress("no emails to verify (the queue is empty)")
         return
     try:
-        credits = h.credits_left(client, base, key)
+        credits = api.credits_left()
     except h.AuthError as exc:
         summary.status, summary.message, summary.not_attempted = s.RUN_FAILED, str(exc), len(wanted)
         progress(f"stopped: {exc}")
@@ -429,22 +368,13 @@ def _run(
             f"note: {credits} credits left for {len(wanted)} emails; "
             "the run stops when they run out"
         )
-    where = urlsplit(base).netloc or base
+    where = urlsplit(api.base_url).netloc or api.base_url
     unanswered: Counter = Counter()
     stopped: VerifierError | None = None
     t = time.perf_counter()
     if summary.method == "bulk":
         progress(f"verifying {len(wanted)} emails through the bulk file API at {where}")
-        bulk_url = s.PUBLIC_BULK_BASE_URL if base.rstrip("/") == s.PUBLIC_BASE_URL else base
-        outcome = h.verify_bulk(
-            client,
-            bulk_url,
-            key,
-            wanted,
-            poll_interval_s=poll_interval_s,
-            timeout_s=bulk_timeout_s,
-            progress=progress,
-        )
+        outcome = h.verify_bulk(api, wanted, progress=progress, **bulk)
         summary.verify_seconds += time.perf_counter() - t
         summary.bulk_file_id, stopped = outcome.bulk_file_id, outcome.stopped
         for i in range(0, len(outcome.answers), land_batch):
@@ -462,12 +392,7 @@ def _run(
             t = time.perf_counter()
             chunk = wanted[start : start + land_batch]
             outcome = h.verify_many(
-                client,
-                base,
-                key,
-                chunk,
-                concurrency=summary.concurrency,
-                api_timeout_s=api_timeout_s,
+                api, chunk, concurrency=summary.concurrency, api_timeout_s=api_timeout_s
             )
             summary.verify_seconds += time.perf_counter() - t
             land(outcome.answers)
@@ -483,7 +408,7 @@ def _run(
         summary.status, summary.credits_left = s.RUN_CREDITS_EXHAUSTED, 0
         summary.message = _credits_message(summary)
     elif stopped is not None:
-        summary.status, summary.message = s.RUN_FAILED, h.redact(stopped, (key,))
+        summary.status, summary.message = s.RUN_FAILED, h.redact(stopped, (api.key,))
     elif unanswered:
         summary.status = s.RUN_PARTIAL
         summary.message = (
