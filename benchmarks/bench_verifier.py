@@ -86,7 +86,8 @@ def _emails(n: int, tag: str) -> list[str]:
 def bench_client(base_url: str, n: int, concurrency: int, rounds: int) -> dict:
     rates = []
     for r in range(rounds):
-        api = helpers.Api(helpers.http_client(concurrency), base_url, TEST_MODE_API_KEY)
+        client = helpers.http_client(base_url, concurrency)
+        api = helpers.Api(client, base_url, TEST_MODE_API_KEY)
         emails = _emails(n, f"c{concurrency}r{r}")
         t = time.perf_counter()
         outcome = helpers.verify_many(api, emails, concurrency=concurrency)

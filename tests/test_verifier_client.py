@@ -39,7 +39,7 @@ class Api:
     def __init__(self, server, key=KEY, concurrency=1, timeout_s=10.0, attempts=4, **retry):
         self.stats, self.concurrency = Counter(), concurrency
         retry = {**FAST, "request_max_attempts": attempts, **retry}
-        client = h.http_client(concurrency, timeout_s, self.stats, **retry)
+        client = h.http_client(server.base_url, concurrency, timeout_s, self.stats, **retry)
         self.api = h.Api(client, server.base_url, key)
 
     def verify(self, emails):

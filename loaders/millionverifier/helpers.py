@@ -28,8 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.request import getproxies
 
 from dlt.sources.helpers.requests import Client, RequestException, Response, Timeout
+from requests.utils import should_bypass_proxies
 
 from loaders.millionverifier import settings as s
 from outreach.http import REDACTED, redact_secrets
@@ -181,6 +183,7 @@ def _unusable(response: Response | None, exception: BaseException | None) -> boo
 
 
 def http_client(
+    base_url: str,
     concurrency: int = 1,
     read_timeout_s: float = s.API_TIMEOUT_S + s.HTTP_TIMEOUT_MARGIN_S,
     stats: Counter | None = None,
@@ -188,7 +191,9 @@ def http_client(
 ) -> Client:
     """dlt's retrying ``requests`` client with a pool of ``concurrency`` connections;
     ``retry`` overrides ``request_max_attempts``, ``request_backoff_factor`` and
-    ``request_max_retry_delay``; every HTTP answer (retries too) is counted in ``stats``."""
+    ``request_max_retry_delay``; every HTTP answer (retries too) is counted in ``stats``.
+    Proxy settings are read from the environment once, not per request (requests' own
+    per-request scan of the environment cost more than the request itself)."""
     lock, stats = threading.Lock(), stats if stats is not None else Counter()
 
     def count(response: Response, *_args: Any, **_kw: Any) -> None:
@@ -210,7 +215,11 @@ def http_client(
         raise_for_status=False,
         retry_condition=_unusable,
         respect_retry_after_header=True,
-        session_attrs={"hooks": {"response": [count]}},
+        session_attrs={
+            "hooks": {"response": [count]},
+            "trust_env": False,
+            "proxies": {} if should_bypass_proxies(base_url, None) else getproxies(),
+        },
         **settings,
     )
 

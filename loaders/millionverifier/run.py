@@ -313,7 +313,8 @@ def verify_emails(
         api_timeout_s = max(2, min(60, int(api_timeout_s)))
         stats: Counter = Counter()
         read_timeout_s = http_timeout_s or api_timeout_s + s.HTTP_TIMEOUT_MARGIN_S
-        api = h.Api(h.http_client(concurrency, read_timeout_s, stats, **(retry or {})), base, key)
+        client = h.http_client(base, concurrency, read_timeout_s, stats, **(retry or {}))
+        api = h.Api(client, base, key)
 
         by_result: Counter = Counter()
 
