@@ -120,9 +120,11 @@ def test_retry_after_is_honoured_up_to_the_longest_wait(server):
 
 def test_429s_on_every_attempt_leave_the_email_unanswered_not_stopped(server):
     server.configure(rate_limit_count=100, fault_endpoints=["verify"])
-    outcome = client(server, attempts=3).verify(["ok.a@acme.com"])
+    c = client(server, attempts=3)
+    outcome = c.verify(["ok.a@acme.com"])
     assert outcome.answers == [] and outcome.stopped is None
     assert outcome.unanswered == {"ok.a@acme.com": "rate_limited"}
+    assert c.stats["requests"] == 3, "the attempts asked for, not dlt's default"
 
 
 def test_a_burst_of_5xx_is_retried(server):
