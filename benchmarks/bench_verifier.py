@@ -3,13 +3,13 @@
     .venv/bin/python benchmarks/bench_verifier.py [--emails 1000] [--latency-ms 0,50]
         [--concurrency 1,10] [--rounds 3] [--land]
 
-The test-mode server runs in its own process (``python -m loaders.millionverifier.testserver``)
+The test-mode server runs in its own process (``python -m testing.millionverifier``)
 on 127.0.0.1, so client and server do not share a GIL. For each simulated API latency
 (``--latency-ms``: time the server takes per address; 0 measures pure HTTP + client cost)
 the script prints, as one JSON document:
 
-- ``client``: emails/s of ``MillionVerifierClient.verify_many`` (asyncio, httpx, retries,
-  parsing) at each concurrency, the median of ``--rounds`` rounds;
+- ``client``: emails/s of ``helpers.verify_many`` (threads over dlt's retrying requests
+  client, parsing) at each concurrency, the median of ``--rounds`` rounds;
 - ``baseline``: emails/s of the plainest possible sequential loop over the same server in
   the same run (one ``httpx.Client``, one GET per address, JSON decoded, nothing else) -
   the cost floor at concurrency 1;
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from loaders.millionverifier.helpers import MillionVerifierClient  # noqa: E402
+from loaders.millionverifier import helpers  # noqa: E402
 from loaders.millionverifier.settings import TEST_MODE_API_KEY  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def start_server(latency_s: float) -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "loaders.millionverifier.testserver",
+            "testing.millionverifier",
             "--port",
             str(port),
             "--latency",
@@ -86,10 +86,11 @@ def _emails(n: int, tag: str) -> list[str]:
 def bench_client(base_url: str, n: int, concurrency: int, rounds: int) -> dict:
     rates = []
     for r in range(rounds):
-        client = MillionVerifierClient(base_url, TEST_MODE_API_KEY)
+        client = helpers.http_client(base_url, concurrency)
+        api = helpers.Api(client, base_url, TEST_MODE_API_KEY)
         emails = _emails(n, f"c{concurrency}r{r}")
         t = time.perf_counter()
-        outcome = client.verify_many(emails, concurrency=concurrency)
+        outcome = helpers.verify_many(api, emails, concurrency=concurrency)
         seconds = time.perf_counter() - t
         assert len(outcome.answers) == n, (len(outcome.answers), outcome.unanswered)
         rates.append(n / seconds)

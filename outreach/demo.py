@@ -101,9 +101,9 @@ def run_demo(
 ) -> int:
     from loaders.intake.run import load_intake_files
     from loaders.millionverifier.run import verify_emails
-    from loaders.millionverifier.testserver import MillionVerifierTestServer
     from outreach.demo_data import generate
     from outreach.warehouse import database_url, redact
+    from testing.millionverifier import MillionVerifierTestServer
 
     started = time.monotonic()
     settings = load_settings()

@@ -16,17 +16,15 @@ One warehouse and a handful of builds for the whole module (each dbt run costs s
 from __future__ import annotations
 
 import json
-import random
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
 
-from loaders.millionverifier.helpers import RetryPolicy
 from loaders.millionverifier.run import due_emails, verify_emails
-from loaders.millionverifier.testserver import MillionVerifierTestServer
 from loaders.ops.run import record_signal_exports, record_url_checks
 from outreach.dbt import run_dbt
+from testing.millionverifier import MillionVerifierTestServer
 
 pytestmark = pytest.mark.slow
 
@@ -130,8 +128,8 @@ def verify(world, server, **kw):
         database_url=world["url"],
         base_url=server.base_url,
         api_key=KEY,
-        http_timeout_s=1.0,
-        retry=RetryPolicy(max_attempts=2, base_s=0.01, max_s=0.02, rng=random.Random(5)),
+        http_timeout_s=0.5,
+        retry={"request_max_attempts": 4, "request_backoff_factor": 0},
         progress=lambda _m: None,
         pipelines_dir=world["tmp"] / "dlt",
         **kw,

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from loaders.millionverifier.run import VerifierConfigError, ensure_raw_tables, verify_emails
-from loaders.millionverifier.testserver import MillionVerifierTestServer
+from testing.millionverifier import ENDPOINTS, MillionVerifierTestServer
 
 KEY = "mv-load-secret-9f8e7d6c5b4a"
 OUTREACH = str(Path(sys.executable).parent / "outreach")
@@ -38,7 +38,16 @@ def vendor_env(monkeypatch, server, tmp_path):
     monkeypatch.setenv("OUTREACH_TEST_MODE", "true")
     monkeypatch.setenv("MILLIONVERIFIER_BASE_URL", server.base_url)
     monkeypatch.setenv("MILLIONVERIFIER_API_KEY", KEY)
-    server.configure(credits=None, rate_limit_count=0, error_count=0, latency_s=0.0, timeout_s=2.5)
+    server.configure(
+        credits=None,
+        rate_limit_count=0,
+        error_count=0,
+        garbage_count=0,
+        latency_s=0.0,
+        timeout_s=2.5,
+        retry_after_s=None,
+        fault_endpoints=ENDPOINTS,
+    )
     server.reset_counters()
 
 
@@ -102,7 +111,7 @@ def test_answers_land_with_their_check_time_and_the_run_is_recorded(
     started = datetime.now(UTC)
     printed: list[str] = []
     summary = run(
-        warehouse, tmp_path, emails, printed, http_timeout_s=1.0, concurrency=3,
+        warehouse, tmp_path, emails, printed, http_timeout_s=0.5, concurrency=3,
         retry=_fast_retry(),
     )  # fmt: skip
     assert summary.requested == 7
@@ -137,11 +146,8 @@ def test_answers_land_with_their_check_time_and_the_run_is_recorded(
 
 
 def _fast_retry():
-    import random
-
-    from loaders.millionverifier.helpers import RetryPolicy
-
-    return RetryPolicy(max_attempts=2, base_s=0.01, max_s=0.02, rng=random.Random(3))
+    # more attempts than the faults switched on: no email runs out of attempts on them
+    return {"request_max_attempts": 4, "request_backoff_factor": 0}
 
 
 def test_credits_running_out_lands_what_was_answered_and_says_so(warehouse, tmp_path, server):

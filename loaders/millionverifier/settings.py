@@ -1,4 +1,4 @@
-"""Constants of the MillionVerifier loader: endpoints, defaults, names, retry policy."""
+"""Constants of the MillionVerifier loader: endpoints, defaults, names, retries."""
 
 from __future__ import annotations
 
@@ -35,11 +35,10 @@ BULK_POLL_INTERVAL_S = 10.0
 BULK_TIMEOUT_S = 4 * 3600.0  # from upload to "finished"
 LAND_BATCH = 2000  # answers landed per dlt load (a crash loses at most one batch)
 
-# Retries of one request: 429, 5xx and transport errors (timeouts included)
+# Retries of one request by dlt's requests Client: 429, 5xx, timeouts, transport errors
 MAX_ATTEMPTS = 5
-BACKOFF_BASE_S = 1.0  # first backoff; doubles per attempt
+BACKOFF_FACTOR = 1.0  # waits 1, 2, 4, 8 s (or the Retry-After the server sent)
 BACKOFF_MAX_S = 30.0
-BACKOFF_JITTER = 0.5  # +- fraction of the backoff, random
 
 # API key used against the local test-mode server when MILLIONVERIFIER_API_KEY is unset
 TEST_MODE_API_KEY = "mv_test_mode_key"

@@ -1,38 +1,41 @@
-"""A local HTTP server that speaks the parts of the MillionVerifier API the loader uses.
+"""A local stand-in for the MillionVerifier API, following its published behaviour.
 
-Results are deterministic by address, so tests and the demo know what to expect:
+What it follows (fixtures in ``tests/fixtures/millionverifier/`` quote the same sources):
 
-- the local part names the result when it starts with one of ``ok``, ``catch_all``
-  (or ``catchall``), ``unknown``, ``invalid``, ``disposable``, ``error`` followed by
-  ``.``, ``-``, ``_``, ``+``, a digit or ``@`` (``invalid.jane@acme.com``);
-- ``slow.<rest>`` answers as ``<rest>`` after ``slow_s`` seconds; ``timeout.<rest>`` after
-  ``timeout_s`` seconds (longer than a test client waits);
-- a few well-known throwaway domains (mailinator.com, ...) are ``disposable``; an address
-  without a valid ``local@domain.tld`` shape is ``invalid``;
-- any other address gets a result from a hash of it: ok 70 %, catch_all 12 %, invalid 8 %,
-  unknown 6 %, disposable 2 %, error 2 %.
+- single check ``GET /api/v3/?api=KEY&email=...&timeout=2..60``: HTTP 200 with ``email``,
+  ``quality`` (good/risky/bad), ``result`` (ok, catch_all, unknown, error, disposable,
+  invalid), ``resultcode`` 1..6 in that order, ``subresult``, ``free``, ``role``,
+  ``didyoumean``, ``credits`` (left), ``executiontime``, ``error``, ``livemode``
+  (developer.millionverifier.com; the field list peers' typed clients declare);
+- errors are HTTP 200 answers with ``result: "error"``, ``resultcode: 4`` and an ``error``
+  text: a wrong key gives ``"Apikey not found"`` with ``credits: 0`` (a live probe
+  published in pipeworx-io/mcp-millionverifier's README); an empty account gives
+  ``"Insufficient credits"`` (DESIGN.md's vendor facts; matched by the loader on
+  "credit", not on the exact text);
+- ``GET /api/v3/credits?api=KEY``: ``credits``, ``bulk_credits``, ``renewing_credits``,
+  ``plan``;
+- bulk API v2: ``POST /bulkapi/v2/upload?key=`` (multipart ``file_contents``) answers the
+  file info (``file_id`` as a string, ``status``, ``percent``, counts... as in the upload
+  log published in centminmod/validate-emails' README), ``GET /bulkapi/v2/fileinfo``,
+  ``GET /bulkapi/v2/download?filter=all`` (CSV).
 
-Quality follows the result (ok: good, or risky for role addresses like info@; catch_all
-and unknown: risky; invalid and disposable: bad; error: none). Every answered check costs
-one credit; with ``credits`` set, an exhausted account answers HTTP 200
-``{"result": "error", "error": "Insufficient credits", "credits": 0}``. A wrong key gets
-HTTP 200 ``{"result": "error", "error": "Invalid API key"}``.
+Results are deterministic by address: a local part starting with ``ok``, ``catch_all``,
+``unknown``, ``invalid``, ``disposable`` or ``error`` (then ``.``, ``-``, ``_``, ``+``, a
+digit or ``@``) names the result; ``slow.<rest>`` answers after ``slow_s``,
+``timeout.<rest>`` after ``timeout_s`` (beyond a test client's timeout); throwaway domains
+are disposable; other addresses get a stable hash-based result (~70 % ok).
 
-Faults are switchable at any time (``configure(...)`` in-process, or ``POST /_test/config``
-with the same fields as JSON): the next ``rate_limit_count`` requests get HTTP 429, every
-``rate_limit_every``-th request does, the next ``error_count`` requests get
-``error_status`` (5xx), every request waits ``latency_s``; faults hit the endpoints in
-``fault_endpoints`` (verify, credits, upload, fileinfo, download).
+What the docs allow that a client must survive, switchable at any time (``configure(...)``
+or ``POST /_test/config``): bursts of 5xx (``error_count``, ``error_status``), 429s
+(``rate_limit_count`` or every ``rate_limit_every``-th request) with an optional
+``Retry-After`` in whole seconds (``retry_after_s``), non-JSON bodies
+(``garbage_count``: an HTML page with HTTP 200, as a proxy in front of the API sends),
+``latency_s`` on every check, credits that run out; each only on ``fault_endpoints``.
 
     with MillionVerifierTestServer(credits=100) as server:     # 127.0.0.1, free port
-        server.configure(rate_limit_count=2)
-        ... MILLIONVERIFIER_BASE_URL=server.base_url ...
+        server.configure(error_count=3, garbage_count=1)
 
-    python -m loaders.millionverifier.testserver --port 8766 [--credits N]
-
-Endpoints: GET /api/v3/?api=&email=&timeout=, GET /api/v3/credits?api=,
-POST /bulkapi/v2/upload?key= (multipart ``file_contents``), GET /bulkapi/v2/fileinfo?key=&file_id=,
-GET /bulkapi/v2/download?key=&file_id=&filter=all (CSV); GET /_test/state, POST /_test/config.
+    python -m testing.millionverifier --port 8766 [--credits N] [--latency S]
 """
 
 from __future__ import annotations
@@ -55,8 +58,6 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-from loaders.millionverifier import settings as s
 
 RESULT_CODES = {"ok": 1, "catch_all": 2, "unknown": 3, "error": 4, "disposable": 5, "invalid": 6}
 SUBRESULTS = {
@@ -86,6 +87,10 @@ _NAMED = re.compile(
 )
 _SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 ENDPOINTS = ("verify", "credits", "upload", "fileinfo", "download")
+TEST_MODE_API_KEY = "mv_test_mode_key"  # the loader's key in test mode (settings.py)
+BAD_KEY = "Apikey not found"  # HTTP 200 error text for a wrong key (published live probe)
+NO_CREDITS = "Insufficient credits"
+GARBAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 def _rand(*parts: Any) -> float:
@@ -116,6 +121,23 @@ def classify(email: str) -> tuple[str, float]:
         if x < bound:
             return result, delay
     return "ok", delay
+
+
+def bad_key_answer(email: str) -> dict[str, Any]:
+    """The documented HTTP 200 answer to a wrong key (a published live probe)."""
+    return {
+        "email": email,
+        "result": "error",
+        "resultcode": 4,
+        "subresult": "",
+        "free": False,
+        "role": False,
+        "didyoumean": "",
+        "credits": 0,
+        "executiontime": 0,
+        "error": BAD_KEY,
+        "livemode": True,
+    }
 
 
 def answer_for(email: str, credits: int | None) -> dict[str, Any]:
@@ -152,16 +174,17 @@ def answer_for(email: str, credits: int | None) -> dict[str, Any]:
 class Config:
     """Switchable behaviour; every field can be set with ``configure`` or /_test/config."""
 
-    api_key: str = s.TEST_MODE_API_KEY
+    api_key: str = TEST_MODE_API_KEY
     credits: int | None = None  # None: unlimited
     latency_s: float = 0.0  # every verify request waits this long
     slow_s: float = 0.3  # slow.<address>
     timeout_s: float = 5.0  # timeout.<address>
     rate_limit_count: int = 0  # the next N requests: 429
     rate_limit_every: int = 0  # every N-th request: 429 (0: never)
-    retry_after_s: float | None = None  # Retry-After header on 429s
+    retry_after_s: int | None = None  # Retry-After (whole seconds) on 429s
     error_count: int = 0  # the next N requests: error_status
     error_status: int = 503
+    garbage_count: int = 0  # the next N requests: HTTP 200 with an HTML body
     fault_endpoints: tuple[str, ...] = ENDPOINTS
     bulk_polls: int = 2  # fileinfo answers "in_progress" this many times, then bulk_status
     bulk_status: str = "finished"  # or "error" / "canceled"
@@ -273,7 +296,7 @@ class MillionVerifierTestServer:
                 return None
             headers = {}
             if c.retry_after_s is not None:
-                headers["Retry-After"] = f"{c.retry_after_s:g}"
+                headers["Retry-After"] = str(int(c.retry_after_s))
             if c.rate_limit_count > 0:
                 c.rate_limit_count -= 1
                 return 429, headers
@@ -282,6 +305,9 @@ class MillionVerifierTestServer:
             if c.error_count > 0:
                 c.error_count -= 1
                 return c.error_status, {}
+            if c.garbage_count > 0:
+                c.garbage_count -= 1
+                return 200, {}
         return None
 
     def _log(self, endpoint: str, email: str | None, status: int, result: str | None) -> None:
@@ -333,7 +359,7 @@ class MillionVerifierTestServer:
                 "didyoumean": "",
                 "credits": 0,
                 "executiontime": 0,
-                "error": "Insufficient credits",
+                "error": NO_CREDITS,
                 "livemode": True,
             }
         return answer_for(email, left)
@@ -345,12 +371,12 @@ class MillionVerifierTestServer:
             emails = emails[1:]
         enough, _ = self._spend(len(emails))
         if not enough:
-            return {"error": "Insufficient credits"}
+            return {"error": NO_CREDITS}
         with self._lock:
             self._next_file += 1
             f = BulkFile(self._next_file, name, emails)
             self.files[f.file_id] = f
-        return self._file_info(f, "in_progress", 0)
+        return self._file_info(f, "unknown", 0)  # as the published upload log shows
 
     def fileinfo(self, file_id: int) -> dict[str, Any]:
         with self._lock:
@@ -382,7 +408,7 @@ class MillionVerifierTestServer:
             "reverify": 0,
             "credit": len(f.emails),
             "estimated_time_sec": 0,
-            "error": "" if status in {"finished", "in_progress"} else f"file {status}",
+            "error": "" if status in {"finished", "in_progress", "unknown"} else f"file {status}",
         }
 
     def download(self, file_id: int) -> str | None:
@@ -436,7 +462,8 @@ class _Handler(BaseHTTPRequestHandler):
     # helpers ---------------------------------------------------------------------------
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         if isinstance(body, str):
-            data, ctype = body.encode(), "text/csv; charset=utf-8"
+            html = body.startswith("<html>")
+            data, ctype = body.encode(), f"text/{'html' if html else 'csv'}; charset=utf-8"
         else:
             data, ctype = json.dumps(body).encode(), "application/json"
         self.send_response(status)
@@ -456,7 +483,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         status, headers = fault
-        body = {"error": "Too many requests"} if status == 429 else {"error": "Service unavailable"}
+        body: Any = {"error": "Too many requests"} if status == 429 else GARBAGE
         self.owner._log(endpoint, email, status, None)
         self._send(status, body, headers)
         return True
@@ -477,7 +504,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if not self._key_ok(query, "api"):
                 self.owner._log("verify", email, 200, "bad_key")
-                self._send(200, {"result": "error", "error": "Invalid API key", "credits": 0})
+                self._send(200, bad_key_answer(email))
                 return
             answer = self.owner.verify(email)
             self.owner._log("verify", email, 200, answer["result"])
@@ -486,7 +513,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self._fault_or_none("credits"):
                 return
             if not self._key_ok(query, "api"):
-                self._send(200, {"error": "Invalid API key"})
+                self._send(200, {"error": BAD_KEY})
                 return
             credits = self.owner.config.credits
             credits = 999999 if credits is None else credits
@@ -500,7 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self._fault_or_none(endpoint):
                 return
             if not self._key_ok(query, "key"):
-                self._send(200, {"error": "Invalid API key"})
+                self._send(200, {"error": BAD_KEY})
                 return
             try:
                 file_id = int((query.get("file_id") or ["0"])[0])
@@ -536,7 +563,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self._fault_or_none("upload"):
                 return
             if not self._key_ok(query, "key"):
-                self._send(200, {"error": "Invalid API key"})
+                self._send(200, {"error": BAD_KEY})
                 return
             name, content = _multipart_file(self.headers.get("Content-Type", ""), body)
             if content is None:
@@ -569,9 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency", type=float, default=0.0, help="seconds per verify request")
     args = p.parse_args(argv)
     server = MillionVerifierTestServer(port=args.port, credits=args.credits, latency_s=args.latency)
-    print(
-        f"MillionVerifier test server on {server.start()} (key {s.TEST_MODE_API_KEY})", flush=True
-    )
+    print(f"MillionVerifier test server on {server.start()} (key {TEST_MODE_API_KEY})", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with contextlib.suppress(KeyboardInterrupt):
