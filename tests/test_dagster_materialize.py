@@ -107,12 +107,13 @@ def test_job_lands_raw_rows_and_builds_the_marts(first_run, warehouse):
 def test_the_load_and_the_dbt_build_are_recorded_as_processed_pipeline_events(first_run, warehouse):
     with psycopg.connect(warehouse) as conn:
         recorded = conn.execute(
-            "select event_type, status, payload->>'runner', payload->>'run_id'"
-            " from raw_ops.pipeline_events order by event_id"
+            "select event_type, status, coalesce(payload->>'trigger', payload->>'runner'),"
+            " payload->>'run_id', payload->>'step' from raw_ops.pipeline_events order by event_id"
         ).fetchall()
     run_id = first_run.dagster_run.run_id
-    assert ("load.intake", "processed", "dagster", run_id) in recorded
-    assert ("dbt.build", "processed", "dagster", run_id) in recorded
+    # the load is the CLI's entry point (step load_intake_files), started by this run
+    assert ("load.intake", "processed", f"dagster:{run_id}", None, "load_intake_files") in recorded
+    assert ("dbt.build", "processed", "dagster", run_id, None) in recorded
 
 
 def test_loader_materializations_report_rows_and_quarantine_by_reason(first_run):

@@ -10,7 +10,8 @@ One warehouse and a handful of builds for the whole module (each dbt run costs s
   3. `dbt build` of everything downstream of those raw tables: email_status per result and
      error path, last_*_checked_at, slots, renewal readiness;
   4. signals: once per company and renewal cycle, stable ids across rebuilds and
-     `--full-refresh`, a new one next cycle, processed_at once exported.
+     `--full-refresh`, a new one next cycle; no outbox carries renewal signals, so
+     processed_at stays null (tests/test_signal_delivery.py: a delivered signal's is set).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import psycopg
 import pytest
 
 from loaders.millionverifier.run import due_emails, verify_emails
-from loaders.ops.run import record_signal_exports, record_url_checks
+from loaders.ops.run import record_url_checks
 from outreach.dbt import run_dbt
 from testing.millionverifier import MillionVerifierTestServer
 
@@ -114,7 +115,9 @@ def world(warehouse, tmp_path_factory, monkeypatch_module):
     (tmp / "people.csv").write_text(PEOPLE)
     load_intake_files(tmp / "companies.csv", tmp / "people.csv", progress=lambda _m: None)
     dbt(warehouse, BUILD_ALL)
-    return {"url": warehouse, "tmp": tmp}
+    # the signal the first build emitted (its id must survive the rebuilds)
+    ((signal_id,),) = q(warehouse, "select signal_id from bit.signal")
+    return {"url": warehouse, "tmp": tmp, "signal_id": signal_id}
 
 
 @pytest.fixture(scope="module")
@@ -270,16 +273,6 @@ def test_recorded_url_checks_take_company_urls_off_the_queue(world):
     ]
 
 
-def test_the_exporter_records_a_delivery_of_the_renewal_signal(world):
-    url = world["url"]
-    (signal,) = q(url, "select signal_id, processed_at from bit.signal")
-    assert signal[1] is None
-    exported_at = datetime.now(UTC).replace(microsecond=0)
-    world["exported"] = (signal[0], exported_at)
-    assert record_signal_exports(url, [signal[0]], target="ple", exported_at=exported_at) == 1
-    assert record_signal_exports(url, [signal[0]], target="ple") == 0  # once per target
-
-
 # ------------------------------------------------------------------ 3. after a build
 @pytest.fixture(scope="module")
 def rebuilt(world, mv_server):
@@ -374,12 +367,12 @@ def signals(url: str) -> list[tuple]:
 def test_a_renewal_signal_fires_once_and_keeps_its_id_and_payload(world, rebuilt):
     """The first build emitted Acme's signal; the second - after the checks, a
     `--full-refresh` - rebuilt the signal log on the same day: nothing new, same id, same
-    payload, and processed_at is the recorded delivery. (A new cycle's signal and its new
-    id: the unit test int_signal_keys_appends_new_events_once.)"""
+    payload; no outbox carries renewal signals, so processed_at stays null. (A new cycle's
+    signal and its new id: the unit test int_signal_keys_appends_new_events_once.)"""
     (row,) = signals(rebuilt)
     signal_id, company, reason, payload, processed_at = row
     assert (company, reason) == ("Acme E2E Inc", "renewal_window_open_120d")
-    assert (signal_id, processed_at) == world["exported"]
+    assert (signal_id, processed_at) == (world["signal_id"], None)
     assert payload["next_renewal_date"] == ACME_RENEWAL.isoformat()
     assert payload["campaign_window_start"] == (ACME_RENEWAL - timedelta(days=120)).isoformat()
     assert payload["renewal_notice_window_days"] == 120

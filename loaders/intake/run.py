@@ -1,4 +1,10 @@
-"""Load intake files into raw_intake: the code behind ``outreach load intake``."""
+"""Load intake files into raw_intake: the one entry point of every intake load.
+
+``load_intake_files`` validates the files, drops the rows of GDPR-erased people, builds the
+batch and runs the dlt pipeline. ``outreach load intake``, the demo and the Dagster asset
+(orchestration/assets/loads.py) all call it; the asset passes ``run_pipeline`` so that
+dagster-dlt's ``DagsterDltResource.run`` performs the dlt run and reports it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from typing import Any
 
 import dlt
 import psycopg
+from dlt.extract import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from loaders.intake import intake_source
@@ -44,6 +51,7 @@ class IntakeSummary:
     entities: list[EntityStats] = field(default_factory=list)
     seconds: float = 0.0
     dataset: str = s.DATASET_NAME
+    quarantine_new: int = 0  # quarantine rows written by this load
 
     def entity(self, name: str) -> EntityStats | None:
         return next((e for e in self.entities if e.entity == name), None)
@@ -73,6 +81,7 @@ class IntakeSummary:
             "already_present": sum(e.already_present for e in self.entities),
             "quarantined": sum(e.quarantined for e in self.entities),
             "quarantined_by_reason": self.quarantined_by_reason,
+            "quarantine_new": self.quarantine_new,
             "gdpr_erased": sum(e.gdpr_erased for e in self.entities),
         }
 
@@ -128,6 +137,10 @@ def existing_state(database_url: str) -> ExistingState:
         return read_existing(fetch)
 
 
+def _run(pipeline: dlt.Pipeline, source: DltSource) -> None:
+    pipeline.run(source)
+
+
 @recorded("load.intake")
 def load_intake_files(
     companies: Path | None,
@@ -135,12 +148,18 @@ def load_intake_files(
     *,
     progress: Callable[[str], Any] = print,
     database_url: str | None = None,
+    run_pipeline: Callable[[dlt.Pipeline, DltSource], Any] = _run,
+    trigger: str | None = None,
 ) -> IntakeSummary:
     """Validate and load a companies and/or a people file into raw_intake.
 
-    People may name employers loaded in earlier runs. Rows already present are skipped,
-    so loading the same files again changes nothing. Raises IntakeError for an unusable
-    file (missing, wrong type, no recognisable header) or a failed load.
+    People may name employers loaded in earlier runs; people erased with ``outreach gdpr
+    erase`` (raw_ops.gdpr_tombstones) are dropped. Rows already present are skipped, so
+    loading the same files again changes nothing. ``run_pipeline(pipeline, source)`` runs
+    the dlt load (default ``pipeline.run(source)``; Dagster passes dagster-dlt's run).
+    ``trigger`` (who started the load) goes into the ``load.intake`` pipeline event.
+    Raises IntakeError for an unusable file (missing, wrong type, no recognisable header)
+    or a failed load.
     """
     started = time.perf_counter()
     companies = Path(companies) if companies else None
@@ -176,14 +195,18 @@ def load_intake_files(
         f"{batch.people.num_rows} people, {batch.quarantine.num_rows} quarantine rows…"
     )
     try:
-        pipeline.run(intake_source(batch=batch))
+        run_pipeline(pipeline, intake_source(batch=batch))
     except PipelineStepFailed as exc:
         raise IntakeError(
             f"loading into {s.DATASET_NAME} failed at step {exc.step}: {_reason(exc.exception)} "
             "(run the load again: it resumes without losing or duplicating rows)"
         ) from exc
     ensure_indexes(url)
-    return IntakeSummary(entities=batch.stats, seconds=time.perf_counter() - started)
+    return IntakeSummary(
+        entities=batch.stats,
+        seconds=time.perf_counter() - started,
+        quarantine_new=batch.quarantine.num_rows,
+    )
 
 
 def ensure_indexes(database_url: str) -> None:

@@ -1,4 +1,4 @@
-"""raw_ops: check and delivery history recorded by steps that are not vendor loaders.
+"""raw_ops.url_checks: company URL check history (no production writer yet, see README).
 
-See ``loaders/ops/README.md``; the writers are in ``loaders.ops.run``.
+See ``loaders/ops/README.md``; the writer is ``loaders.ops.run.record_url_checks``.
 """

@@ -1,16 +1,16 @@
-"""Check and delivery history in ``raw_ops`` that the queues and signals are derived from.
+"""Company URL check history in ``raw_ops.url_checks``, which the company URL queue is
+derived from.
 
-- ``raw_ops.url_checks``: one row per check of a company URL (website, LinkedIn page, news
-  page) by whatever checked it (a site scraper, a news monitor, a person). The company URL
-  queue (``company.next_company_urls_30d``) and ``company.company.last_*_checked_at`` are
-  derived from it: recording a check takes the URL off the queue. No loader writes here yet;
-  ``record_url_checks`` is the front door for the first one.
-- ``raw_ops.signal_exports``: one row per ``bit.signal`` row delivered to a target;
-  ``bit.signal.processed_at`` is the first delivery. The exporter records its deliveries
-  with ``record_signal_exports``.
-
-Both tables are written with psycopg (append-only, idempotent on their keys) and created
+One row per check of a company URL (website, LinkedIn page, news page) by whatever checked
+it. The company URL queue (``company.next_company_urls_30d``) and
+``company.company.last_*_checked_at`` are derived from it: recording a check takes the URL
+off the queue. **No production code writes here yet**: the company-pages loader (issue 22)
+will, through ``record_url_checks``; until then the table stays empty and every company URL
+is due. The table is written with psycopg (append-only, idempotent on its key) and created
 empty by ``ensure_raw_tables`` so dbt can build before anything was recorded.
+
+(``bit.signal.processed_at`` is derived from the outbox delivery log, ``raw_ops.deliveries``,
+in dbt: nothing here records signal deliveries.)
 """
 
 from __future__ import annotations
@@ -42,16 +42,8 @@ create table if not exists {SCHEMA}.url_checks (
 );
 create index if not exists url_checks_url_type_checked_at_idx
     on {SCHEMA}.url_checks (url_type, checked_at);
-create table if not exists {SCHEMA}.signal_exports (
-    signal_id bigint not null,
-    target text not null,
-    exported_at timestamptz not null,
-    delivery_id text,
-    _loaded_at timestamptz not null default now(),
-    primary key (signal_id, target)
-);
 """
-TABLES = {"url_checks", "signal_exports"}
+TABLES = {"url_checks"}
 
 
 def ensure_raw_tables(database_url: str) -> bool:
@@ -114,33 +106,4 @@ def record_url_checks(database_url: str, checks: Iterable[Mapping[str, Any]]) ->
             rows,
         )
         after = cur.execute(f"select count(*) from {SCHEMA}.url_checks").fetchone()[0]
-    return after - before
-
-
-def record_signal_exports(
-    database_url: str,
-    signal_ids: Iterable[int],
-    *,
-    target: str,
-    exported_at: datetime | None = None,
-    delivery_id: str | None = None,
-) -> int:
-    """Record that ``bit.signal`` rows were delivered to ``target``; returns new rows.
-    The first delivery of a signal to a target is kept (``processed_at``)."""
-    exported_at = exported_at or datetime.now(UTC)
-    rows = [(int(i), target, exported_at, delivery_id) for i in signal_ids]
-    if not rows:
-        return 0
-    ensure_raw_tables(database_url)
-    with psycopg.connect(database_url) as conn, conn.cursor() as cur:
-        before = cur.execute(f"select count(*) from {SCHEMA}.signal_exports").fetchone()[0]
-        cur.executemany(
-            f"""
-            insert into {SCHEMA}.signal_exports (signal_id, target, exported_at, delivery_id)
-            values (%s, %s, %s, %s)
-            on conflict (signal_id, target) do nothing
-            """,
-            rows,
-        )
-        after = cur.execute(f"select count(*) from {SCHEMA}.signal_exports").fetchone()[0]
     return after - before

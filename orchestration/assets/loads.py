@@ -6,11 +6,11 @@ asset keys ``raw_intake/companies``, ``raw_intake/people``, ``raw_intake/quarant
 (``<dataset>/<table>``, the same keys the dbt translator gives the dbt sources, so the dbt
 models hang off these assets). The files come from run config.
 
-Validation and quarantine fit the dlt flow unchanged: the asset reads and validates the
-files into an ``IntakeBatch`` (exactly as ``outreach load intake`` does), hands it to the
-source, and dagster-dlt runs the pipeline; the batch's counts become the metadata.
-Nothing here touches the warehouse at import time: the pipeline and its credentials are
-built inside the run.
+One code path: the asset calls ``loaders.intake.run.load_intake_files``, the entry point of
+``outreach load intake`` (validate, drop GDPR-erased people, build the batch, run the dlt
+pipeline), and passes it dagster-dlt's run for the last step; the load's counts become
+the metadata. Nothing here touches the warehouse at import time: the pipeline and its
+credentials are built inside the run.
 """
 
 from collections import Counter
@@ -20,14 +20,16 @@ from pathlib import Path
 import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt import Pipeline
 from dlt import pipeline as dlt_pipeline
+from dlt.extract import DltSource
 from psycopg import sql
 from pydantic import Field
 
 from loaders.intake import intake_source
 from loaders.intake import settings as intake_settings
-from loaders.intake.helpers import EntityStats, IntakeError, build_batch, check_file
-from loaders.intake.run import existing_state, intake_pipeline
+from loaders.intake.helpers import EntityStats, IntakeError
+from loaders.intake.run import load_intake_files
 from orchestration.resources import WarehouseResource
 from outreach.settings import load_settings
 
@@ -131,56 +133,34 @@ def intake_assets(
     dlt: DagsterDltResource,
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult]:
-    """Validate the intake files, land good rows in raw_intake.companies / people and
-    bad ones in raw_intake.quarantine (dlt, merge insert-only on ``_row_key``). Recorded
-    as a ``load.intake`` pipeline event (outreach/events.py)."""
-    from outreach.events import recording
-
-    payload = {"step": "intake_load", "runner": "dagster", "run_id": context.run_id}
-    with recording(warehouse.url(), "load.intake", payload):
-        yield from _intake_load(context, config, dlt, warehouse)
-
-
-def _intake_load(
-    context: dg.AssetExecutionContext,
-    config: IntakeFilesConfig,
-    dlt: DagsterDltResource,
-    warehouse: WarehouseResource,
-) -> Iterator[dg.MaterializeResult]:
+    """Validate the intake files, drop GDPR-erased people, land good rows in
+    raw_intake.companies / people and bad ones in raw_intake.quarantine (dlt, merge
+    insert-only on ``_row_key``): ``outreach load intake``'s entry point
+    (``load_intake_files``), with dagster-dlt running the dlt pipeline. Recorded as a
+    ``load.intake`` pipeline event (outreach/events.py) with trigger ``dagster:<run id>``."""
     companies, people = config.resolve()
+    results: list[dg.MaterializeResult] = []
+
+    def run_with_dagster(pipeline: Pipeline, source: DltSource) -> None:
+        # dagster-dlt drops the pipeline's local state and pending packages, runs it, and
+        # gives one materialization per resource (its keys: _translator)
+        results.extend(dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline))
+
     try:
-        for path, entity in (
-            (companies, intake_settings.COMPANY),
-            (people, intake_settings.PERSON),
-        ):
-            if path is not None:
-                check_file(path, entity)
-        url = warehouse.url()
-        existing = existing_state(url)
-        batch = build_batch(
+        summary = load_intake_files(
             companies,
             people,
-            known_companies=existing.companies,
-            existing_keys=existing.keys,
             progress=context.log.info,
+            database_url=warehouse.url(),
+            run_pipeline=run_with_dagster,
+            trigger=f"dagster:{context.run.run_id}",
         )
     except IntakeError as exc:
         raise dg.Failure(description=str(exc)) from exc
-    for st in batch.stats:
-        context.log.info(
-            f"{st.file}: {st.rows} rows, {st.loaded} good ({st.new} new, "
-            f"{st.already_present} already present), {st.quarantined} quarantined"
-        )
-
-    pipeline = intake_pipeline(url)
-    stats = {st.entity: st for st in batch.stats}
-    # dagster-dlt drops the pipeline's local state and pending packages before running
-    # (state is restored from the destination), like `outreach load intake` does.
-    for result in dlt.run(
-        context=context, dlt_source=intake_source(batch=batch), dlt_pipeline=pipeline
-    ):
+    stats = {st.entity: st for st in summary.entities}
+    for result in results:
         table = result.asset_key.path[-1]
-        extra = _table_metadata(table, stats, batch.quarantine.num_rows)
+        extra = _table_metadata(table, stats, summary.quarantine_new)
         extra["dagster/row_count"] = dg.MetadataValue.int(_count_rows(warehouse, table))
         yield dg.MaterializeResult(
             asset_key=result.asset_key, metadata={**(result.metadata or {}), **extra}

@@ -1,5 +1,9 @@
 -- Buyer-intent signals (published as bit.signal): the signal log with processed_at, the
--- first time the signal was delivered (raw_ops.signal_exports).
+-- first time the outbox row that carries the signal was delivered (raw_ops.deliveries,
+-- written by exports/outbox.py). An executive_movement travels as its change's PLE enqueue
+-- message (marketing.ple_enqueue_outbox, target ple, outbox_id = the payload's
+-- intel_unique_id). No outbox carries renewal_window_open_120d yet: its processed_at
+-- stays null (docs/decisions.md, "Signals").
 with
 
 signals as (
@@ -8,16 +12,21 @@ signals as (
         company_id,
         reason,
         payload,
-        created_at
+        created_at,
+        case
+            when reason = 'executive_movement'
+                then {{ json_text('payload', 'intel_unique_id') }}
+        end as ple_outbox_id
     from {{ ref('int_signal_keys') }}
 ),
 
-exports as (
+ple_deliveries as (
     select
-        signal_id,
-        min(exported_at) as processed_at
-    from {{ ref('stg_ops__signal_exports') }}
-    group by signal_id
+        outbox_id,
+        min(finished_at) as delivered_at
+    from {{ ref('stg_ops__deliveries') }}
+    where target = 'ple' and status = 'delivered'
+    group by outbox_id
 ),
 
 final as (
@@ -27,9 +36,9 @@ final as (
         signals.reason,
         signals.payload,
         signals.created_at,
-        exports.processed_at
+        ple_deliveries.delivered_at as processed_at
     from signals
-    left join exports on signals.signal_id = exports.signal_id
+    left join ple_deliveries on signals.ple_outbox_id = ple_deliveries.outbox_id
 )
 
 select * from final
