@@ -1,5 +1,6 @@
-"""The Apify LinkedIn loader against the test-mode server over real HTTP on 127.0.0.1 and
-a real PostgreSQL: the happy path, every failure mode of issue 4, idempotence, imports."""
+"""The Apify LinkedIn loader - the official apify-client underneath - against the
+doc-following test-mode server (testing.apify) over real HTTP on 127.0.0.1 and a real
+PostgreSQL: the happy path, short pages, every failure mode, idempotence, imports."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from test_apify_support import (
 )
 
 from loaders.apify_linkedin import settings as s
-from loaders.apify_linkedin.helpers import RetryPolicy, normalize_linkedin_url
+from loaders.apify_linkedin.helpers import dataset_items, make_client, normalize_linkedin_url
 from loaders.apify_linkedin.jobs import (
     circuit_breaker_state,
     due_profiles,
@@ -33,9 +34,11 @@ from loaders.apify_linkedin.run import (
     ApifyConfigError,
     ensure_raw_tables,
     import_dataset,
+    land,
     refresh_profiles,
     run_cli,
 )
+from loaders.apify_linkedin.source import ItemCollector
 
 BARTON_JOB = re.compile(s.JOB_ID_PATTERN)
 
@@ -94,7 +97,7 @@ def test_refresh_lands_every_due_profile_and_the_job_moves_pending_running_compl
     assert job["error_message"] is None
     meta = job["metadata"]
     assert meta["trigger"] == "manual" and meta["skipped_urls"] == []
-    assert meta["actor_status"] == "SUCCEEDED" and meta["http"]["http_429"] == 0
+    assert meta["actor_status"] == "SUCCEEDED" and meta["unparsed_items"] == 0
 
     items = raw_items(db)
     assert len(items) == 5
@@ -117,6 +120,61 @@ def test_refresh_lands_every_due_profile_and_the_job_moves_pending_running_compl
     # the server was asked for exactly the tracked URLs, once, with the bearer token
     starts = [r for r in server.requests if r.endpoint == "start"]
     assert len(starts) == 1 and all(r.authorized for r in server.requests)
+    # the official client's own requests: the /actors alias, waitForFinish long-polls
+    assert starts[0].path == "/v2/actors/apify~linkedin-profile-scraper/runs"
+    assert all("waitForFinish" in r.query for r in server.requests if r.endpoint == "run")
+
+
+def test_pages_shorter_than_the_limit_are_read_to_the_end_and_every_profile_lands_once(
+    db, server, tmp_path
+):
+    """Issue 14: the server pages at 7 items while 1,000 are asked for; all 34 land."""
+    urls = seed_tracked_people(db, people_urls(34))
+    server.configure(max_page_size=7)
+    result = refresh_profiles(database_url=db, **fast(tmp_path))
+    (job,) = job_rows(db)
+    assert (job["status"], job["profiles_completed"], job["profiles_skipped"]) == (
+        "completed",
+        34,
+        0,
+    )
+    assert job["metadata"]["skipped_urls"] == [] and result.profiles_seen == 34
+    items = raw_items(db)
+    assert len(items) == 34 == len({i["item_key"] for i in items})
+    assert {normalize_linkedin_url(i["linkedin_url"]) for i in items} == {
+        normalize_linkedin_url(u) for u in urls
+    }
+    assert [i["item_index"] for i in items] == list(range(34))
+    pages = [r for r in server.requests if r.endpoint == "items"]
+    assert [int(r.query["offset"]) for r in pages] == [0, 7, 14, 21, 28, 34]
+    assert {r.query["limit"] for r in pages} == {"1000"}
+    # 34 URLs make an input over 1 KiB: the official client gzips it, the server reads it
+    (start,) = [r for r in server.requests if r.endpoint == "start"]
+    assert start.content_encoding == "gzip"
+
+
+def test_the_same_dataset_read_and_landed_again_lands_nothing_new(db, server, tmp_path):
+    seed_tracked_people(db, people_urls(9))
+    server.configure(max_page_size=4)
+    refresh_profiles(database_url=db, **fast(tmp_path))
+    (job,) = job_rows(db)
+    before = table_snapshot(db)
+    client = make_client(server.base_url, TOKEN, max_retries=0)
+    collector = ItemCollector(
+        job_unique_id=job["job_unique_id"],
+        run_id=job["run_id"],
+        dataset_id=job["dataset_id"],
+        observed_at=job["run_completed_at"],
+        loaded_at=job["run_completed_at"],
+    )
+    land(
+        collector,
+        dataset_items(client, job["dataset_id"], page_size=1000),
+        db,
+        pipelines_dir=tmp_path / "dlt",
+    )
+    assert collector.items_received == 9 and collector.error is None
+    assert table_snapshot(db) == before
 
 
 def test_second_refresh_with_nothing_due_leaves_the_warehouse_unchanged(db, server, tmp_path):
@@ -195,12 +253,38 @@ def test_run_that_never_finishes_hits_our_timeout_and_is_aborted(db, server, tmp
     assert raw_items(db) == []
 
 
-def test_5xx_is_retried_and_a_short_burst_still_completes(db, server, tmp_path):
-    seed_tracked_people(db, people_urls(2))
-    server.configure(error_on="start", error_status=503, error_count=2)
+@pytest.mark.parametrize("endpoint", ["start", "run", "items"])
+def test_a_burst_of_5xx_is_retried_by_the_client_and_the_job_completes(
+    db, server, tmp_path, endpoint
+):
+    seed_tracked_people(db, people_urls(6))
+    server.configure(error_on=endpoint, error_status=503, error_count=3, max_page_size=2)
     refresh_profiles(database_url=db, **fast(tmp_path))
     (job,) = job_rows(db)
-    assert job["status"] == "completed" and job["metadata"]["http"]["http_5xx"] == 2
+    assert job["status"] == "completed" and job["profiles_completed"] == 6
+    assert len([r for r in server.requests if r.status == 503]) == 3
+    assert len(raw_items(db)) == 6
+
+
+def test_a_gateway_answering_502_with_an_html_body_is_retried(db, server, tmp_path):
+    seed_tracked_people(db, people_urls(4))
+    server.configure(html_on="items", html_count=2, max_page_size=3)
+    refresh_profiles(database_url=db, **fast(tmp_path))
+    (job,) = job_rows(db)
+    assert job["status"] == "completed" and len(raw_items(db)) == 4
+    assert len([r for r in server.requests if r.status == 502]) == 2
+
+
+def test_a_non_json_body_that_outlasts_the_retries_fails_the_job_with_its_kind(
+    db, server, tmp_path
+):
+    seed_tracked_people(db, people_urls(2))
+    server.configure(html_on="run", html_count=-1)
+    refresh_profiles(database_url=db, **fast(tmp_path))
+    (job,) = job_rows(db)
+    _assert_failed_job(job, 2, message="HTTP 502")
+    assert job["metadata"]["error_kind"] == "server_error"
+    assert "502 Bad Gateway" in job["error_message"]  # what the gateway said, cut short
 
 
 def test_persistent_5xx_fails_the_job_after_a_bounded_number_of_attempts(db, server, tmp_path):
@@ -208,7 +292,7 @@ def test_persistent_5xx_fails_the_job_after_a_bounded_number_of_attempts(db, ser
     server.configure(error_on="items", error_status=500, error_count=-1)
     result = refresh_profiles(database_url=db, **fast(tmp_path))
     (job,) = job_rows(db)
-    _assert_failed_job(job, 2, message="HTTP 500 from Apify on all 4 attempts")
+    _assert_failed_job(job, 2, message="HTTP 500 internal-server-error from Apify on all 4")
     assert job["metadata"]["error_kind"] == "server_error"
     assert len([r for r in server.requests if r.endpoint == "items"]) == 4
     assert raw_items(db) == [] and result.failed
@@ -243,14 +327,24 @@ def test_slow_answers_within_the_http_timeout_complete(db, server, tmp_path):
     assert job_rows(db)[0]["status"] == "completed"
 
 
-def test_answers_slower_than_the_http_timeout_are_retried_then_fail_the_job(db, server, tmp_path):
+def test_an_answer_slower_than_the_first_timeout_is_retried_with_a_longer_one(db, server, tmp_path):
     seed_tracked_people(db, people_urls(2))
-    server.configure(slow_on="run", slow_seconds=0.5)
+    server.configure(slow_on="items", slow_seconds=0.3)
+    refresh_profiles(database_url=db, **fast(tmp_path, http_timeout_s=0.2))
+    (job,) = job_rows(db)
+    assert job["status"] == "completed" and len(raw_items(db)) == 2
+    # the client doubles the timeout per attempt: 0.2 s times out, 0.4 s gets the page
+    assert len([r for r in server.requests if r.endpoint == "items"]) >= 3
+
+
+def test_answers_slower_than_every_timeout_fail_the_job_after_the_retries(db, server, tmp_path):
+    seed_tracked_people(db, people_urls(2))
+    server.configure(slow_on="items", slow_seconds=2.0)
     refresh_profiles(database_url=db, **fast(tmp_path, http_timeout_s=0.1))
     (job,) = job_rows(db)
     _assert_failed_job(job, 2, message="timed out")
     assert job["metadata"]["error_kind"] == "transport_error"
-    assert job["metadata"]["http"]["transport_errors"] == 4
+    assert raw_items(db) == []
 
 
 # ---------------------------------------------------------------------------- datasets
@@ -267,7 +361,6 @@ def test_empty_dataset_fails_the_job(db, server, tmp_path):
     ("mode", "message"),
     [
         ("malformed", "is not valid JSON"),
-        ("not_array", "expected an array of items"),
         ("no_profiles", "none of its 3 items is a LinkedIn profile"),
     ],
 )
@@ -298,6 +391,31 @@ def test_profiles_missing_from_the_dataset_are_skipped_counted_and_listed(db, se
     assert set(due_profiles(db)) == set(skipped)
 
 
+def test_items_that_are_no_usable_profile_land_raw_and_are_counted_as_unparsed(
+    db, server, tmp_path
+):
+    urls = seed_tracked_people(db, people_urls(10))
+    server.configure(dataset="some_unusable", max_page_size=4)
+    messages: list[str] = []
+    result = refresh_profiles(database_url=db, **fast(tmp_path, progress=messages.append))
+    (job,) = job_rows(db)
+    meta = job["metadata"]
+    # items 0 and 5 are error items, plus one bare string: 3 unparsed, none dropped
+    assert meta["unparsed_items"] == 3 and meta["items_received"] == 11
+    assert job["items_landed"] == 11 and len(raw_items(db)) == 11
+    assert job["status"] == "completed" and job["profiles_completed"] == 8
+    (dataset,) = server.datasets.values()
+    private = [i["inputUrl"] for i in dataset if isinstance(i, dict) and "error" in i]
+    assert len(private) == 2 and sorted(meta["skipped_urls"]) == sorted(private)  # no departure
+    assert set(private) <= set(urls)
+    assert result.unparsed_items == 3 and result.summary()["unparsed_items"] == 3
+    (warning,) = [m for m in messages if m.startswith("warning:")]
+    assert "3 of 11 items are not usable profile observations" in warning
+    assert "3 unparsed items" in result.render()
+    bare = [i for i in raw_items(db) if i["item"] == "not an object"]
+    assert len(bare) == 1 and bare[0]["linkedin_url"] is None
+
+
 def test_duplicate_items_in_a_dataset_land_once(db, server, tmp_path):
     seed_tracked_people(db, people_urls(9))
     server.configure(duplicates=True, shape="flat")
@@ -315,13 +433,12 @@ def test_duplicate_items_in_a_dataset_land_once(db, server, tmp_path):
 # ---------------------------------------------------------------------------- rate limits
 def test_a_429_burst_is_absorbed_by_backoff(db, server, tmp_path):
     seed_tracked_people(db, people_urls(4))
-    server.configure(rate_limit_on="items", rate_limit_count=2)
+    server.configure(rate_limit_on="items", rate_limit_count=2, retry_after_s=30)
     refresh_profiles(database_url=db, **fast(tmp_path, page_size=2))
     (job,) = job_rows(db)
     assert job["status"] == "completed" and job["profiles_completed"] == 4
-    assert job["metadata"]["http"]["http_429"] == 2
-    assert job["metadata"]["http"]["backoff_seconds"] > 0
-    assert "rate_limit_hit" not in job["metadata"]
+    assert len([r for r in server.requests if r.status == 429]) == 2
+    assert "rate_limit_hit" not in job["metadata"] and len(raw_items(db)) == 4
     assert not rate_limit_state(db).limited
 
 
@@ -375,6 +492,7 @@ def test_429_before_any_profile_arrived_fails_the_job_and_defers_later_batches(
     meta = job["metadata"]
     assert meta["rate_limit_hit"] and meta["profiles_rate_limited"] == 2
     assert meta["retry_after_seconds"] == 3600 and meta["error_kind"] == "rate_limited"
+    assert meta["rate_limit_attempts"] == 4
     assert len([r for r in server.requests if r.status == 429]) == 4  # bounded
 
 
@@ -437,7 +555,7 @@ def test_import_lands_an_exported_dataset_as_its_own_job(db, tmp_path):
     assert job["dataset_id"].startswith("file-") and job["run_id"] is None
     assert job["total_profiles"] == 3  # Ada (twice in the file), Grace, Alan
     assert job["metadata"]["duplicate_items"] == 1
-    assert job["metadata"]["invalid_items"] == 1  # the error item lands raw, is no profile
+    assert job["metadata"]["unparsed_items"] == 1  # the error item lands raw, is no profile
     items = raw_items(db)
     assert len(items) == 4
     assert {i["observed_at"] for i in items} == {datetime(2025, 6, 30, 12, tzinfo=UTC)}
@@ -577,12 +695,3 @@ def test_ensure_raw_tables_creates_the_empty_tables_once_and_loads_still_work(
 def test_unknown_trigger_is_refused(db):
     with pytest.raises(ApifyConfigError, match="trigger"):
         refresh_profiles(database_url=db, trigger="import")
-
-
-def test_retry_policy_backoff_is_exponential_bounded_and_jittered():
-    policy = RetryPolicy(base_s=1.0, max_s=10.0, jitter=0.5)
-    for attempt, nominal in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 10.0), (9, 10.0)]:
-        delays = {round(policy.delay(attempt), 6) for _ in range(50)}
-        assert all(nominal * 0.5 <= d <= nominal * 1.5 for d in delays)
-        assert len(delays) > 1  # jitter
-    assert TOKEN not in repr(policy)

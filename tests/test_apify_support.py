@@ -16,8 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from loaders.apify_linkedin.helpers import RetryPolicy
-from loaders.apify_linkedin.testserver import ApifyTestServer
+from testing.apify import ApifyTestServer
 
 # a token shaped like a real one, so a leak anywhere is easy to grep for
 TOKEN = "apify_api_T0kenN3verL0gged7f3c9a1b2c"
@@ -79,10 +78,11 @@ def people_urls(n: int, prefix: str = "person") -> list[str]:
 
 
 def fast(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    """refresh_profiles keyword arguments with test-sized timings."""
+    """refresh_profiles keyword arguments with test-sized timings (the official client's
+    retries: 4 attempts, a millisecond of backoff)."""
     return {
-        "retry": RetryPolicy(max_attempts=4, base_s=0.001, max_s=0.005, jitter=0.5),
-        "poll_interval_s": 0.01,
+        "max_retries": 3,
+        "min_retry_delay_s": 0.001,
         "http_timeout_s": 5.0,
         "timeout_s": 10.0,
         "pipelines_dir": tmp_path / "dlt",

@@ -1,7 +1,9 @@
-"""The Apify test-mode server and the client's pure parts (no warehouse needed)."""
+"""The Apify test-mode server (testing.apify) against the API v2 docs and the official
+apify-client, and the loader's pure parts (no warehouse needed)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -15,16 +17,19 @@ import pytest
 from test_apify_support import TOKEN
 
 from loaders.apify_linkedin.helpers import (
-    ApifyClient,
     ApifyHTTPError,
-    RetryPolicy,
+    ApifyRunTimeout,
+    dataset_items,
+    make_client,
     normalize_linkedin_url,
     parse_item,
     redact,
+    typed_error,
+    wait_for_run,
 )
 from loaders.apify_linkedin.jobs import barton_job_id
-from loaders.apify_linkedin.testserver import CHANGE_TYPES, ApifyTestServer, RosterEntry
 from outreach.settings import PROJECT_ROOT
+from testing.apify import CHANGE_TYPES, ApifyTestServer, RosterEntry
 
 URLS = [f"https://www.linkedin.com/in/exec-{i:03d}" for i in range(200)]
 
@@ -129,42 +134,101 @@ def test_faults_switch_on_and_off_over_http():
         assert client.get(f"/v2/actor-runs/{run['id']}").json()["data"]["status"] == "SUCCEEDED"
         body = client.get(f"/v2/actor-runs/{run['id']}x").json()
         assert body["error"]["type"] == "record-not-found"
-        server.configure(rate_limit_on="items", rate_limit_count=1)
+        server.configure(rate_limit_on="items", rate_limit_count=1, retry_after_s=7)
         limited = client.get(f"/v2/datasets/{run['defaultDatasetId']}/items")
         assert limited.status_code == 429
         assert limited.json() == {
             "error": {"type": "rate-limit-exceeded", "message": "You have exceeded the rate limit."}
         }
-        assert "retry-after" not in limited.headers
+        assert limited.headers["retry-after"] == "7"
         page = client.get(f"/v2/datasets/{run['defaultDatasetId']}/items?offset=1&limit=1")
         assert len(page.json()) == 1 and page.headers["X-Apify-Pagination-Total"] == "3"
         assert page.headers["X-Apify-Pagination-Offset"] == "1"
+        assert page.headers["X-Apify-Pagination-Limit"] == "1"
+        assert page.headers["X-Apify-Pagination-Count"] == "1"
+        assert page.headers["X-Apify-Pagination-Desc"] == "false"
+        server.reset_faults()
+        server.configure(max_page_size=2)
+        short = client.get(f"/v2/datasets/{run['defaultDatasetId']}/items?limit=1000")
+        assert len(short.json()) == 2 and short.headers["X-Apify-Pagination-Limit"] == "1000"
+        server.reset_faults()
+        server.configure(html_on="run", html_count=1)
+        html = client.get(f"/v2/actor-runs/{run['id']}")
+        assert html.status_code == 502 and html.headers["content-type"] == "text/html"
+        log = client.get(f"/v2/actor-runs/{run['id']}/log")
+        assert log.headers["content-type"].startswith("text/plain") and run["id"] in log.text
+        assert client.get(f"/v2/logs/{run['id']}").text == log.text
         server.reset_faults()
         assert httpx.get(f"{server.base_url}/v2/actor-runs/{run['id']}").status_code == 401
         client.close()
 
 
-def test_the_client_pages_a_dataset_and_raises_typed_errors():
+def test_the_official_client_starts_waits_and_pages_against_the_server():
+    """The run object satisfies the client's model; short pages are read to the end."""
     with ApifyTestServer(token=TOKEN) as server:
-        fast = RetryPolicy(max_attempts=2, base_s=0.001)
-        with ApifyClient(
-            server.base_url, TOKEN, retry=fast, poll_interval_s=0.01, page_size=7
-        ) as client:
-            run = client.start_run("apify~linkedin-profile-scraper", {"profileUrls": URLS[:20]})
-            run = client.wait_for_run(run["id"], timeout_s=5)
-            pages = list(client.iter_dataset_pages(run["defaultDatasetId"]))
-            assert [len(p.items) for p in pages] == [7, 7, 6]
-            assert [p.offset for p in pages] == [0, 7, 14]
-            server.configure(error_on="start", error_status=404, error_count=-1)
-            with pytest.raises(ApifyHTTPError) as raised:
-                client.start_run("nobody~nothing", {"profileUrls": URLS[:1]})
-            assert raised.value.status == 404 and TOKEN not in repr(client)
+        server.configure(max_page_size=7, polls_before_terminal=3)
+        client = make_client(server.base_url, TOKEN, max_retries=1, min_retry_delay_s=0.001)
+        run = client.actor("apify/linkedin-profile-scraper").start(
+            run_input={"profileUrls": URLS[:20]}
+        )
+        assert (run.status, run.act_id, run.options.build) == (
+            "READY",
+            "apify~linkedin-profile-scraper",
+            "latest",
+        )
+        done = wait_for_run(client, run.id, remaining_s=5, timeout_s=5, http_timeout_s=2)
+        assert done.status == "SUCCEEDED" and done.finished_at is not None
+        items = list(dataset_items(client, done.default_dataset_id, page_size=1000))
+        assert len(items) == 20 and [i["linkedinUrl"] for i in items] == [
+            server.item(u)["linkedinUrl"] for u in URLS[:20]
+        ]
+        offsets = [r.query["offset"] for r in server.requests if r.endpoint == "items"]
+        assert offsets == ["0", "7", "14", "20"]
+        server.configure(error_on="start", error_status=404, error_count=-1)
+        with pytest.raises(Exception) as raised:
+            client.actor("nobody/nothing").start(run_input={"profileUrls": URLS[:1]})
+        typed = typed_error(client, raised.value, "starting nobody~nothing")
+        assert isinstance(typed, ApifyHTTPError) and typed.status == 404
+        assert TOKEN not in str(typed)
+
+
+def test_a_run_that_outlasts_our_timeout_is_aborted():
+    with ApifyTestServer(token=TOKEN) as server:
+        server.configure(run_status="RUNNING")
+        client = make_client(server.base_url, TOKEN, max_retries=0)
+        run = client.actor("a/b").start(run_input={"profileUrls": URLS[:2]})
+        with pytest.raises(ApifyRunTimeout, match="did not finish within 1.2s"):
+            wait_for_run(client, run.id, remaining_s=1.2, timeout_s=1.2, http_timeout_s=2)
+        assert server.runs[run.id]["status"] == "ABORTED"
+        held = [r for r in server.requests if r.endpoint == "run"]
+        assert held[0].query["waitForFinish"] == "1"  # the server held it up to a second
+
+
+def test_gzip_request_bodies_are_read_and_unknown_encodings_refused():
+    with ApifyTestServer(token=TOKEN) as server:
+        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+        body = json.dumps({"profileUrls": URLS[:3]}).encode()
+        ok = httpx.post(
+            f"{server.base_url}/v2/acts/a~b/runs",
+            content=gzip.compress(body),
+            headers={**headers, "Content-Encoding": "gzip"},
+        )
+        assert (
+            ok.status_code == 201
+            and len(server.datasets[ok.json()["data"]["defaultDatasetId"]]) == 3
+        )
+        refused = httpx.post(
+            f"{server.base_url}/v2/acts/a~b/runs",
+            content=body,
+            headers={**headers, "Content-Encoding": "br"},
+        )
+        assert refused.status_code == 415
 
 
 def test_test_server_runs_as_a_module_on_a_chosen_port(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loaders.apify_linkedin.testserver", "--port", "0", "--month", "2"],
+        [sys.executable, "-m", "testing.apify", "--port", "0", "--month", "2"],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

@@ -73,7 +73,7 @@ def test_materializing_the_refresh_lands_profiles_with_run_metadata(db, server):
     assert items["profiles_seen"].value == 5
     assert items["profiles_skipped"].value == 0
     assert items["trigger"].value == "manual"
-    assert items["profiles_per_hour"].value > 0
+    assert items["profiles_per_hour"].value > 0 and items["unparsed_items"].value == 0
     assert "04.04.06." in items["jobs_table"].value
     checks = result.get_asset_check_evaluations()
     assert [(c.check_name, c.passed) for c in checks] == [("linkedin_refresh_not_stale", True)]

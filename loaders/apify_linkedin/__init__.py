@@ -8,9 +8,9 @@ Front doors (``loaders.apify_linkedin.run``):
 - ``circuit_breaker_state(url)`` / ``rate_limit_state(url)``: what the orchestrator checks.
 
 The dlt source lives in ``loaders.apify_linkedin.source`` (``apify_linkedin_source``), the
-HTTP client in ``helpers``, the job table in ``jobs``, the local test-mode server in
-``testserver``. This package module stays import-light (no dlt) so that
-``python -m loaders.apify_linkedin.testserver`` starts quickly.
+official ``apify-client`` wiring and item parsing in ``helpers``, the job table in ``jobs``;
+the local test-mode server is ``testing.apify``. This package module stays import-light
+(no dlt, no apify_client).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def run_refresh_demo(
 ) -> bool:
     """Baseline refresh (now) and a refresh one simulated month later (now + 31 days)."""
     from loaders.apify_linkedin.run import refresh_profiles
-    from loaders.apify_linkedin.testserver import ApifyTestServer, roster_from_warehouse
+    from testing.apify import ApifyTestServer, roster_from_warehouse
 
     baseline_at = (now or datetime.now(UTC)).replace(microsecond=0)
     later_at = baseline_at + timedelta(days=31)
@@ -57,7 +57,6 @@ def run_refresh_demo(
                 database_url=url,
                 observed_at=observed_at,
                 progress=lambda line: None,
-                poll_interval_s=0.05,
             )
             progress(
                 f"{label} refresh ({observed_at:%Y-%m-%d}): {result.render().splitlines()[0]}"

@@ -1,31 +1,39 @@
-"""HTTP client for the Apify API v2, typed errors, retries, and profile-item parsing.
+"""The Apify API v2 through the official ``apify-client``, typed errors, item parsing.
 
-Nothing here knows about the warehouse. The token travels only in the ``Authorization``
-header and is scrubbed from every error text this module produces (``redact``).
+Nothing here knows about the warehouse. ``make_client`` configures the official client
+(retries with backoff for 429 / 5xx / network errors, timeouts); ``wait_for_run`` and
+``dataset_items`` add our timeout and our typed errors (``typed_error`` maps the client's
+``ApifyApiError`` and transport errors onto them). The token travels only in the
+``Authorization`` header and is scrubbed from every error text (``redact``).
 
 Item parsing extracts fields *as given* (text) so that raw_apify keeps what the actor
-said; normalising the two item shapes into one row per profile happens in the dbt
-staging model ``stg_apify__profile_items``, not here. The one normalisation done in
-Python is ``normalize_linkedin_url`` (the same rule as the dbt macro of that name), used
-only to tell which requested profiles a dataset is missing.
+said; normalising the item shapes into one row per profile happens in the dbt staging
+model ``stg_apify__profile_items``, not here. The one normalisation done in Python is
+``normalize_linkedin_url`` (the same rule as the dbt macro of that name), used only to
+tell which requested profiles a dataset is missing.
+
+``apify_client`` is imported lazily (it takes seconds): the job layer and the CLI's help
+import this module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import random
 import re
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from loaders.apify_linkedin import settings as s
-from outreach.http import backoff_delay, redact_secrets
+from outreach.http import redact_secrets
+
+if TYPE_CHECKING:
+    from apify_client import ApifyClient
+    from apify_client._models import Run
 
 # ---------------------------------------------------------------------------- URLs
 # Mirrors dbt_project/macros/normalize/normalize_linkedin_url.sql (postgres__): lower(trim(x))
@@ -87,14 +95,13 @@ class ApifyTransportError(ApifyError):
 
 
 class ApifyRateLimited(ApifyError):
-    """HTTP 429 on every attempt, after backing off."""
+    """HTTP 429 on every attempt, after the client's backoff."""
 
     kind = "rate_limited"
 
-    def __init__(self, message: str, *, attempts: int, waited_s: float):
+    def __init__(self, message: str, *, attempts: int):
         super().__init__(message)
         self.attempts = attempts
-        self.waited_s = waited_s
 
 
 class ApifyRunFailed(ApifyError):
@@ -118,6 +125,12 @@ class ApifyRunTimeout(ApifyError):
         self.last_status = last_status
 
 
+class ApifyInvalidResponse(ApifyError):
+    """An answer that is not what the API documents (not JSON, not a run object)."""
+
+    kind = "invalid_response"
+
+
 class MalformedDataset(ApifyError):
     """The dataset is not a JSON array of profile objects."""
 
@@ -130,289 +143,122 @@ class EmptyDataset(ApifyError):
     kind = "empty_dataset"
 
 
-# ---------------------------------------------------------------------------- retries
-@dataclass
-class RetryPolicy:
-    """Bounded exponential backoff with jitter for 429, 5xx and transport errors."""
-
-    max_attempts: int = s.MAX_ATTEMPTS
-    base_s: float = s.BACKOFF_BASE_S
-    max_s: float = s.BACKOFF_MAX_S
-    jitter: float = s.BACKOFF_JITTER
-    sleep: Callable[[float], Any] = time.sleep
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempt: int) -> float:
-        """Backoff before attempt ``attempt + 1`` (attempt counts from 1)."""
-        return backoff_delay(
-            attempt, base_s=self.base_s, max_s=self.max_s, jitter=self.jitter, rng=self.rng
-        )
-
-
-@dataclass
-class ClientStats:
-    requests: int = 0
-    rate_limited: int = 0  # 429 answers seen
-    server_errors: int = 0  # 5xx answers seen
-    transport_errors: int = 0
-    backoff_s: float = 0.0  # total time slept backing off
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "http_429": self.rate_limited,
-            "http_5xx": self.server_errors,
-            "transport_errors": self.transport_errors,
-            "backoff_seconds": round(self.backoff_s, 3),
-        }
-
-
 # ---------------------------------------------------------------------------- client
-def _error_detail(response: httpx.Response) -> tuple[str | None, str]:
-    """(error type, message) from an Apify error body {"error": {"type", "message"}}."""
+def make_client(
+    base_url: str,
+    token: str,
+    *,
+    max_retries: int = s.MAX_RETRIES,
+    min_retry_delay_s: float = s.MIN_RETRY_DELAY_S,
+    http_timeout_s: float = s.HTTP_TIMEOUT_S,
+) -> ApifyClient:
+    """The official ``apify_client.ApifyClient``: its retries (429, 5xx, network errors, with
+    exponential backoff and jitter from ``min_retry_delay_s``), its timeouts (every request
+    ``http_timeout_s``; a waitForFinish poll that long plus what the server may hold it)."""
+    from apify_client import ApifyClient
+
+    if not token:
+        raise ApifyError("no Apify token: set APIFY_TOKEN")
+    timeout = timedelta(seconds=http_timeout_s)
+    return ApifyClient(
+        token,
+        api_url=base_url,
+        max_retries=max_retries,
+        min_delay_between_retries=timedelta(seconds=min_retry_delay_s),
+        timeout_short=timeout,
+        timeout_medium=timeout,
+        timeout_long=timeout,
+        timeout_max=timeout + timedelta(seconds=s.MAX_WAIT_FOR_FINISH_S),
+    )
+
+
+def wait_for_run(
+    client: ApifyClient, run_id: str, *, remaining_s: float, timeout_s: float, http_timeout_s: float
+) -> Run:
+    """The run once terminal (the client long-polls ``waitForFinish``); our timeout running
+    out first raises ApifyRunTimeout after asking Apify to abort the run (so it stops costing
+    money); FAILED / TIMED-OUT / ABORTED raise ApifyRunFailed."""
+    run_client = client.run(run_id)
+    held = min(max(remaining_s, 0.0), s.MAX_WAIT_FOR_FINISH_S)
+    run = run_client.wait_for_finish(
+        wait_duration=timedelta(seconds=max(remaining_s, 0.0)),
+        timeout=timedelta(seconds=http_timeout_s + held),
+    )
+    if run is None:
+        raise ApifyRunFailed(f"actor run {run_id} was not found", status="MISSING", run={})
+    status = str(run.status)
+    if status == "SUCCEEDED":
+        return run
+    if status in s.RUN_TERMINAL_STATUSES:
+        message = run.status_message
+        raise ApifyRunFailed(
+            f"actor run {run_id} ended with status {status}" + (f": {message}" if message else ""),
+            status=status,
+            run=run.model_dump(mode="json", by_alias=True),
+        )
+    with contextlib.suppress(Exception):  # best effort: our timeout is the error to report
+        run_client.abort()
+    raise ApifyRunTimeout(
+        f"actor run {run_id} did not finish within {timeout_s:g}s (last status {status}); "
+        "asked Apify to abort it",
+        last_status=status,
+    )
+
+
+def dataset_items(client: ApifyClient, dataset_id: str, *, page_size: int) -> Iterator[Any]:
+    """Every item of the dataset, as the official client pages it (``clean=true``; it reads
+    on while pages scan rows, however short a page is). Errors arrive typed."""
     try:
-        body = response.json()
-    except ValueError:
-        return None, response.text[:200]
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        return error.get("type"), str(error.get("message") or error.get("type") or "")
-    return None, response.text[:200]
+        yield from client.dataset(dataset_id).iterate_items(clean=True, chunk_size=page_size)
+    except Exception as exc:
+        typed = typed_error(client, exc, f"reading dataset {dataset_id}")
+        if typed is None:
+            raise
+        if isinstance(typed, ApifyInvalidResponse):
+            typed = MalformedDataset(f"dataset {dataset_id} is malformed: {typed}")
+        raise typed from None
 
 
-@dataclass
-class DatasetPage:
-    offset: int
-    items: list[Any]
-    total: int | None
+def typed_error(client: ApifyClient, exc: Exception, what: str) -> ApifyError | None:
+    """Our typed error for an exception out of the official client (None: not the vendor's)."""
+    from apify_client.errors import ApifyApiError, InvalidResponseBodyError, RateLimitError
+    from pydantic import ValidationError
 
-
-class ApifyClient:
-    """Apify API v2 over httpx with explicit timeouts, retries and typed errors."""
-
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        retry: RetryPolicy | None = None,
-        timeout_s: float = s.HTTP_TIMEOUT_S,
-        connect_timeout_s: float = s.HTTP_CONNECT_TIMEOUT_S,
-        poll_interval_s: float = s.POLL_INTERVAL_S,
-        page_size: int = s.PAGE_SIZE,
-    ):
-        if not token:
-            raise ApifyError("no Apify token: set APIFY_TOKEN")
-        self.base_url = base_url.rstrip("/")
-        self._token = token
-        self.retry = retry or RetryPolicy()
-        self.poll_interval_s = poll_interval_s
-        self.page_size = page_size
-        self.stats = ClientStats()
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            follow_redirects=False,
+    if isinstance(exc, ApifyError):
+        return exc
+    if isinstance(exc, RateLimitError):
+        return ApifyRateLimited(
+            f"{what}: rate limited (HTTP 429 {exc.type or ''}) on all {exc.attempt} attempts",
+            attempts=exc.attempt,
         )
-
-    # context manager -------------------------------------------------------------------
-    def __enter__(self) -> ApifyClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __repr__(self) -> str:  # never show the token
-        return f"ApifyClient(base_url={self.base_url!r}, token='***')"
-
-    def _clean(self, text: Any) -> str:
-        return redact(text, (self._token,))
-
-    # one request with retries ----------------------------------------------------------
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        policy = self.retry
-        attempt = 0
-        waited = 0.0
-        while True:
-            attempt += 1
-            self.stats.requests += 1
-            failure: str
-            try:
-                response = self._http.request(method, path, params=params, json=json)
-            except httpx.TimeoutException as exc:
-                self.stats.transport_errors += 1
-                failure = f"timed out ({type(exc).__name__})"
-                if attempt >= policy.max_attempts:
-                    raise ApifyTransportError(
-                        self._clean(f"{what}: {failure} on all {attempt} attempts")
-                    ) from None
-            except httpx.TransportError as exc:
-                self.stats.transport_errors += 1
-                failure = f"{type(exc).__name__}: {exc}"
-                if attempt >= policy.max_attempts:
-                    raise ApifyTransportError(
-                        self._clean(f"{what}: {failure} on all {attempt} attempts")
-                    ) from None
-            else:
-                status = response.status_code
-                if status < 400:
-                    return response
-                error_type, message = _error_detail(response)
-                if status == 429:
-                    self.stats.rate_limited += 1
-                    if attempt >= policy.max_attempts:
-                        raise ApifyRateLimited(
-                            self._clean(
-                                f"{what}: rate limited (HTTP 429 {error_type or ''}) on all "
-                                f"{attempt} attempts over {waited:.1f}s of backoff"
-                            ),
-                            attempts=attempt,
-                            waited_s=waited,
-                        )
-                elif status >= 500:
-                    self.stats.server_errors += 1
-                    if attempt >= policy.max_attempts:
-                        raise ApifyServerError(
-                            self._clean(
-                                f"{what}: HTTP {status} from Apify on all {attempt} attempts"
-                                + (f" ({message})" if message else "")
-                            ),
-                            status=status,
-                        )
-                else:
-                    raise ApifyHTTPError(
-                        self._clean(
-                            f"{what}: HTTP {status}"
-                            + (f" {error_type}" if error_type else "")
-                            + (f": {message}" if message else "")
-                        ),
-                        status=status,
-                        error_type=error_type,
-                    )
-            delay = policy.delay(attempt)
-            waited += delay
-            self.stats.backoff_s += delay
-            policy.sleep(delay)
-
-    def _data(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            raise ApifyError(f"{what}: the answer is not JSON") from None
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict) or not data.get("id"):
-            raise ApifyError(f"{what}: the answer has no run object (data.id)")
-        return data
-
-    # API calls ---------------------------------------------------------------------------
-    def start_run(self, actor_id: str, run_input: dict[str, Any]) -> dict[str, Any]:
-        """POST /v2/acts/{actorId}/runs: start the actor asynchronously; the run object."""
-        path = s.RUNS_PATH.format(actor_id=actor_id)
-        response = self._request("POST", path, what=f"starting actor {actor_id}", json=run_input)
-        return self._data(response, f"starting actor {actor_id}")
-
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        """GET /v2/actor-runs/{runId}: the run object (status, defaultDatasetId, ...)."""
-        response = self._request(
-            "GET", s.RUN_PATH.format(run_id=run_id), what=f"polling run {run_id}"
-        )
-        return self._data(response, f"polling run {run_id}")
-
-    def abort_run(self, run_id: str) -> None:
-        """POST /v2/actor-runs/{runId}/abort; best effort (errors are swallowed)."""
-        with contextlib.suppress(ApifyError):
-            self._request("POST", s.ABORT_PATH.format(run_id=run_id), what=f"aborting {run_id}")
-
-    def wait_for_run(
-        self,
-        run_id: str,
-        *,
-        timeout_s: float,
-        started: float | None = None,
-        on_status: Callable[[dict[str, Any]], Any] | None = None,
-    ) -> dict[str, Any]:
-        """Poll until the run reaches a terminal status; the SUCCEEDED run object.
-
-        Raises ApifyRunFailed for FAILED / TIMED-OUT / ABORTED and ApifyRunTimeout when
-        ``timeout_s`` (counted from ``started``, a time.monotonic() value) runs out; the
-        run is then asked to abort so it stops costing money.
-        """
-        started = time.monotonic() if started is None else started
-        last_status: str | None = None
-        while True:
-            run = self.get_run(run_id)
-            status = str(run.get("status") or "").upper()
-            if status != last_status and on_status:
-                on_status(run)
-            last_status = status
-            if status == "SUCCEEDED":
-                return run
-            if status in s.RUN_TERMINAL_STATUSES:
-                message = run.get("statusMessage")
-                raise ApifyRunFailed(
-                    self._clean(
-                        f"actor run {run_id} ended with status {status}"
-                        + (f": {message}" if message else "")
-                    ),
-                    status=status,
-                    run=run,
-                )
-            remaining = timeout_s - (time.monotonic() - started)
-            if remaining <= 0:
-                self.abort_run(run_id)
-                raise ApifyRunTimeout(
-                    f"actor run {run_id} did not finish within {timeout_s:g}s "
-                    f"(last status {status or 'unknown'}); asked Apify to abort it",
-                    last_status=status or None,
-                )
-            time.sleep(min(self.poll_interval_s, remaining))
-
-    def iter_dataset_pages(self, dataset_id: str, *, offset: int = 0) -> Iterator[DatasetPage]:
-        """GET /v2/datasets/{id}/items page by page (``clean=true``); one page in memory.
-
-        Raises MalformedDataset when a page is not a JSON array.
-        """
-        limit = self.page_size
-        total: int | None = None
-        while True:
-            response = self._request(
-                "GET",
-                s.ITEMS_PATH.format(dataset_id=dataset_id),
-                what=f"reading dataset {dataset_id} at offset {offset}",
-                params={"offset": offset, "limit": limit, "clean": "true", "format": "json"},
+    if isinstance(exc, ApifyApiError):
+        text = f"{what}: HTTP {exc.status_code}" + (f" {exc.type}" if exc.type else "")
+        if exc.status_code >= 500:
+            return ApifyServerError(
+                f"{text} from Apify on all {exc.attempt} attempts ({_short(exc.message)})",
+                status=exc.status_code,
             )
-            header_total = response.headers.get("X-Apify-Pagination-Total")
-            if header_total is not None and header_total.isdigit():
-                total = int(header_total)
-            try:
-                items = orjson.loads(response.content)
-            except orjson.JSONDecodeError as exc:
-                raise MalformedDataset(
-                    f"dataset {dataset_id} is malformed: the page at offset {offset} is not "
-                    f"valid JSON ({exc})"
-                ) from None
-            if not isinstance(items, list):
-                raise MalformedDataset(
-                    f"dataset {dataset_id} is malformed: the page at offset {offset} is a JSON "
-                    f"{type(items).__name__}, expected an array of items"
-                )
-            if items:
-                yield DatasetPage(offset=offset, items=items, total=total)
-            offset += len(items)
-            if not items or len(items) < limit or (total is not None and offset >= total):
-                return
+        return ApifyHTTPError(
+            f"{text}: {_short(exc.message)}", status=exc.status_code, error_type=exc.type
+        )
+    if isinstance(exc, InvalidResponseBodyError):
+        return ApifyInvalidResponse(f"{what}: the answer is not valid JSON")
+    if isinstance(exc, ValidationError):
+        return ApifyInvalidResponse(
+            f"{what}: the answer is not an Apify object ({exc.error_count()} invalid fields)"
+        )
+    if isinstance(exc, (ValueError, KeyError)):  # not a list / a pagination header missing
+        return ApifyInvalidResponse(f"{what}: unexpected answer ({type(exc).__name__}: {exc})")
+    http = client.http_client
+    if http.is_timeout_error(exc):
+        return ApifyTransportError(f"{what}: timed out ({type(exc).__name__}) on every attempt")
+    if http.is_retryable_transport_error(exc):
+        return ApifyTransportError(f"{what}: {type(exc).__name__}: {exc} on every attempt")
+    return None
+
+
+def _short(text: Any, limit: int = 200) -> str:
+    return str(text or "")[:limit]
 
 
 # ---------------------------------------------------------------------------- items

@@ -2,10 +2,12 @@
 
 A refresh picks the profiles due (tracked people not observed for 30 days; every tracked
 profile with ``all_profiles``), splits them into jobs of at most ``max_profiles``, and
-for each job: starts the actor run, polls it to a terminal status within ``timeout_s``,
-pages the dataset into ``raw_apify.profile_items`` (dlt, arrow batches) and records the
-outcome in ``raw_apify.refresh_jobs`` (published as ``marketing.linkedin_refresh_jobs``).
-Failures never raise out of a job: they end it ``failed`` with an ``error_message``.
+for each job, through the official ``apify-client``: starts the actor run, waits for a
+terminal status within ``timeout_s`` (else aborts the run), reads every dataset item as
+the client pages them into ``raw_apify.profile_items`` (dlt, arrow batches) and records
+the outcome in ``raw_apify.refresh_jobs`` (published as ``marketing.linkedin_refresh_jobs``).
+Retries and backoff are the client's; failures never raise out of a job: they end it
+``failed`` with an ``error_message`` and a typed ``error_kind``.
 
 ``OUTREACH_TEST_MODE=true`` talks to the local test-mode server: the one at
 ``APIFY_BASE_URL`` when that is a loopback address, else one started for the call.
@@ -27,17 +29,17 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from loaders.apify_linkedin import jobs as J
 from loaders.apify_linkedin import settings as s
 from loaders.apify_linkedin.helpers import (
-    ApifyClient,
     ApifyError,
     ApifyRateLimited,
     ApifyRunFailed,
-    ClientStats,
-    DatasetPage,
     EmptyDataset,
     MalformedDataset,
-    RetryPolicy,
+    dataset_items,
+    make_client,
     normalize_linkedin_url,
     redact,
+    typed_error,
+    wait_for_run,
 )
 from loaders.apify_linkedin.jobs import (
     circuit_breaker_state,
@@ -71,7 +73,7 @@ __all__ = [
 Progress = Callable[[str], Any]
 
 # a vendor-level failure: the next job would fail the same way, so stop the refresh
-_STOP_KINDS = {"http_error", "server_error", "transport_error", "rate_limited"}
+_STOP_KINDS = {"http_error", "server_error", "transport_error", "rate_limited", "invalid_response"}
 
 
 class ApifyConfigError(ApifyError):
@@ -105,6 +107,8 @@ class JobOutcome:
             f"{self.job_unique_id} {self.status}: {self.profiles_completed}/{self.total_profiles}"
             f" profiles, {self.profiles_skipped} skipped, {self.items_landed} new raw rows"
         )
+        if self.metadata.get("unparsed_items"):
+            text += f", {self.metadata['unparsed_items']} unparsed items"
         if self.rate_limited:
             text += f", rate-limited (retry in {self.metadata.get('retry_after_seconds')}s)"
         if self.error_message:
@@ -149,6 +153,10 @@ class RefreshResult:
     def profiles_skipped(self) -> int:
         return sum(j.profiles_skipped for j in self.jobs)
 
+    @property
+    def unparsed_items(self) -> int:
+        return sum(j.metadata.get("unparsed_items", 0) for j in self.jobs)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "jobs": [j.__dict__ for j in self.jobs],
@@ -157,6 +165,7 @@ class RefreshResult:
             "profiles_seen": self.profiles_seen,
             "profiles_skipped": self.profiles_skipped,
             "profiles_deferred": self.profiles_deferred,
+            "unparsed_items": self.unparsed_items,
             "skipped_reason": self.skipped_reason,
             "rate_limited": self.rate_limited,
             "retry_after_seconds": self.retry_after_seconds,
@@ -182,6 +191,7 @@ class RefreshResult:
             "profiles_seen": self.profiles_seen,
             "profiles_skipped": self.profiles_skipped,
             "profiles_deferred": self.profiles_deferred,
+            "unparsed_items": self.unparsed_items,
             "duration_seconds": round(self.seconds, 1),
             "profiles_per_hour": round(self.profiles_seen / hours) if hours > 0 else 0,
             "rate_limited": self.rate_limited,
@@ -224,22 +234,22 @@ def pipeline_for(database_url: str, pipelines_dir: Path | None = None):
 
 def land(
     collector: ItemCollector,
-    pages: Iterable[DatasetPage],
+    items: Iterable[Any],
     database_url: str,
     *,
     pipelines_dir: Path | None = None,
     timings: dict[str, float] | None = None,
 ) -> None:
-    """Extract the pages through ``collector``; load them unless the stream ended in an
-    error (then nothing from this dataset lands). A 429 that outlasted the backoff keeps
-    what arrived before it (partial success). ``timings`` receives each step's seconds."""
+    """Extract the items through ``collector``; load them unless the stream ended in an
+    error (then nothing from this dataset lands). A 429 that outlasted the client's retries
+    keeps what arrived before it (partial success). ``timings`` receives each step's seconds."""
     clock = time.perf_counter
     pipeline = pipeline_for(database_url, pipelines_dir)
     if pipeline.has_pending_data:
         pipeline.drop_pending_packages()  # an interrupted earlier load; its job is failed
     new_dataset = not J.dataset_landed(database_url, collector.dataset_id)
     collector.erased = read_tombstones(database_url)  # GDPR-erased people never land
-    source = apify_linkedin_source(collector.batches(pages), new_dataset=new_dataset)
+    source = apify_linkedin_source(collector.batches(items), new_dataset=new_dataset)
     t0 = clock()
     pipeline.extract(source, loader_file_format="csv")
     t1 = clock()
@@ -290,7 +300,7 @@ def _endpoint(database_url: str, progress: Progress) -> _Endpoint:
     host = urlsplit(settings.apify_base_url).hostname
     if host in ("127.0.0.1", "localhost", "::1"):
         return _Endpoint(settings.apify_base_url, token)
-    from loaders.apify_linkedin.testserver import ApifyTestServer, roster_from_warehouse
+    from testing.apify import ApifyTestServer, roster_from_warehouse
 
     server = ApifyTestServer(roster=roster_from_warehouse(database_url), token=token)
     base_url = server.start()
@@ -309,7 +319,7 @@ def _safe(value: Any, token: str | None) -> Any:
 @dataclass
 class _JobContext:
     database_url: str
-    client: ApifyClient
+    client: Any  # apify_client.ApifyClient
     token: str
     actor_id: str
     trigger: str
@@ -317,6 +327,8 @@ class _JobContext:
     input_key: str
     observed_at: datetime | None
     progress: Progress
+    http_timeout_s: float = s.HTTP_TIMEOUT_S
+    page_size: int = s.PAGE_SIZE
     pipelines_dir: Path | None = None
 
 
@@ -345,7 +357,7 @@ def _finish(
         "items_received": received,
         "items_landed": landed,
         "duplicate_items": collector.duplicate_items if collector else 0,
-        "invalid_items": collector.invalid_items if collector else 0,
+        "unparsed_items": collector.unparsed_items if collector else 0,
     }
     if error is not None:
         metadata["error_kind"] = error.kind
@@ -384,9 +396,8 @@ def _finish(
 
 
 def _run_job(ctx: _JobContext, urls: list[str], number: int, of: int) -> JobOutcome:
-    url = ctx.database_url
+    url, client = ctx.database_url, ctx.client
     started = time.monotonic()
-    ctx.client.stats = ClientStats()  # per-job HTTP counters
     job = J.create_job(
         url,
         trigger=ctx.trigger,
@@ -398,32 +409,31 @@ def _run_job(ctx: _JobContext, urls: list[str], number: int, of: int) -> JobOutc
     run_id = dataset_id = None
     collector: ItemCollector | None = None
     meta: dict[str, Any] = {"timeout_seconds": ctx.timeout_s}
+    what = f"starting actor {ctx.actor_id}"
     try:
-        run = ctx.client.start_run(ctx.actor_id, {ctx.input_key: urls})
-        run_id, dataset_id = run["id"], run.get("defaultDatasetId")
+        run = client.actor(ctx.actor_id).start(run_input={ctx.input_key: urls})
+        run_id, dataset_id = run.id, run.default_dataset_id
         J.update_job(
-            url,
-            job,
-            status="running",
-            run_id=run_id,
-            dataset_id=dataset_id,
-            run_started_at=_now(),
+            url, job, status="running", run_id=run_id, dataset_id=dataset_id, run_started_at=_now()
         )
         ctx.progress(f"job {job.job_unique_id}: actor run {run_id} started, running")
-        run = ctx.client.wait_for_run(
+        what = f"waiting for actor run {run_id}"
+        run = wait_for_run(
+            client,
             run_id,
+            remaining_s=ctx.timeout_s - (time.monotonic() - started),
             timeout_s=ctx.timeout_s,
-            started=started,
-            on_status=lambda r: ctx.progress(
-                f"job {job.job_unique_id}: run status {r.get('status')}"
-            ),
+            http_timeout_s=ctx.http_timeout_s,
         )
-        meta.update(actor_started_at=run.get("startedAt"), actor_finished_at=run.get("finishedAt"))
-        if run.get("defaultDatasetId") and run["defaultDatasetId"] != dataset_id:
-            dataset_id = run["defaultDatasetId"]
+        ctx.progress(f"job {job.job_unique_id}: run status {run.status}")
+        meta.update(
+            actor_status="SUCCEEDED",
+            actor_started_at=run.started_at.isoformat(),
+            actor_finished_at=run.finished_at.isoformat() if run.finished_at else None,
+        )
+        if run.default_dataset_id != dataset_id:
+            dataset_id = run.default_dataset_id
             J.update_job(url, job, dataset_id=dataset_id)
-        if not dataset_id:
-            raise MalformedDataset(f"actor run {run_id} succeeded but names no dataset")
         observed_at = ctx.observed_at or _now()
         meta["observed_at"] = observed_at.isoformat()
         collector = ItemCollector(
@@ -434,12 +444,8 @@ def _run_job(ctx: _JobContext, urls: list[str], number: int, of: int) -> JobOutc
             loaded_at=_now(),
             requested={u for u in map(normalize_linkedin_url, urls) if u},
         )
-        land(
-            collector,
-            ctx.client.iter_dataset_pages(dataset_id),
-            url,
-            pipelines_dir=ctx.pipelines_dir,
-        )
+        items = dataset_items(client, dataset_id, page_size=ctx.page_size)
+        land(collector, items, url, pipelines_dir=ctx.pipelines_dir)
         if collector.error is not None:
             raise collector.error
         completed, skipped = collector.completed(urls)
@@ -447,43 +453,23 @@ def _run_job(ctx: _JobContext, urls: list[str], number: int, of: int) -> JobOutc
         error: ApifyError | None = None
         status = "completed"
         if limited is not None:
-            streak = J.rate_limit_streak(url) + 1
-            meta.update(_rate_limit_meta(limited, streak, len(urls), len(completed)))
+            meta.update(_rate_limit_meta(limited, J.rate_limit_streak(url) + 1, urls, completed))
             if not completed:
                 status, error = "failed", limited
-        meta["actor_status"] = "SUCCEEDED"
-    except ApifyError as exc:
-        completed, skipped, status, error = [], list(urls), "failed", exc
-        if isinstance(exc, ApifyRateLimited):
-            meta.update(_rate_limit_meta(exc, J.rate_limit_streak(url) + 1, len(urls), 0))
-        if isinstance(exc, ApifyRunFailed):
-            meta["actor_status"] = exc.status
+    except Exception as exc:
+        typed = exc if isinstance(exc, ApifyError) else typed_error(client, exc, what)
+        if typed is None:
+            _fail_on_bug(ctx, job, urls, exc, collector, meta, started, (run_id, dataset_id))
+            raise
+        completed, skipped, status, error = [], list(urls), "failed", typed
+        if isinstance(typed, ApifyRateLimited):
+            meta.update(_rate_limit_meta(typed, J.rate_limit_streak(url) + 1, urls, []))
+        if isinstance(typed, ApifyRunFailed):
+            meta["actor_status"] = typed.status
     except BaseException as exc:
-        # a bug or the database/dlt failing: the job must not stay "running"; then re-raise
-        message = f"loader error: {type(exc).__name__}: {exc}"
-        if isinstance(exc, PipelineStepFailed):
-            message = f"loading into {s.DATASET_NAME} failed at step {exc.step}: {exc.exception}"
-        _finish(
-            url,
-            job,
-            token=ctx.token,
-            status="failed",
-            total=len(urls),
-            completed=[],
-            skipped=list(urls),
-            collector=collector,
-            error=ApifyError(message),
-            metadata={
-                **meta,
-                "duration_seconds": round(time.monotonic() - started, 3),
-                "http": ctx.client.stats.as_dict(),
-            },
-            run_id=run_id,
-            dataset_id=dataset_id,
-        )
+        _fail_on_bug(ctx, job, urls, exc, collector, meta, started, (run_id, dataset_id))
         raise
     meta["duration_seconds"] = round(time.monotonic() - started, 3)
-    meta["http"] = ctx.client.stats.as_dict()
     outcome = _finish(
         url,
         job,
@@ -498,23 +484,66 @@ def _run_job(ctx: _JobContext, urls: list[str], number: int, of: int) -> JobOutc
         run_id=run_id,
         dataset_id=dataset_id,
     )
+    _warn_unparsed(outcome, ctx.progress)
     ctx.progress(f"job {outcome.line()}")
     return outcome
 
 
+def _fail_on_bug(
+    ctx: _JobContext,
+    job: J.JobRef,
+    urls: list[str],
+    exc: BaseException,
+    collector: ItemCollector | None,
+    meta: dict[str, Any],
+    started: float,
+    ids: tuple[str | None, str | None],
+) -> None:
+    """A bug or the database/dlt failing: the job must not stay "running" (the caller
+    re-raises)."""
+    message = f"loader error: {type(exc).__name__}: {exc}"
+    if isinstance(exc, PipelineStepFailed):
+        message = f"loading into {s.DATASET_NAME} failed at step {exc.step}: {exc.exception}"
+    _finish(
+        ctx.database_url,
+        job,
+        token=ctx.token,
+        status="failed",
+        total=len(urls),
+        completed=[],
+        skipped=list(urls),
+        collector=collector,
+        error=ApifyError(message),
+        metadata={**meta, "duration_seconds": round(time.monotonic() - started, 3)},
+        run_id=ids[0],
+        dataset_id=ids[1],
+    )
+
+
+def _warn_unparsed(outcome: JobOutcome, progress: Progress) -> None:
+    """Items that are no usable profile observation landed raw; say so, never silently."""
+    unparsed = outcome.metadata.get("unparsed_items") or 0
+    if unparsed:
+        progress(
+            f"warning: job {outcome.job_unique_id}: {unparsed} of "
+            f"{outcome.items_received} items are not usable profile observations (no LinkedIn "
+            "URL or no name); they landed in raw_apify.profile_items as given and are counted "
+            "as unparsed_items"
+        )
+
+
 def _rate_limit_meta(
-    exc: ApifyRateLimited, attempt: int, attempted: int, completed: int
+    exc: ApifyRateLimited, attempt: int, urls: list[str], completed: list[str]
 ) -> dict[str, Any]:
     return {
         "rate_limit_hit": True,
         "retry_attempt": attempt,
         "retry_after_seconds": J.retry_after_for(attempt),
         "retry_schedule_seconds": list(s.RATE_LIMIT_RETRY_SCHEDULE_S),
-        "rate_limit_backoff_seconds": round(exc.waited_s, 3),
         "rate_limit_attempts": exc.attempts,
-        "profiles_attempted": attempted,
-        "profiles_completed": completed,
-        "profiles_rate_limited": attempted - completed,
+        "profiles_attempted": len(urls),
+        "profiles_completed": len(completed),
+        "profiles_rate_limited": len(urls) - len(completed),
     }
 
 
@@ -540,8 +569,8 @@ def refresh_profiles(
     urls: Sequence[str] | None = None,
     observed_at: datetime | None = None,
     input_key: str = s.DEFAULT_INPUT_KEY,
-    retry: RetryPolicy | None = None,
-    poll_interval_s: float = s.POLL_INTERVAL_S,
+    max_retries: int = s.MAX_RETRIES,
+    min_retry_delay_s: float = s.MIN_RETRY_DELAY_S,
     http_timeout_s: float = s.HTTP_TIMEOUT_S,
     page_size: int = s.PAGE_SIZE,
     pipelines_dir: Path | None = None,
@@ -552,6 +581,8 @@ def refresh_profiles(
     job, ``skipped_reason`` set) while the circuit breaker is open. ``urls`` refreshes
     exactly those profiles instead of the queue. ``observed_at`` stamps the observations
     (and moves "now" for the 30-day queue): the demo uses it to simulate a later month.
+    ``max_retries`` / ``min_retry_delay_s`` / ``http_timeout_s`` configure the official
+    client's retries and timeouts; ``page_size`` is the ``limit`` asked per dataset page.
     Raises ApifyConfigError when the loader cannot start at all (no token).
     """
     started = time.monotonic()
@@ -586,13 +617,12 @@ def refresh_profiles(
         return result
 
     endpoint = _endpoint(url, progress)
-    client = ApifyClient(
+    client = make_client(
         endpoint.base_url,
         endpoint.token,
-        retry=retry,
-        timeout_s=http_timeout_s,
-        poll_interval_s=poll_interval_s,
-        page_size=page_size,
+        max_retries=max_retries,
+        min_retry_delay_s=min_retry_delay_s,
+        http_timeout_s=http_timeout_s,
     )
     ctx = _JobContext(
         database_url=url,
@@ -604,6 +634,8 @@ def refresh_profiles(
         input_key=input_key,
         observed_at=observed_at,
         progress=progress,
+        http_timeout_s=http_timeout_s,
+        page_size=page_size,
         pipelines_dir=pipelines_dir,
     )
     batches = [due[i : i + max_profiles] for i in range(0, len(due), max_profiles)]
@@ -620,7 +652,7 @@ def refresh_profiles(
                     )
                 break
     finally:
-        client.close()
+        client.http_client.close()
         if endpoint.server is not None:
             endpoint.server.stop()
     result.seconds = time.monotonic() - started
@@ -706,8 +738,7 @@ def import_dataset(
             observed_at=when,
             loaded_at=_now(),
         )
-        pages = [DatasetPage(offset=0, items=items, total=len(items))] if items else []
-        land(collector, pages, url, pipelines_dir=pipelines_dir)
+        land(collector, items, url, pipelines_dir=pipelines_dir)
         if collector.error is not None:
             raise collector.error
         profiles = sorted(collector.profile_urls)
@@ -745,6 +776,7 @@ def import_dataset(
         run_id=None,
         dataset_id=dataset_id,
     )
+    _warn_unparsed(outcome, progress)
     progress(f"job {outcome.line()}")
     return RefreshResult(
         jobs=[outcome],

@@ -1,4 +1,4 @@
-"""Constants of the Apify LinkedIn loader: endpoints, defaults, names, retry policy."""
+"""Constants of the Apify LinkedIn loader: defaults, names, the official client's settings."""
 
 from __future__ import annotations
 
@@ -19,23 +19,15 @@ DEFAULT_TIMEOUT_S = 600.0  # from start of the actor run to a terminal status
 DEFAULT_INPUT_KEY = "profileUrls"  # actor input field that takes the profile URLs
 STALE_AFTER_DAYS = 30  # a profile is due when its last observation is older than this
 
-# Apify API v2
-RUNS_PATH = "/v2/acts/{actor_id}/runs"
-RUN_PATH = "/v2/actor-runs/{run_id}"
-ABORT_PATH = "/v2/actor-runs/{run_id}/abort"
-ITEMS_PATH = "/v2/datasets/{dataset_id}/items"
-PAGE_SIZE = 1000  # dataset items per request
+# Apify API v2 (through the official apify-client)
+PAGE_SIZE = 1000  # dataset items asked for per request (the API may answer with fewer)
 RUN_TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED")
-RUN_ACTIVE_STATUSES = ("READY", "RUNNING", "TIMING-OUT", "ABORTING")
 
-# HTTP behaviour (tests pass smaller values)
-HTTP_TIMEOUT_S = 30.0  # read/write/pool timeout of one request
-HTTP_CONNECT_TIMEOUT_S = 10.0
-POLL_INTERVAL_S = 5.0  # between run-status polls
-MAX_ATTEMPTS = 6  # per request, for 429 / 5xx / transport errors
-BACKOFF_BASE_S = 2.0  # first backoff; doubles per attempt
-BACKOFF_MAX_S = 60.0  # cap of one backoff
-BACKOFF_JITTER = 0.5  # +- fraction of the backoff, random
+# The official client's behaviour (tests pass smaller values)
+HTTP_TIMEOUT_S = 30.0  # one request
+MAX_RETRIES = 5  # per request, for 429 / 5xx / network errors (6 attempts in all)
+MIN_RETRY_DELAY_S = 2.0  # first backoff; doubles per retry, times a random 1-2
+MAX_WAIT_FOR_FINISH_S = 60  # the API holds a waitForFinish poll at most this long
 
 # The orchestrator retries the rate-limited remainder at +1 h, +6 h, +24 h.
 RATE_LIMIT_RETRY_SCHEDULE_S = (3600, 6 * 3600, 24 * 3600)

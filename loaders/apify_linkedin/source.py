@@ -1,8 +1,10 @@
 """The dlt source: dataset items -> ``raw_apify.profile_items``.
 
-Items arrive page by page; ``ItemCollector`` turns pages into pyarrow tables of at most
-``ARROW_BATCH_ROWS`` rows (memory stays flat however big the dataset is), drops items
-repeated within the dataset, and counts what it saw. The resource merges on ``item_key``
+Items stream in as the official client pages them; ``ItemCollector`` turns them into
+pyarrow tables of at most ``ARROW_BATCH_ROWS`` rows (memory stays flat however big the
+dataset is), drops items repeated verbatim within the dataset, and counts what it saw:
+an item that is not a usable profile observation (no LinkedIn URL or no name, or not an
+object at all) still lands, and is counted in ``unparsed_items``. The resource merges on ``item_key``
 (sha256 of dataset id + canonical item JSON) with dlt's ``insert-only`` strategy: a row
 already present is never rewritten, so loading the same dataset twice lands nothing new.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +26,6 @@ from loaders.apify_linkedin.helpers import (
     FIELD_NAMES,
     ApifyError,
     ApifyRateLimited,
-    DatasetPage,
     EmptyDataset,
     MalformedDataset,
     canonical_json_bytes,
@@ -134,13 +135,16 @@ def apify_linkedin_source(batches: Iterable[pa.Table], new_dataset: bool = False
 
 
 # ---------------------------------------------------------------------------- collecting
+_NO_FIELDS = (None,) * len(FIELD_NAMES)  # an item that is not an object: lands as given
+
+
 def _constant(value: Any, n: int, dtype: pa.DataType) -> pa.Array:
     return pa.repeat(pa.scalar(value, type=dtype), n)
 
 
 @dataclass
 class ItemCollector:
-    """Turns dataset pages into arrow batches and counts what arrived.
+    """Turns dataset items into arrow batches and counts what arrived.
 
     Never raises while dlt iterates: an ApifyError ends the stream and is kept in
     ``error`` (``rate_limited`` for a 429 that outlasted the backoff), so the caller decides
@@ -157,12 +161,11 @@ class ItemCollector:
     loaded_at: datetime
     requested: set[str] | None = None
     batch_rows: int = s.ARROW_BATCH_ROWS
-    on_page: Callable[[DatasetPage], Any] | None = None
 
     items_received: int = 0
     items_kept: int = 0  # distinct items handed to dlt
     duplicate_items: int = 0  # repeated verbatim within the dataset
-    invalid_items: int = 0  # not an object, or no LinkedIn profile URL / name
+    unparsed_items: int = 0  # landed, but not an object or no LinkedIn profile URL / name
     profiles_observed: int = 0  # items that are usable profile observations
     profile_urls: set[str] = field(default_factory=set)  # normalised URLs observed
     error: ApifyError | None = None
@@ -188,45 +191,39 @@ class ItemCollector:
         arrays["item"] = pa.array(columns[-1], pa.binary()).cast(pa.string())
         return pa.table(arrays, schema=ITEM_SCHEMA)
 
-    def batches(self, pages: Iterable[DatasetPage]) -> Iterator[pa.Table]:
+    def batches(self, items: Iterable[Any]) -> Iterator[pa.Table]:
         prefix = hashlib.sha256(self.dataset_id.encode() + b"\n")
         seen, requested, urls = self._seen, self.requested, self.profile_urls
         rows: list[tuple] = []
         try:
-            for page in pages:
-                if self.on_page:
-                    self.on_page(page)
-                for index, raw in enumerate(page.items, start=page.offset):
-                    self.items_received += 1
-                    if raw.__class__ is not dict:
-                        self.invalid_items += 1
-                        continue
-                    if self.erased and record_is_erased(raw, self.erased):
-                        self.erased_items += 1
-                        continue
-                    canonical = canonical_json_bytes(raw)
-                    digest = prefix.copy()
-                    digest.update(canonical)
-                    key = digest.digest()
-                    short = int.from_bytes(key[:8], "little")
-                    if short in seen:
-                        self.duplicate_items += 1
-                        continue
-                    seen.add(short)
-                    fields = item_fields(raw)
-                    observed = observed_urls(fields)
-                    if observed is None:
-                        self.invalid_items += 1
-                    else:
-                        self.profiles_observed += 1
-                        for url in observed:
-                            if url and (requested is None or url in requested):
-                                urls.add(url)
-                    rows.append((key.hex(), index, *fields, canonical))
-                    if len(rows) >= self.batch_rows:
-                        self.items_kept += len(rows)
-                        yield self._table(rows)
-                        rows = []
+            for index, raw in enumerate(items):
+                self.items_received += 1
+                if self.erased and record_is_erased(raw, self.erased):
+                    self.erased_items += 1
+                    continue
+                canonical = canonical_json_bytes(raw)
+                digest = prefix.copy()
+                digest.update(canonical)
+                key = digest.digest()
+                short = int.from_bytes(key[:8], "little")
+                if short in seen:
+                    self.duplicate_items += 1
+                    continue
+                seen.add(short)
+                fields = item_fields(raw) if raw.__class__ is dict else _NO_FIELDS
+                observed = observed_urls(fields)
+                if observed is None:
+                    self.unparsed_items += 1
+                else:
+                    self.profiles_observed += 1
+                    for url in observed:
+                        if url and (requested is None or url in requested):
+                            urls.add(url)
+                rows.append((key.hex(), index, *fields, canonical))
+                if len(rows) >= self.batch_rows:
+                    self.items_kept += len(rows)
+                    yield self._table(rows)
+                    rows = []
             if self.items_received == 0:
                 raise EmptyDataset(
                     f"dataset {self.dataset_id} is empty: the actor returned no items"

@@ -1,4 +1,27 @@
-"""A local HTTP server that speaks the parts of the Apify API v2 the loader uses.
+"""A local stand-in for the Apify API v2, following its published reference
+(https://docs.apify.com/api/v2) and what the official ``apify-client`` (3.x) sends and
+checks, not what our loader happens to need.
+
+What the docs allow and the server does:
+
+- start a run with ``POST /v2/acts/{actorId}/runs`` or the ``/v2/actors/{actorId}/runs``
+  alias the official client calls; the JSON input may arrive gzip-compressed
+  (``Content-Encoding: gzip``, which the client uses for bodies of 1 KiB and more);
+  the answer is ``201`` with the full run object (``{"data": {...}}``: every field the
+  client's ``Run`` model requires - id, actId, userId, startedAt, status, meta.origin,
+  stats, options, buildId, defaultDatasetId, defaultKeyValueStoreId,
+  defaultRequestQueueId ...);
+- ``GET /v2/actor-runs/{runId}?waitForFinish=N`` holds the answer up to N seconds (at most
+  60) until the run is terminal; statuses READY -> RUNNING -> SUCCEEDED | FAILED |
+  TIMED-OUT | ABORTED; ``POST /v2/actor-runs/{runId}/abort``;
+- the run's log as text: ``GET /v2/actor-runs/{runId}/log`` and ``GET /v2/logs/{runId}``;
+- ``GET /v2/datasets/{datasetId}/items?offset=&limit=&clean=&desc=``: a JSON array with
+  ``X-Apify-Pagination-Offset``, ``-Limit``, ``-Count`` (rows scanned), ``-Total`` and
+  ``-Desc`` headers. A page may hold fewer items than ``limit`` (``max_page_size``), as the
+  docs allow;
+- errors as ``{"error": {"type": ..., "message": ...}}``; 429 ``rate-limit-exceeded`` with
+  ``Retry-After``; bursts of 5xx; slow answers; a 502 with an HTML body from a gateway;
+  a 200 dataset page that is not JSON.
 
 It serves deterministic, seeded LinkedIn profiles for whatever profile URLs a run asks
 for: people from a roster (usually the warehouse's tracked people, so that a baseline
@@ -9,25 +32,21 @@ formatting-only title edits. Items come in both shapes actors use (flat
 ``fullName``/``jobTitle``/``companyName``, or ``firstName``/``lastName``/``experience[]``).
 
 Faults are switchable at any time (``configure(...)`` in-process, or ``POST /_test/config``
-with the same fields as JSON): 429 bursts, 5xx, slow answers, each terminal run status,
-a run that never finishes, empty / malformed / partial datasets and duplicate items.
+with the same fields as JSON): see ``Faults``.
 
     with ApifyTestServer(seed=7, change_rate=0.2) as server:   # 127.0.0.1, free port
-        server.configure(rate_limit_on="items", rate_limit_count=2)
+        server.configure(max_page_size=7, rate_limit_on="items", rate_limit_count=2)
         ... APIFY_BASE_URL=server.base_url ...
         server.month = 1                                       # one simulated month later
 
-    python -m loaders.apify_linkedin.testserver --port 8765 [--from-warehouse]
-
-Endpoints: POST /v2/acts/{actorId}/runs, GET /v2/actor-runs/{runId},
-POST /v2/actor-runs/{runId}/abort, GET /v2/datasets/{datasetId}/items (offset, limit,
-X-Apify-Pagination-* headers); GET /_test/state and POST /_test/config for control.
+    python -m testing.apify --port 8765 [--from-warehouse]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import gzip
 import hashlib
 import json
 import re
@@ -47,8 +66,15 @@ from loaders.apify_linkedin.helpers import normalize_linkedin_url
 
 CHANGE_TYPES = ("promotion", "move_tracked", "move_new", "departure", "title_format")
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED")
-DATASET_MODES = ("normal", "empty", "malformed", "not_array", "partial", "no_profiles")
-ENDPOINTS = ("any", "start", "run", "items", "abort")
+DATASET_MODES = (
+    "normal",
+    "empty",
+    "malformed",
+    "partial",
+    "no_profiles",
+    "some_unusable",  # every 5th profile an error item, and one item that is no object
+)
+ENDPOINTS = ("any", "start", "run", "items", "abort", "log")
 
 PROMOTIONS = {
     "Vice President of Sales": "Chief Revenue Officer",
@@ -168,11 +194,13 @@ class RosterEntry:
 # ---------------------------------------------------------------------------- faults
 @dataclass
 class Faults:
-    """What goes wrong. ``*_on`` picks the endpoint (any, start, run, items, abort)."""
+    """What goes wrong. ``*_on`` picks the endpoint (any, start, run, items, abort, log);
+    ``*_count`` matching requests get the fault (-1: every one) after ``*_skip`` served well."""
 
     rate_limit_on: str = "any"
     rate_limit_count: int = 0  # matching requests answered 429; -1 = every one
     rate_limit_skip: int = 0  # matching requests served normally before the 429s start
+    retry_after_s: int = 1  # the Retry-After header of a 429
     error_on: str = "any"
     error_status: int = 500  # 5xx, or a 4xx (401, 403, 404) that is not retried
     error_count: int = 0  # -1 = every one
@@ -180,15 +208,19 @@ class Faults:
     error_echo_auth: bool = False  # error bodies repeat the Authorization header (a leak trap)
     slow_on: str = "any"
     slow_seconds: float = 0.0  # delay before answering
+    html_on: str = "any"
+    html_count: int = 0  # matching requests answered 502 with an HTML body (a gateway); -1 = all
+    html_skip: int = 0
+    max_page_size: int | None = None  # dataset pages hold at most this many rows (short pages)
     run_status: str = "SUCCEEDED"  # terminal status of runs; "RUNNING" = never finishes
-    polls_before_terminal: int = 1  # RUNNING polls before the terminal status
-    dataset: str = "normal"  # normal, empty, malformed, not_array, partial, no_profiles
+    polls_before_terminal: int = 1  # RUNNING steps (polls, or waitForFinish ticks) first
+    dataset: str = "normal"  # one of DATASET_MODES
     partial_fraction: float = 0.3  # share of requested profiles missing with "partial"
     duplicates: bool = False  # repeat some items verbatim, and some in another URL form
     shape: str = "mixed"  # item shape: flat, experience, mixed (per profile)
 
     def validate(self) -> None:
-        for name in ("rate_limit_on", "error_on", "slow_on"):
+        for name in ("rate_limit_on", "error_on", "slow_on", "html_on"):
             if getattr(self, name) not in ENDPOINTS:
                 raise ValueError(f"{name} must be one of {ENDPOINTS}")
         if self.run_status not in (*TERMINAL_STATUSES, "RUNNING"):
@@ -197,6 +229,8 @@ class Faults:
             raise ValueError(f"dataset must be one of {DATASET_MODES}")
         if self.shape not in ("flat", "experience", "mixed"):
             raise ValueError("shape must be flat, experience or mixed")
+        if self.max_page_size is not None and self.max_page_size < 1:
+            raise ValueError("max_page_size must be at least 1 (or null: no cap)")
 
 
 @dataclass
@@ -206,6 +240,8 @@ class RequestRecord:
     endpoint: str
     status: int
     authorized: bool
+    query: dict[str, str] = field(default_factory=dict)
+    content_encoding: str | None = None  # of the request body
 
 
 # ---------------------------------------------------------------------------- server
@@ -251,6 +287,7 @@ class ApifyTestServer:
         self.base_month = base_month
         self.faults = faults or Faults()
         self.faults.validate()
+        self.tick_s = 0.02  # run progress step while an answer is held (waitForFinish)
         self.requests: list[RequestRecord] = []
         self.runs: dict[str, dict[str, Any]] = {}
         self.datasets: dict[str, list[Any]] = {}
@@ -483,7 +520,11 @@ class ApifyTestServer:
             if len(keep) == len(wanted):
                 keep = wanted[1:]
             wanted = keep or wanted[:1]
-        items = [self.item(u, month, index=i) for i, u in enumerate(wanted)]
+        items: list[Any] = [self.item(u, month, index=i) for i, u in enumerate(wanted)]
+        if f.dataset == "some_unusable":
+            for i in range(0, len(items), 5):
+                items[i] = {"inputUrl": wanted[i], "error": "Profile is private or unavailable"}
+            items.append("not an object")
         if f.duplicates:
             extra = [dict(it) for i, it in enumerate(items) if i % 3 == 0]
             for i, it in enumerate(items):
@@ -521,11 +562,14 @@ class ApifyTestServer:
         endpoint = _endpoint(method, path)
         auth_header = headers.get("authorization", "")
         authorized = self._authorized(auth_header)
+        encoding = headers.get("content-encoding")
         status, out_headers, payload = self._route(
-            method, path, query, body, endpoint, authorized, auth_header
+            method, path, query, _decoded(body, encoding), endpoint, authorized, auth_header
         )
         with self._lock:
-            self.requests.append(RequestRecord(method, path, endpoint, status, authorized))
+            self.requests.append(
+                RequestRecord(method, path, endpoint, status, authorized, query, encoding)
+            )
         return status, out_headers, payload
 
     def _authorized(self, header: str) -> bool:
@@ -538,7 +582,7 @@ class ApifyTestServer:
         method: str,
         path: str,
         query: dict[str, str],
-        body: bytes,
+        body: bytes | None,
         endpoint: str,
         authorized: bool,
         auth_header: str,
@@ -548,6 +592,7 @@ class ApifyTestServer:
             slow = f.slow_seconds if f.slow_on in ("any", endpoint) else 0.0
             rate_limited = self._fault_hits("rate_limit", endpoint)
             errored = not rate_limited and self._fault_hits("error", endpoint)
+            html = not (rate_limited or errored) and self._fault_hits("html", endpoint)
         if slow:
             time.sleep(slow)
         if endpoint == "unknown":
@@ -557,28 +602,41 @@ class ApifyTestServer:
             if f.error_echo_auth:
                 message += f" Got: {auth_header}"
             return _error(401, "token-not-valid", message)
+        if body is None:
+            return _error(415, "unsupported-content-encoding", "Content-Encoding not supported")
         if rate_limited:
-            return _error(429, "rate-limit-exceeded", "You have exceeded the rate limit.")
+            status, headers, payload = _error(
+                429, "rate-limit-exceeded", "You have exceeded the rate limit."
+            )
+            return status, {**headers, "Retry-After": str(f.retry_after_s)}, payload
         if errored:
             kind = "internal-server-error" if f.error_status >= 500 else "request-failed"
             message = f"simulated HTTP {f.error_status}"
             if f.error_echo_auth:
                 message += f" for request with Authorization: {auth_header}"
             return _error(f.error_status, kind, message)
+        if html:
+            page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            return 502, {"Content-Type": "text/html"}, page
+        segments = path.split("/")
         if endpoint == "start":
-            return self._start_run(path, body)
+            return self._start_run(segments[3], query, body)
         if endpoint == "run":
-            return self._get_run(path.rsplit("/", 1)[-1])
+            return self._get_run(segments[3], query)
         if endpoint == "abort":
-            return self._abort_run(path.split("/")[-2])
-        return self._items(path.split("/")[-2], query)
+            return self._abort_run(segments[3])
+        if endpoint == "log":
+            return self._log(segments[3])
+        return self._items(segments[3], query)
 
-    def _start_run(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def _start_run(
+        self, actor_id: str, query: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         try:
             run_input = json.loads(body or b"{}")
         except ValueError:
             return _error(400, "invalid-input", "Input is not valid JSON")
-        urls = _input_urls(run_input)
+        urls = _input_urls(run_input) if isinstance(run_input, dict) else []
         if not urls:
             return _error(400, "invalid-input", "Input has no profile URLs (profileUrls/urls)")
         with self._lock:
@@ -587,41 +645,82 @@ class ApifyTestServer:
             self.datasets[dataset_id] = self.dataset_for(urls, month)
             run = {
                 "id": run_id,
-                "actId": path.split("/")[3],
-                "status": "READY",
-                "statusMessage": None,
+                "actId": actor_id,
+                "userId": "testUserId0000000",
+                "actorTaskId": None,
                 "startedAt": _now(),
                 "finishedAt": None,
-                "defaultDatasetId": dataset_id,
-                "defaultKeyValueStoreId": _new_id(),
+                "status": "READY",
+                "statusMessage": None,
+                "isStatusMessageTerminal": None,
+                "meta": {"origin": "API", "userAgent": "test"},
+                "stats": {"inputBodyLen": len(body), "restartCount": 0, "computeUnits": 0},
+                "options": {
+                    "build": query.get("build", "latest"),
+                    "timeoutSecs": int(query.get("timeout", 3600)),
+                    "memoryMbytes": int(query.get("memory", 4096)),
+                    "diskMbytes": 8192,
+                },
+                "buildId": "testBuildId000000",
                 "buildNumber": "0.0.1",
-                "meta": {"origin": "API"},
-                "stats": {"inputUrls": len(urls)},
-                "_polls": 0,
+                "exitCode": None,
+                "defaultKeyValueStoreId": _new_id(),
+                "defaultDatasetId": dataset_id,
+                "defaultRequestQueueId": _new_id(),
+                "usageTotalUsd": 0,
+                "_ticks": 0,
                 "_terminal": self.faults.run_status,
-                "_polls_before_terminal": self.faults.polls_before_terminal,
+                "_ticks_before_terminal": self.faults.polls_before_terminal,
+                "_log": [f"{_now()} ACTOR: Run {run_id} started with {len(urls)} profile URLs"],
             }
             self.runs[run_id] = run
+            wait = _wait_seconds(query)
+        if wait:
+            self._hold(run_id, wait)
+        with self._lock:
             return 201, {"Location": f"/v2/actor-runs/{run_id}"}, _json({"data": _public(run)})
 
-    def _get_run(self, run_id: str) -> tuple[int, dict[str, str], bytes]:
+    def _tick(self, run: dict[str, Any]) -> None:
+        """One step of a run's life: READY -> RUNNING -> its terminal status (under lock)."""
+        if run["status"] in TERMINAL_STATUSES:
+            return
+        run["_ticks"] += 1
+        if run["_terminal"] != "RUNNING" and run["_ticks"] > run["_ticks_before_terminal"]:
+            run["status"] = run["_terminal"]
+            run["finishedAt"] = _now()
+            run["exitCode"] = 0 if run["status"] == "SUCCEEDED" else 1
+            if run["status"] != "SUCCEEDED":
+                run["statusMessage"] = {
+                    "FAILED": "The Actor process exited with code 1",
+                    "TIMED-OUT": "The Actor run exceeded its timeout",
+                    "ABORTED": "The Actor run was aborted",
+                }[run["status"]]
+                run["isStatusMessageTerminal"] = True
+            run["_log"].append(f"{_now()} ACTOR: Run finished with status {run['status']}")
+        else:
+            run["status"] = "RUNNING"
+
+    def _hold(self, run_id: str, seconds: float) -> None:
+        """waitForFinish: hold the answer until the run is terminal or ``seconds`` passed."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self._lock:
+                run = self.runs[run_id]
+                if run["status"] in TERMINAL_STATUSES:
+                    return
+                self._tick(run)
+            time.sleep(min(self.tick_s, max(0.0, deadline - time.monotonic())))
+
+    def _get_run(self, run_id: str, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             run = self.runs.get(run_id)
             if run is None:
                 return _error(404, "record-not-found", f"Actor run {run_id} was not found")
-            if run["status"] not in TERMINAL_STATUSES:
-                run["_polls"] += 1
-                if run["_terminal"] != "RUNNING" and run["_polls"] > run["_polls_before_terminal"]:
-                    run["status"] = run["_terminal"]
-                    run["finishedAt"] = _now()
-                    if run["status"] != "SUCCEEDED":
-                        run["statusMessage"] = {
-                            "FAILED": "The actor process exited with code 1",
-                            "TIMED-OUT": "The actor run exceeded its timeout",
-                            "ABORTED": "The actor run was aborted",
-                        }[run["status"]]
-                else:
-                    run["status"] = "RUNNING"
+            self._tick(run)
+        wait = _wait_seconds(query)
+        if wait:
+            self._hold(run_id, wait)
+        with self._lock:
             return 200, {}, _json({"data": _public(run)})
 
     def _abort_run(self, run_id: str) -> tuple[int, dict[str, str], bytes]:
@@ -632,30 +731,43 @@ class ApifyTestServer:
             if run["status"] not in TERMINAL_STATUSES:
                 run["status"], run["finishedAt"] = "ABORTED", _now()
                 run["statusMessage"] = "Aborted by the API"
+                run["_log"].append(f"{_now()} ACTOR: Run aborted")
             return 200, {}, _json({"data": _public(run)})
+
+    def _log(self, run_id: str) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            run = self.runs.get(run_id)
+            if run is None:
+                return _error(404, "record-not-found", f"Log of {run_id} was not found")
+            text = "\n".join(run["_log"]) + "\n"
+        return 200, {"Content-Type": "text/plain; charset=utf-8"}, text.encode()
 
     def _items(self, dataset_id: str, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             items = self.datasets.get(dataset_id)
-            mode = self.faults.dataset
+            mode, cap = self.faults.dataset, self.faults.max_page_size
         if items is None:
             return _error(404, "record-not-found", f"Dataset {dataset_id} was not found")
         try:
             offset = max(0, int(query.get("offset", 0)))
-            limit = max(0, int(query.get("limit", 0))) or len(items)
+            limit = max(0, int(query.get("limit", 0)))
         except ValueError:
             return _error(400, "invalid-parameter", "offset and limit must be integers")
-        page = items[offset : offset + limit]
+        desc = query.get("desc", "").lower() in ("1", "true")
+        clean = query.get("clean", "").lower() in ("1", "true")
+        rows = items[::-1] if desc else items
+        size = min(limit or _NO_LIMIT, cap or _NO_LIMIT)
+        scanned = rows[offset : offset + size]
+        page = [_cleaned(i) for i in scanned if i != {}] if clean else scanned
         headers = {
             "X-Apify-Pagination-Offset": str(offset),
-            "X-Apify-Pagination-Limit": str(limit),
-            "X-Apify-Pagination-Count": str(len(page)),
+            "X-Apify-Pagination-Limit": str(limit or _NO_LIMIT),
+            "X-Apify-Pagination-Count": str(len(scanned)),
             "X-Apify-Pagination-Total": str(len(items)),
+            "X-Apify-Pagination-Desc": "true" if desc else "false",
         }
         if mode == "malformed":
             return 200, headers, _json(page)[: max(10, len(_json(page)) // 2)]
-        if mode == "not_array":
-            return 200, headers, _json({"items": page})
         return 200, headers, _json(page)
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -677,17 +789,49 @@ def _format_variant(title: str, r: float) -> str:
     return variants[int(r * len(variants))]
 
 
+_NO_LIMIT = 999_999_999_999  # what the API reports as the limit when none was asked for
+_ROUTES = (
+    ("POST", re.compile(r"/v2/(?:acts|actors)/[^/]+/runs"), "start"),
+    ("GET", re.compile(r"/v2/actor-runs/[^/]+"), "run"),
+    ("POST", re.compile(r"/v2/actor-runs/[^/]+/abort"), "abort"),
+    ("GET", re.compile(r"/v2/(?:actor-runs/[^/]+/log|logs/[^/]+)"), "log"),
+    ("GET", re.compile(r"/v2/datasets/[^/]+/items"), "items"),
+)
+
+
 def _endpoint(method: str, path: str) -> str:
-    segments = path.split("/")
-    if method == "POST" and re.fullmatch(r"/v2/acts/[^/]+/runs", path):
-        return "start"
-    if method == "GET" and re.fullmatch(r"/v2/actor-runs/[^/]+", path):
-        return "run"
-    if method == "POST" and re.fullmatch(r"/v2/actor-runs/[^/]+/abort", path):
-        return "abort"
-    if method == "GET" and len(segments) == 5 and re.fullmatch(r"/v2/datasets/[^/]+/items", path):
-        return "items"
+    for verb, pattern, name in _ROUTES:
+        if method == verb and pattern.fullmatch(path):
+            return name
     return "unknown"
+
+
+def _decoded(body: bytes, encoding: str | None) -> bytes | None:
+    """The request body without its Content-Encoding (gzip, as the official client sends
+    bodies of 1 KiB and more); None for an encoding this server does not speak."""
+    if not body or encoding in (None, "", "identity"):
+        return body
+    if encoding.lower() == "gzip":
+        try:
+            return gzip.decompress(body)
+        except (OSError, EOFError):
+            return None
+    return None
+
+
+def _wait_seconds(query: dict[str, str]) -> float:
+    """waitForFinish in seconds, capped at the documented 60."""
+    try:
+        return min(60.0, max(0.0, float(query.get("waitForFinish", 0))))
+    except ValueError:
+        return 0.0
+
+
+def _cleaned(item: Any) -> Any:
+    """clean=1: hidden fields (a leading #) left out."""
+    if isinstance(item, dict):
+        return {k: v for k, v in item.items() if not str(k).startswith("#")}
+    return item
 
 
 def _input_urls(run_input: dict[str, Any]) -> list[str]:
@@ -734,7 +878,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, out_headers, payload = self.app.handle(self.command, self.path, headers, body)
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        out_headers.setdefault("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         for key, value in out_headers.items():
             self.send_header(key, value)
@@ -792,8 +936,8 @@ def roster_from_warehouse(database_url: str) -> dict[str, RosterEntry]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m loaders.apify_linkedin.testserver",
-        description="Local Apify API test-mode server (127.0.0.1).",
+        prog="python -m testing.apify",
+        description="Local Apify API v2 test-mode server (127.0.0.1).",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = any free port")
