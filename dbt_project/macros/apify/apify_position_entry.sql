@@ -229,7 +229,11 @@
                         end
                     ) with ordinality as roles_of_entry (role, role_index)
                     where jsonb_typeof(elements.entry) = 'object' and jsonb_typeof(roles_of_entry.role) = 'object'
+                    -- offset 0 keeps each level a subquery: its values are computed once per
+                    -- role, not inlined (and recomputed) into every expression that uses them
+                    offset 0
                 ) as entries
+                offset 0
             ) as parts
             -- a role without a title or a company is not understood (nor a group's role without a title)
             where parts.title is not null or (parts.company_name is not null and not parts.is_group)

@@ -261,7 +261,7 @@ linkedin_observed as (
             and coalesce(items.company_linkedin_url_given, '') = employer_map.employer_linkedin_url_match
             and employer_map.employer_website_given is null
     -- an item no staging rule understands says nothing about the position (no departure)
-    where items.profile_url is not null and items.has_name and items.item_shape <> 'unparsed'
+    where items.profile_url is not null and items.has_name and items.item_shape is distinct from 'unparsed'
 ),
 
 intake_observed as (

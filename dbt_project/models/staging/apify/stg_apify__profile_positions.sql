@@ -28,8 +28,15 @@
 with
 
 -- the item and its current job (apify_json_position_entry_join): only items with an
--- `experience` or `experiences` array run the lateral subquery; for the rest (flat items) a
--- lateral join alone costs about a second per million items
+-- `experience` or an `experiences` array run the lateral subquery, each found through its
+-- own partial index (loaders/apify_linkedin/jobs.py ensure_item_indexes); for the rest (flat
+-- items) a lateral join alone costs about a second per million items
+{%- set experience = 'raw_items.experience' %}
+{%- set experiences = apify_json_value('raw_items.item', 'experiences') %}
+{%- set with_job = {
+    'experience': apify_json_is_array(experience),
+    'experiences': 'not ' ~ apify_json_is_array(experience) ~ ' and ' ~ apify_json_is_array(experiences),
+} %}
 items as (
     select
         raw_items.*,
@@ -39,9 +46,8 @@ items as (
         cast(null as {{ dbt.type_boolean() }}) as entry_is_current,
         cast(null as {{ dbt.type_boolean() }}) as entry_from_experience
     from (select * from {{ source }}) as raw_items
-    where
-        not {{ apify_json_is_array('raw_items.experience') }}
-        and not {{ apify_json_is_array(apify_json_value('raw_items.item', 'experiences')) }}
+    where not {{ apify_json_is_array(experience) }} and not {{ apify_json_is_array(experiences) }}
+    {%- for shape, condition in with_job.items() %}
     union all
     select
         raw_items.*,
@@ -51,10 +57,9 @@ items as (
         position_entry.is_current as entry_is_current,
         position_entry.from_experience as entry_from_experience
     from (select * from {{ source }}) as raw_items
-    {{ apify_json_position_entry_join('raw_items.experience', apify_json_value('raw_items.item', 'experiences'), 'position_entry') }}
-    where
-        {{ apify_json_is_array('raw_items.experience') }}
-        or {{ apify_json_is_array(apify_json_value('raw_items.item', 'experiences')) }}
+    {{ apify_json_position_entry_join(experience, experiences, 'position_entry') }}
+    where {{ condition }}  -- {{ shape }}
+    {%- endfor %}
 ),
 
 final as (
