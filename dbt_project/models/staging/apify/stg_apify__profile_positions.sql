@@ -33,10 +33,6 @@ with
 -- items) a lateral join alone costs about a second per million items
 {%- set experience = 'raw_items.experience' %}
 {%- set experiences = apify_json_value('raw_items.item', 'experiences') %}
-{%- set with_job = {
-    'experience': apify_json_is_array(experience),
-    'experiences': 'not ' ~ apify_json_is_array(experience) ~ ' and ' ~ apify_json_is_array(experiences),
-} %}
 items as (
     select
         raw_items.*,
@@ -47,7 +43,6 @@ items as (
         cast(null as {{ dbt.type_boolean() }}) as entry_from_experience
     from (select * from {{ source }}) as raw_items
     where not {{ apify_json_is_array(experience) }} and not {{ apify_json_is_array(experiences) }}
-    {%- for shape, condition in with_job.items() %}
     union all
     select
         raw_items.*,
@@ -58,8 +53,18 @@ items as (
         position_entry.from_experience as entry_from_experience
     from (select * from {{ source }}) as raw_items
     {{ apify_json_position_entry_join(experience, experiences, 'position_entry') }}
-    where {{ condition }}  -- {{ shape }}
-    {%- endfor %}
+    where {{ apify_json_is_array(experience) }}
+    union all
+    select
+        raw_items.*,
+        position_entry.title as entry_title,
+        position_entry.company_name as entry_company_name,
+        position_entry.company_linkedin_url as entry_company_linkedin_url,
+        position_entry.is_current as entry_is_current,
+        position_entry.from_experience as entry_from_experience
+    from (select * from {{ source }}) as raw_items
+    {{ apify_json_position_entry_join(experience, experiences, 'position_entry') }}
+    where not {{ apify_json_is_array(experience) }} and {{ apify_json_is_array(experiences) }}
 ),
 
 final as (
