@@ -415,6 +415,7 @@ superseded as (
             and candidates.source_ref = earlier.dataset_id
     where
         earlier.has_name
+        and earlier.item_shape is distinct from 'unparsed'
         and (coalesce(earlier.item_index, 9223372036854775807), earlier.item_key)
         < (coalesce(candidates.item_index, 9223372036854775807), candidates.item_key)
 ),
@@ -479,6 +480,7 @@ unstored as (
             "select seen.source_ref from " ~ this ~ " as seen where seen.origin = 'dataset'"
         ) }}
         and profiles.linkedin_url in (select history_profiles.profile_url from history_profiles)
+        and profiles.item_shape is distinct from 'unparsed'
         and not exists (
             select 1
             from {{ this }} as seen

@@ -44,7 +44,8 @@ deduplicated as (
         *,
         row_number() over (
             partition by linkedin_url, dataset_id
-            order by item_index asc, item_key asc
+            -- an item no rule understands only counts when the profile has no other
+            order by case when item_shape = 'unparsed' then 1 else 0 end, item_index asc, item_key asc
         ) as row_in_dataset
     from profiles
 ),
