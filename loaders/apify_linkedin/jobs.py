@@ -362,10 +362,10 @@ def dataset_landed(url: str, dataset_id: str) -> bool:
 
 def ensure_item_indexes(url: str) -> None:
     """Indexes the loader's own lookups and change detection use (dlt creates the table and
-    its item_key UNIQUE index; these are ours, created once). The partial one finds a
-    dataset's items with an experience array: stg_apify__profile_positions reads those
-    through a lateral join of their entries, and without it would scan the whole dataset
-    a second time to find (usually) none."""
+    its item_key UNIQUE index; these are ours, created once). The partial ones find a
+    dataset's items with an `experience` array, and those with an `experiences` one:
+    stg_apify__profile_positions reads those through a lateral join of their entries, and
+    without them would scan the whole dataset again to find (usually) none."""
     with _connect(url) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ITEMS,))
         conn.execute(
@@ -377,6 +377,12 @@ def ensure_item_indexes(url: str) -> None:
         conn.execute(
             "create index if not exists profile_items_experience_dataset_idx"
             f" on {ITEMS} (dataset_id) where coalesce(jsonb_typeof(experience) = 'array', false)"
+        )
+        conn.execute(  # the same for items with an `experiences` array (another actor's shape)
+            "create index if not exists profile_items_experiences_dataset_idx"
+            f" on {ITEMS} (dataset_id)"
+            " where not coalesce(jsonb_typeof(experience) = 'array', false)"
+            " and coalesce(jsonb_typeof((item -> 'experiences')) = 'array', false)"
         )
 
 

@@ -33,30 +33,6 @@
 
 
 {#-
-    A sortable text for a date-ish key of an experience entry: "YYYY-MM[-DD]" strings as
-    given, {"year": 2021, "month": 3} objects as "2021-03"; null when absent.
--#}
-{% macro apify_json_date_key(json_expr, key) -%}
-    {{ return(adapter.dispatch('apify_json_date_key', 'outreach')(json_expr, key)) }}
-{%- endmacro %}
-
-{% macro default__apify_json_date_key(json_expr, key) -%}
-    {{ exceptions.raise_compiler_error("apify_json_date_key: add " ~ adapter.type() ~ "__apify_json_date_key") }}
-{%- endmacro %}
-
-{% macro postgres__apify_json_date_key(json_expr, key) -%}
-    case jsonb_typeof({{ json_expr }} -> '{{ key }}')
-        when 'object' then
-            lpad(coalesce({{ json_expr }} -> '{{ key }}' ->> 'year', '0'), 4, '0')
-            || '-'
-            || lpad(coalesce({{ json_expr }} -> '{{ key }}' ->> 'month', '1'), 2, '0')
-        when 'string' then nullif(trim({{ json_expr }} ->> '{{ key }}'), '')
-        when 'number' then {{ json_expr }} ->> '{{ key }}'
-    end
-{%- endmacro %}
-
-
-{#-
     One row per element of the JSON array column `json_column` of `relation`:
     (<key_column>, entry_index 1-based, entry). Rows whose column is not an array, or an
     empty one, give no rows.
@@ -110,50 +86,6 @@
 {%- endmacro %}
 
 
-
-{#-
-    The experience entry that gives an item its position, as a lateral join adding
-    `<alias>.entry` (the entry JSON), `<alias>.entry_index` (1-based) and
-    `<alias>.is_current` (no endDate: null, empty or "Present"): the current entry with
-    the latest startDate (see apify_json_date_key), then the first in array order; if none
-    is current, the first entry (is_current false). No entry (not an array, or empty):
-    all three null. Per item, with no sort over all entries: a filter on the item's
-    columns still reaches the raw table.
--#}
-{% macro apify_json_position_entry_join(json_expr, alias) -%}
-    {{ return(adapter.dispatch('apify_json_position_entry_join', 'outreach')(json_expr, alias)) }}
-{%- endmacro %}
-
-{% macro default__apify_json_position_entry_join(json_expr, alias) -%}
-    {{ exceptions.raise_compiler_error("apify_json_position_entry_join: add " ~ adapter.type() ~ "__apify_json_position_entry_join") }}
-{%- endmacro %}
-
-{% macro postgres__apify_json_position_entry_join(json_expr, alias) -%}
-    left join lateral (
-        select
-            entries.entry,
-            entries.entry_index,
-            entries.is_current
-        from (
-            select
-                elements.entry,
-                cast(elements.entry_index as {{ dbt.type_bigint() }}) as entry_index,
-                coalesce(lower({{ normalize_whitespace(apify_json_text('elements.entry', 'endDate')) }}), 'present')
-                = 'present' as is_current,
-                coalesce({{ apify_json_date_key('elements.entry', 'startDate') }}, '') as start_key
-            from jsonb_array_elements(
-                case
-                    when jsonb_typeof({{ json_expr }}) = 'array' then {{ json_expr }}
-                    else cast('[]' as jsonb)
-                end
-            ) with ordinality as elements (entry, entry_index)
-            -- a gating filter: no array, no work (most items are flat)
-            where jsonb_typeof({{ json_expr }}) = 'array'
-        ) as entries
-        order by entries.is_current desc, entries.start_key desc, entries.entry_index asc
-        limit 1
-    ) as {{ alias }} on true
-{%- endmacro %}
 
 {#- Whether a JSON value is an array (false for null). -#}
 {% macro apify_json_is_array(json_expr) -%}

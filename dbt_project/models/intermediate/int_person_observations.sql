@@ -164,7 +164,8 @@ items as (
         title_given,
         company_name_given,
         company_linkedin_url_given,
-        has_name
+        has_name,
+        item_shape
     from {{ ref('stg_apify__profile_positions') }}
     where {{ in_subquery('dataset_id', 'select new_datasets.dataset_id from new_datasets') }}
 ),
@@ -259,7 +260,8 @@ linkedin_observed as (
             coalesce(items.company_name_given, '') = employer_map.employer_name_match
             and coalesce(items.company_linkedin_url_given, '') = employer_map.employer_linkedin_url_match
             and employer_map.employer_website_given is null
-    where items.profile_url is not null and items.has_name
+    -- an item no staging rule understands says nothing about the position (no departure)
+    where items.profile_url is not null and items.has_name and items.item_shape is distinct from 'unparsed'
 ),
 
 intake_observed as (
@@ -413,6 +415,7 @@ superseded as (
             and candidates.source_ref = earlier.dataset_id
     where
         earlier.has_name
+        and earlier.item_shape is distinct from 'unparsed'
         and (coalesce(earlier.item_index, 9223372036854775807), earlier.item_key)
         < (coalesce(candidates.item_index, 9223372036854775807), candidates.item_key)
 ),
@@ -477,6 +480,7 @@ unstored as (
             "select seen.source_ref from " ~ this ~ " as seen where seen.origin = 'dataset'"
         ) }}
         and profiles.linkedin_url in (select history_profiles.profile_url from history_profiles)
+        and profiles.item_shape is distinct from 'unparsed'
         and not exists (
             select 1
             from {{ this }} as seen

@@ -1,10 +1,12 @@
 {#-
-    One row per observed LinkedIn profile per dataset, both item shapes normalised:
-    flat (fullName / jobTitle / companyName / companyLinkedinUrl) and
-    firstName / lastName / experience[] (position, companyName, companyLinkedinUrl,
-    startDate, endDate). The current position of an experience item is the entry without
-    an endDate (null, empty or "Present"), the latest startDate first; an item whose every
-    entry has ended has no current position (the person left). Items without a LinkedIn
+    One row per observed LinkedIn profile per dataset, the item shapes normalised (see
+    loaders/apify_linkedin/README.md "Item shapes"): flat (fullName / jobTitle /
+    companyName / companyLinkedinUrl), experience[] (position, companyName,
+    companyLinkedinUrl, startDate, endDate) and experiences[] (title, subtitle,
+    companyLink1, caption). The current position of a job list is the job whose end date
+    leaves it open (none, "Present", {"text": "Present"}, no year), the latest start first;
+    an item whose every job has ended has no current position (the person left). An item
+    no rule understands (item_shape unparsed) has has_current_position null. Items without a LinkedIn
     profile URL or a name are not observations and are dropped.
 -#}
 with
@@ -42,7 +44,8 @@ deduplicated as (
         *,
         row_number() over (
             partition by linkedin_url, dataset_id
-            order by item_index asc, item_key asc
+            -- an item no rule understands only counts when the profile has no other
+            order by case when item_shape = 'unparsed' then 1 else 0 end, item_index asc, item_key asc
         ) as row_in_dataset
     from profiles
 ),
@@ -51,7 +54,8 @@ deduplicated as (
 kept as (
     select
         *,
-        coalesce(title, company_name) is not null as has_current_position
+        -- unknown for an item no rule understands (it is no observation of a position)
+        case when item_shape <> 'unparsed' then coalesce(title, company_name) is not null end as has_current_position
     from deduplicated
     where row_in_dataset = 1
 ),

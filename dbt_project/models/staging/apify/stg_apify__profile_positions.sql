@@ -3,10 +3,12 @@
     stg_apify__profile_items, kept cheap because change detection reads a whole refresh (a
     million items) at once. Per item: the canonical profile URL, whether the item names the
     person (has_name: the rule of stg_apify__profile_items.full_name without building the
-    name) and the current position (flat fields, or the current experience entry) as
-    given. Whitespace and company-URL normalisation of the position are left to whoever
-    reads it: stg_apify__profile_items per item, int_person_observations once per distinct
-    value. Experience entries' fields are normalised here already (normalising twice
+    name), the current position as given (flat fields, or the current job of an
+    `experience` / `experiences` array: apify_json_position_entry_join) and item_shape:
+    which rule gave it (flat, experience, experiences; unparsed when no rule understands
+    the item: not an observation of a position). Whitespace and company-URL normalisation
+    of the position are left to whoever reads it: stg_apify__profile_items per item, int_person_observations once per distinct
+    value. Job-list titles and companies are normalised here already (normalising twice
     changes nothing).
 -#}
 {%- set text = dbt.type_string() -%}
@@ -25,24 +27,44 @@
 
 with
 
--- the item and its experience entry (apify_json_position_entry_join): only items whose
--- experience is an array run the lateral subquery; for the rest (flat items) a lateral join
--- alone costs about a second per million items
+-- the item and its current job (apify_json_position_entry_join): only items with an
+-- `experience` or an `experiences` array run the lateral subquery, each found through its
+-- own partial index (loaders/apify_linkedin/jobs.py ensure_item_indexes); for the rest (flat
+-- items) a lateral join alone costs about a second per million items
+{%- set experience = 'raw_items.experience' %}
+{%- set experiences = apify_json_value('raw_items.item', 'experiences') %}
 items as (
     select
         raw_items.*,
-        cast(null as {{ apify_type_json() }}) as position_entry,
-        cast(null as {{ dbt.type_boolean() }}) as is_current_entry
+        cast(null as {{ text }}) as entry_title,
+        cast(null as {{ text }}) as entry_company_name,
+        cast(null as {{ text }}) as entry_company_linkedin_url,
+        cast(null as {{ dbt.type_boolean() }}) as entry_is_current,
+        cast(null as {{ dbt.type_boolean() }}) as entry_from_experience
     from (select * from {{ source }}) as raw_items
-    where not {{ apify_json_is_array('raw_items.experience') }}
+    where not {{ apify_json_is_array(experience) }} and not {{ apify_json_is_array(experiences) }}
     union all
     select
         raw_items.*,
-        position_entry.entry as position_entry,
-        position_entry.is_current as is_current_entry
+        position_entry.title as entry_title,
+        position_entry.company_name as entry_company_name,
+        position_entry.company_linkedin_url as entry_company_linkedin_url,
+        position_entry.is_current as entry_is_current,
+        position_entry.from_experience as entry_from_experience
     from (select * from {{ source }}) as raw_items
-    {{ apify_json_position_entry_join('raw_items.experience', 'position_entry') }}
-    where {{ apify_json_is_array('raw_items.experience') }}
+    {{ apify_json_position_entry_join(experience, experiences, 'position_entry') }}
+    where {{ apify_json_is_array(experience) }}
+    union all
+    select
+        raw_items.*,
+        position_entry.title as entry_title,
+        position_entry.company_name as entry_company_name,
+        position_entry.company_linkedin_url as entry_company_linkedin_url,
+        position_entry.is_current as entry_is_current,
+        position_entry.from_experience as entry_from_experience
+    from (select * from {{ source }}) as raw_items
+    {{ apify_json_position_entry_join(experience, experiences, 'position_entry') }}
+    where not {{ apify_json_is_array(experience) }} and {{ apify_json_is_array(experiences) }}
 ),
 
 final as (
@@ -69,23 +91,29 @@ final as (
             or {{ has_visible_text('items.first_name') }}
             or {{ has_visible_text('items.last_name') }}
         ) as has_name,
-        case when items.position_entry is null then 'flat' else 'experience' end as item_shape,
-        -- an experience item's position is its current entry's; none current: no position
+        -- which rule gave the position; `unparsed`: none (not an observation of a position)
         case
-            when items.position_entry is null then items.job_title
-            when items.is_current_entry
-                then coalesce(
-                    {{ normalize_whitespace(apify_json_text('items.position_entry', 'position')) }},
-                    {{ normalize_whitespace(apify_json_text('items.position_entry', 'title')) }}
-                )
+            when items.entry_from_experience then 'experience'
+            when not items.entry_from_experience then 'experiences'
+            when
+                coalesce(items.job_title, items.company_name, items.company_linkedin_url) is not null
+                or {{ apify_json_has_key('items.item', 'jobTitle') }}
+                or {{ apify_json_has_key('items.item', 'companyName') }}
+                then 'flat'
+            else 'unparsed'
+        end as item_shape,
+        -- a job list's position is its current job's; none current: no position
+        case
+            when items.entry_from_experience is null then items.job_title
+            when items.entry_is_current then items.entry_title
         end as title_given,
         case
-            when items.position_entry is null then items.company_name
-            when items.is_current_entry then {{ apify_json_text('items.position_entry', 'companyName') }}
+            when items.entry_from_experience is null then items.company_name
+            when items.entry_is_current then items.entry_company_name
         end as company_name_given,
         case
-            when items.position_entry is null then items.company_linkedin_url
-            when items.is_current_entry then {{ apify_json_text('items.position_entry', 'companyLinkedinUrl') }}
+            when items.entry_from_experience is null then items.company_linkedin_url
+            when items.entry_is_current then items.entry_company_linkedin_url
         end as company_linkedin_url_given
     from items
 )
