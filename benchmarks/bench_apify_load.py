@@ -6,8 +6,8 @@
 Runs in a fresh database on the warehouse server (embedded, or OUTREACH_DATABASE_URL's
 server) and prints one JSON document:
 
-- ``landing``: N generated dataset items (both item shapes, as the test-mode server makes
-  them) through the loader's own ``land()`` - ``ItemCollector`` (parse, canonical JSON,
+- ``landing``: N generated dataset items (the published item shapes, as the test-mode
+  server makes them) through the loader's own ``land()`` - ``ItemCollector`` (parse, canonical JSON,
   item keys, dedupe) -> pyarrow batches -> dlt extract / normalize (csv) / load (COPY,
   several files in parallel) - with each step's seconds;
 - ``copy``: the very same rows (prepared beforehand) with ``psycopg`` ``COPY`` into a table

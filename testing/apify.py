@@ -28,8 +28,27 @@ for: people from a roster (usually the warehouse's tracked people, so that a bas
 scrape agrees with what the warehouse knows) or generated from the URL. A monthly change
 rate makes a later simulated ``month`` differ from the baseline in a deterministic way:
 promotions, moves to another tracked company, moves to a new company, departures and
-formatting-only title edits. Items come in both shapes actors use (flat
-``fullName``/``jobTitle``/``companyName``, or ``firstName``/``lastName``/``experience[]``).
+formatting-only title edits. ``simulated_changes(urls, month)`` is the ground truth: what
+changed for whom in that month, with the position before and after.
+
+Items follow the published actor shapes of tests/fixtures/apify/README.md (``shape``
+fault: one of them for every profile, or ``mixed``: a deterministic choice per profile):
+
+- ``flat``: the top-level fields of dev_fusion items (``linkedinUrl``, ``fullName``,
+  ``headline``, ``jobTitle``, ``companyName``, ``companyLinkedinUrl``,
+  ``addressWithCountry``, ``connections``); someone who left has them null;
+- ``experience``: harvestapi items (``publicIdentifier``, ``firstName``, ``lastName``,
+  ``location{linkedinText}``, ``experience[]`` newest first of ``position``,
+  ``companyName``, ``companyLinkedinUrl``, ``employmentType``, ``duration``, and
+  ``startDate``/``endDate`` objects ``{"month": 3, "year": 2021, "text": "Mar 2021"}`` -
+  per profile the month as a number, as a name (``"Mar"``), or the date only as
+  ``{"text": "Mar 2021"}``; the current job ``endDate: {"text": "Present"}``);
+- ``experiences``: dev_fusion items (top-level ``jobTitle``/``companyName`` plus
+  ``experiences[]`` of ``companyId``, ``companyLink1``, ``title``, ``subtitle``
+  ``"Acme · Full-time"``, ``caption`` ``"Jan 2025 - Present · 3 mos"``; consecutive roles
+  at one company as a ``breakdown: true`` group whose ``subComponents`` are the roles).
+
+Someone who left has every job ended; the same ground truth comes out of every shape.
 
 Faults are switchable at any time (``configure(...)`` in-process, or ``POST /_test/config``
 with the same fields as JSON): see ``Faults``.
@@ -75,6 +94,18 @@ DATASET_MODES = (
     "some_unusable",  # every 5th profile an error item, and one item that is no object
 )
 ENDPOINTS = ("any", "start", "run", "items", "abort", "log")
+# flat: dev_fusion's top-level fields; experience: harvestapi; experiences: dev_fusion
+ITEM_SHAPES = ("flat", "experience", "experiences")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DATE_STYLES = ("number", "name", "text")  # harvestapi date objects: month 3, "Mar", text only
+LOCATIONS = (
+    ("London, England, United Kingdom", "GB"),
+    ("New York, New York, United States", "US"),
+    ("Berlin, Germany", "DE"),
+    ("Toronto, Ontario, Canada", "CA"),
+)
+SCHOOLS = ("University of Sussex", "University of Toronto", "New York University")
+LOGO = "https://media.licdn.com/dms/image/logo.png"
 
 PROMOTIONS = {
     "Vice President of Sales": "Chief Revenue Officer",
@@ -164,6 +195,19 @@ class Position:
     end: str | None = None
 
 
+@dataclass(frozen=True)
+class SimulatedChange:
+    """One simulated change of a profile (ground truth for change detection): the position
+    before and after; ``new_title`` and ``new_company`` None when the person left."""
+
+    month: int
+    kind: str  # one of CHANGE_TYPES
+    previous_title: str | None
+    previous_company: Company | None
+    new_title: str | None
+    new_company: Company | None
+
+
 @dataclass
 class Profile:
     """A person's LinkedIn profile at some month."""
@@ -172,7 +216,12 @@ class Profile:
     first_name: str
     last_name: str
     positions: list[Position]  # oldest first; the current one has end None
-    changes: list[tuple[int, str]] = field(default_factory=list)  # (month, change type)
+    events: list[SimulatedChange] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[tuple[int, str]]:
+        """(month, change type) of every simulated change so far."""
+        return [(e.month, e.kind) for e in self.events]
 
     @property
     def current(self) -> Position | None:
@@ -217,7 +266,7 @@ class Faults:
     dataset: str = "normal"  # one of DATASET_MODES
     partial_fraction: float = 0.3  # share of requested profiles missing with "partial"
     duplicates: bool = False  # repeat some items verbatim, and some in another URL form
-    shape: str = "mixed"  # item shape: flat, experience, mixed (per profile)
+    shape: str = "mixed"  # item shape: one of ITEM_SHAPES, or mixed (a choice per profile)
 
     def validate(self) -> None:
         for name in ("rate_limit_on", "error_on", "slow_on", "html_on"):
@@ -227,8 +276,8 @@ class Faults:
             raise ValueError(f"run_status must be one of {TERMINAL_STATUSES} or RUNNING")
         if self.dataset not in DATASET_MODES:
             raise ValueError(f"dataset must be one of {DATASET_MODES}")
-        if self.shape not in ("flat", "experience", "mixed"):
-            raise ValueError("shape must be flat, experience or mixed")
+        if self.shape not in (*ITEM_SHAPES, "mixed"):
+            raise ValueError(f"shape must be one of {ITEM_SHAPES} or mixed")
         if self.max_page_size is not None and self.max_page_size < 1:
             raise ValueError("max_page_size must be at least 1 (or null: no cap)")
 
@@ -401,15 +450,25 @@ class ApifyTestServer:
                 title=_pick(TITLES, self.seed, key, "t0"),
                 company=earlier,
                 start=_add_months(start, -(12 + int(_rand(self.seed, key, "t0s") * 48))),
-                end=start,
+                end=_add_months(start, -1),
             ),
             Position(title=title, company=company, start=start),
         ]
         return Profile(handle=handle, first_name=first, last_name=last, positions=positions)
 
-    def _new_company(self, key: str, month: int) -> Company:
+    def _new_company(self, key: str, month: int | str) -> Company:
         name = f"{_pick(NEW_CO_A, self.seed, key, month, 'a')} {_pick(NEW_CO_B, self.seed, key, month, 'b')}"
         return Company(name, f"https://www.linkedin.com/company/{_slug(name)}")
+
+    def _untracked_company(self, key: str, month: int, current: Position | None) -> Company:
+        """A new company for a move: neither a tracked one nor the one the person is at."""
+        taken = {c.name for c in self.companies} | ({current.company.name} if current else set())
+        company = self._new_company(key, month)
+        attempt = 0
+        while company.name in taken:
+            attempt += 1
+            company = self._new_company(key, f"{month}+{attempt}")
+        return company
 
     def _change_type(self, key: str, month: int) -> str:
         names = [n for n in CHANGE_TYPES if self.change_mix.get(n, 0) > 0]
@@ -436,8 +495,10 @@ class ApifyTestServer:
         return profile
 
     def _apply(self, profile: Profile, key: str, month: int, kind: str) -> None:
-        when = _add_months(self.base_month, month)
+        when = _add_months(self.base_month, month)  # the new job's first month
+        ended = _add_months(when, -1)  # the old job's last month
         current = profile.current
+        before = (current.title, current.company) if current else (None, None)
         if current is None and kind != "move_new":
             kind = "move_new"  # someone who left can only turn up somewhere new
         if kind == "promotion":
@@ -447,64 +508,199 @@ class ApifyTestServer:
                 if current.title.startswith("Senior ")
                 else f"Senior {current.title}"
             )
-            current.end = when
+            current.end = ended
             profile.positions.append(Position(title, current.company, when))
         elif kind == "move_tracked" and current is not None:
             others = [c for c in self.companies if c.name != current.company.name]
             if not others:
                 kind = "move_new"
             else:
-                current.end = when
+                current.end = ended
                 company = _pick(others, self.seed, key, month, "to")
                 profile.positions.append(Position(current.title, company, when))
         if kind == "move_new":
             title = current.title if current else _pick(TITLES, self.seed, key, month)
+            company = self._untracked_company(key, month, current)
             if current:
-                current.end = when
-            profile.positions.append(Position(title, self._new_company(key, month), when))
+                current.end = ended
+            profile.positions.append(Position(title, company, when))
         elif kind == "departure":
             assert current is not None
-            current.end = when
+            current.end = ended
         elif kind == "title_format":
             assert current is not None
             current.title = _format_variant(current.title, _rand(self.seed, key, month, "fmt"))
-        profile.changes.append((month, kind))
+        after = profile.current
+        profile.events.append(
+            SimulatedChange(
+                month,
+                kind,
+                *before,
+                after.title if after else None,
+                after.company if after else None,
+            )
+        )
+
+    def simulated_changes(
+        self, urls: Iterable[str], month: int | None = None
+    ) -> dict[str, list[SimulatedChange]]:
+        """The ground truth of ``month`` (default: the server's month): per normalised
+        profile URL, the changes simulated in that month - what this month's scrape differs
+        by from the month before. Profiles without a change are left out."""
+        month = self.month if month is None else month
+        out: dict[str, list[SimulatedChange]] = {}
+        for url in urls:
+            profile = self.profile(url, month)
+            events = [e for e in profile.events if e.month == month] if profile else []
+            if events:
+                out[normalize_linkedin_url(url)] = events
+        return out
 
     def item(self, url: str, month: int | None = None, *, index: int = 0) -> dict[str, Any]:
-        """The dataset item an actor would return for ``url``."""
+        """The dataset item an actor would return for ``url`` (see the module docstring for
+        the shapes)."""
+        month = self.month if month is None else month
         profile = self.profile(url, month)
         if profile is None:
             return {"inputUrl": url, "error": "Not a LinkedIn profile URL"}
-        shape = self.faults.shape
-        if shape == "mixed":
-            shape = "flat" if _rand(self.seed, profile.handle, "shape") < 0.5 else "experience"
+        shape = self.item_shape(url)
+        now = _add_months(self.base_month, month)
+        if shape == "experience":
+            return self._harvestapi_item(profile, now)
+        if shape == "experiences":
+            return self._devfusion_item(profile, now)
         current = profile.current
-        if shape == "flat":
-            return {
-                "linkedinUrl": f"https://www.linkedin.com/in/{profile.handle}/",
-                "fullName": profile.full_name,
-                "headline": (
-                    f"{current.title} at {current.company.name}" if current else "Open to work"
-                ),
-                "jobTitle": current.title if current else None,
-                "companyName": current.company.name if current else None,
-                "companyLinkedinUrl": current.company.linkedin_url if current else None,
-                "location": "United States",
-            }
         return {
-            "linkedinUrl": f"https://linkedin.com/in/{profile.handle}",
+            "linkedinUrl": f"https://www.linkedin.com/in/{profile.handle}/",
+            "fullName": profile.full_name,
+            "headline": _headline(current),
+            "jobTitle": current.title if current else None,
+            "companyName": current.company.name if current else None,
+            "companyLinkedinUrl": current.company.linkedin_url if current else None,
+            "addressWithCountry": self._location(profile)[0],
+            "connections": 500,
+        }
+
+    def item_shape(self, url: str) -> str:
+        """The shape of ``url``'s items (one of ITEM_SHAPES): the ``shape`` fault, or with
+        ``mixed`` a deterministic choice per profile."""
+        if self.faults.shape != "mixed":
+            return self.faults.shape
+        key = normalize_linkedin_url(url) or url
+        return _pick(ITEM_SHAPES, self.seed, key.rsplit("/", 1)[-1], "shape")
+
+    def _location(self, profile: Profile) -> tuple[str, str]:
+        return _pick(LOCATIONS, self.seed, profile.handle, "location")
+
+    def _harvestapi_item(self, profile: Profile, now: str) -> dict[str, Any]:
+        """harvestapi/linkedin-profile-scraper (tests/fixtures/apify/harvest_experience_*)."""
+        style = _pick(DATE_STYLES, self.seed, profile.handle, "dates")
+        location, country = self._location(profile)
+        school = _pick(SCHOOLS, self.seed, profile.handle, "school")
+        graduated = int(min(p.start for p in profile.positions)[:4])
+        return {
+            "id": "ACoAA" + hashlib.sha256(profile.handle.encode()).hexdigest()[:10].upper(),
+            "publicIdentifier": profile.handle,
+            "linkedinUrl": f"https://www.linkedin.com/in/{profile.handle}",
             "firstName": profile.first_name,
             "lastName": profile.last_name,
-            "headline": f"{current.title} | {current.company.name}" if current else None,
+            "headline": _headline(profile.current),
+            "location": {"linkedinText": location, "countryCode": country},
             "experience": [
                 {
                     "position": p.title,
                     "companyName": p.company.name,
                     "companyLinkedinUrl": p.company.linkedin_url,
-                    "startDate": p.start,
-                    "endDate": p.end,
+                    "employmentType": "Full-time",
+                    "duration": _duration(p.start, p.end or now),
+                    "startDate": _date_object(p.start, style),
+                    "endDate": _date_object(p.end, style) if p.end else {"text": "Present"},
                 }
                 for p in reversed(profile.positions)
+            ],
+            "education": [
+                {
+                    "schoolName": school,
+                    "degree": "BSc",
+                    "startDate": {"year": graduated - 3},
+                    "endDate": {"year": graduated},
+                }
+            ],
+        }
+
+    def _devfusion_item(self, profile: Profile, now: str) -> dict[str, Any]:
+        """dev_fusion/Linkedin-Profile-Scraper (tests/fixtures/apify/devfusion_experiences_*):
+        consecutive roles at one company as a ``breakdown`` group."""
+        location, _ = self._location(profile)
+        current = profile.current
+        groups: list[list[Position]] = []
+        for p in reversed(profile.positions):  # newest first
+            if groups and groups[-1][0].company.name == p.company.name:
+                groups[-1].append(p)
+            else:
+                groups.append([p])
+        experiences = []
+        for roles in groups:
+            company = roles[0].company
+            head = {
+                "companyId": str(1000 + int(_rand(company.name, "id") * 9000)),
+                "companyLink1": company.linkedin_url,
+                "logo": LOGO,
+            }
+            if len(roles) == 1:
+                (p,) = roles
+                experiences.append(
+                    {
+                        **head,
+                        "title": p.title,
+                        "subtitle": f"{company.name} · Full-time",
+                        "caption": _caption(p, now),
+                        "metadata": f"{location} · Hybrid",
+                        "breakdown": False,
+                        "subComponents": [{"description": [_text_component("Responsibilities.")]}],
+                    }
+                )
+                continue
+            first = min(p.start for p in roles)
+            last = now if any(p.end is None for p in roles) else max(p.end or now for p in roles)
+            experiences.append(
+                {
+                    **head,
+                    "title": company.name,
+                    "subtitle": f"Full-time · {_duration(first, last)}",
+                    "caption": location,
+                    "breakdown": True,
+                    "subComponents": [
+                        {
+                            "title": p.title,
+                            "subtitle": "Full-time",
+                            "caption": _caption(p, now),
+                            "description": [_text_component("Role details.")],
+                        }
+                        for p in roles
+                    ],
+                }
+            )
+        graduated = int(min(p.start for p in profile.positions)[:4])
+        return {
+            "linkedinUrl": f"https://www.linkedin.com/in/{profile.handle}",
+            "firstName": profile.first_name,
+            "lastName": profile.last_name,
+            "fullName": profile.full_name,
+            "headline": _headline(current),
+            "connections": 500,
+            "followers": 100 + int(_rand(self.seed, profile.handle, "followers") * 900),
+            "email": None,
+            "jobTitle": current.title if current else None,
+            "companyName": current.company.name if current else None,
+            "addressWithCountry": location,
+            "experiences": experiences,
+            "educations": [
+                {
+                    "title": _pick(SCHOOLS, self.seed, profile.handle, "school"),
+                    "subtitle": "BSc, Economics",
+                    "caption": f"{graduated - 3} - {graduated}",
+                }
             ],
         }
 
@@ -780,6 +976,51 @@ class ApifyTestServer:
                 return _error(400, "invalid-config", str(exc))
             return 200, {}, _json(self.state())
         return _error(404, "page-not-found", f"no route for {method} {path}")
+
+
+def _month_text(year_month: str) -> str:
+    """ "2021-03" -> "Mar 2021", as LinkedIn writes dates."""
+    year, month = year_month.split("-")
+    return f"{MONTHS[int(month) - 1]} {year}"
+
+
+def _date_object(year_month: str, style: str) -> dict[str, Any]:
+    """A harvestapi date: {"month": 3 | "Mar", "year": 2021, "text": "Mar 2021"}, or only
+    {"text": "Mar 2021"} (style ``text``)."""
+    year, month = (int(p) for p in year_month.split("-"))
+    text = _month_text(year_month)
+    if style == "text":
+        return {"text": text}
+    return {"month": month if style == "number" else MONTHS[month - 1], "year": year, "text": text}
+
+
+def _duration(start: str, end: str) -> str:
+    """LinkedIn's duration of a job from its first to its last month: "2 yrs 3 mos"."""
+    (y0, m0), (y1, m1) = ((int(p) for p in ym.split("-")) for ym in (start, end))
+    months = max(1, (y1 - y0) * 12 + (m1 - m0) + 1)
+    years, months = divmod(months, 12)
+    parts = []
+    if years:
+        parts.append(f"{years} yr{'s' if years > 1 else ''}")
+    if months:
+        parts.append(f"{months} mo{'s' if months > 1 else ''}")
+    return " ".join(parts)
+
+
+def _caption(position: Position, now: str) -> str:
+    """dev_fusion's caption: "Jan 2025 - Present · 3 mos" or "Jan 2014 - May 2019 · 5 yrs"."""
+    end = _month_text(position.end) if position.end else "Present"
+    return (
+        f"{_month_text(position.start)} - {end} · {_duration(position.start, position.end or now)}"
+    )
+
+
+def _text_component(text: str) -> dict[str, str]:
+    return {"type": "textComponent", "text": text}
+
+
+def _headline(current: Position | None) -> str:
+    return f"{current.title} at {current.company.name}" if current else "Open to work"
 
 
 def _format_variant(title: str, r: float) -> str:

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -35,10 +36,20 @@ URLS = [f"https://www.linkedin.com/in/exec-{i:03d}" for i in range(200)]
 
 
 def _current(item: dict) -> tuple[str | None, str | None]:
-    """(title, company) of an item in either shape."""
+    """(title, company) of an item in any published shape, read the way the actors' own
+    documents describe it (tests/fixtures/apify/README.md): harvestapi's open job has
+    ``endDate: {"text": "Present"}``, dev_fusion's a caption ``"... - Present · ..."``."""
     if "experience" in item:
-        current = [e for e in item["experience"] if e["endDate"] is None]
+        current = [e for e in item["experience"] if e["endDate"] == {"text": "Present"}]
         return (current[0]["position"], current[0]["companyName"]) if current else (None, None)
+    if "experiences" in item:
+        for entry in item["experiences"]:
+            roles = entry["subComponents"] if entry["breakdown"] else [entry]
+            for role in roles:
+                if " - Present · " in role["caption"]:
+                    company = entry["title"] if entry["breakdown"] else entry["subtitle"]
+                    return role["title"], company.split(" · ")[0]
+        return None, None
     return item["jobTitle"], item["companyName"]
 
 
@@ -48,16 +59,94 @@ def test_profiles_are_deterministic_for_a_seed_and_differ_between_seeds():
     assert [a.item(u) for u in URLS[:20]] != [c.item(u) for u in URLS[:20]]
 
 
-def test_both_item_shapes_are_served():
-    server = ApifyTestServer(seed=3)
-    shapes = Counter("experience" if "experience" in server.item(u) else "flat" for u in URLS)
-    assert shapes["flat"] > 50 and shapes["experience"] > 50
-    flat = next(server.item(u) for u in URLS if "fullName" in server.item(u))
-    assert {"linkedinUrl", "fullName", "jobTitle", "companyName", "companyLinkedinUrl"} <= set(flat)
-    nested = next(server.item(u) for u in URLS if "experience" in server.item(u))
-    assert {"linkedinUrl", "firstName", "lastName", "experience"} <= set(nested)
-    entry = nested["experience"][0]
-    assert {"position", "companyName", "companyLinkedinUrl", "startDate", "endDate"} <= set(entry)
+def _shape(item: dict) -> str:
+    return next((k for k in ("experience", "experiences") if k in item), "flat")
+
+
+def test_the_published_item_shapes_are_served_as_the_fixtures_show_them():
+    """Keys and value formats of tests/fixtures/apify/ (harvest_experience_*,
+    devfusion_experiences_*, flat_*), one shape per profile, stable across months."""
+    fixtures = Path(__file__).parent / "fixtures" / "apify"
+    harvest = json.loads((fixtures / "harvest_experience_month1.json").read_text())[0]
+    devfusion = json.loads((fixtures / "devfusion_experiences_month1.json").read_text())[0]
+    flat_fixture = json.loads((fixtures / "flat_month1.json").read_text())[0]
+    server = ApifyTestServer(seed=3, change_rate=0.5)
+    items = [server.item(u) for u in URLS]
+    shapes = Counter(_shape(i) for i in items)
+    assert min(shapes["flat"], shapes["experience"], shapes["experiences"]) > 40
+    assert all(
+        _shape(server.item(u, month=2)) == _shape(i) for u, i in zip(URLS, items, strict=True)
+    )
+    flat = next(i for i in items if _shape(i) == "flat")
+    assert set(flat) == set(flat_fixture)
+    # harvestapi: experience[] newest first, date objects, the open job {"text": "Present"}
+    nested = [i for i in items if _shape(i) == "experience"]
+    assert set(nested[0]) == set(harvest)
+    assert set(nested[0]["experience"][0]) == set(harvest["experience"][0])
+    assert nested[0]["experience"][0]["endDate"] == {"text": "Present"}
+    starts = [i["experience"][0]["startDate"] for i in nested]
+    assert {type(d.get("month")) for d in starts} == {int, str, type(None)}  # 3, "Mar", text only
+    assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{4}", d["text"]) for d in starts)
+    for d in starts:
+        if isinstance(d.get("month"), str):
+            assert d["text"] == f"{d['month']} {d['year']}"
+        elif d.get("month"):
+            assert d["text"].endswith(str(d["year"])) and 1 <= d["month"] <= 12
+    # ended jobs carry their year
+    ended = [e["endDate"] for i in nested for e in i["experience"][1:]]
+    assert ended and all(re.search(r"\d{4}$", d["text"]) for d in ended)
+    # dev_fusion: experiences[] with subtitle "Company · Full-time" and captions
+    fusion = [i for i in items if _shape(i) == "experiences"]
+    assert set(fusion[0]) == set(devfusion)
+    entry = fusion[0]["experiences"][0]
+    assert set(entry) == set(devfusion["experiences"][0])
+    assert entry["subtitle"].endswith(" · Full-time") and entry["companyLink1"]
+    assert re.fullmatch(
+        r"[A-Z][a-z]{2} \d{4} - Present · \d+ (yrs?|mos?)( \d+ mos?)?", entry["caption"]
+    )
+    assert (entry["title"], entry["subtitle"].split(" · ")[0]) == (
+        fusion[0]["jobTitle"],
+        fusion[0]["companyName"],
+    )
+
+
+def test_a_promotion_in_the_experiences_shape_groups_the_roles_at_one_company():
+    server = ApifyTestServer(seed=3, change_rate=1.0, change_mix={"promotion": 1.0})
+    server.configure(shape="experiences")
+    item = server.item(URLS[0], month=1)
+    group = item["experiences"][0]
+    assert group["breakdown"] is True and group["title"] == item["companyName"]
+    new, old = group["subComponents"]
+    assert " - Present · " in new["caption"] and new["title"] == item["jobTitle"]
+    assert re.match(r"[A-Z][a-z]{2} \d{4} - [A-Z][a-z]{2} \d{4} · ", old["caption"])
+
+
+@pytest.mark.parametrize("shape", ["flat", "experience", "experiences"])
+def test_every_shape_carries_the_same_ground_truth(shape):
+    roster = {
+        u: RosterEntry(
+            f"P{i}",
+            "VP of Finance",
+            f"Tracked {i % 5}",
+            f"https://www.linkedin.com/company/t{i % 5}",
+        )
+        for i, u in enumerate(URLS)
+    }
+    server = ApifyTestServer(roster=roster, seed=11, change_rate=0.3)
+    server.configure(shape=shape)
+    truth = server.simulated_changes(URLS, month=1)
+    assert 30 <= len(truth) <= 90
+    for u in URLS:
+        before, after = _current(server.item(u, month=0)), _current(server.item(u, month=1))
+        assert before == ("VP of Finance", f"Tracked {URLS.index(u) % 5}")
+        events = truth.get(normalize_linkedin_url(u), [])
+        if not events:
+            assert after == before
+            continue
+        (event,) = events
+        assert (event.previous_title, event.previous_company.name) == before
+        new_company = event.new_company.name if event.new_company else None
+        assert (event.new_title, new_company) == after
 
 
 def test_roster_people_are_served_as_the_warehouse_knows_them_at_baseline():
