@@ -25,7 +25,7 @@ from loaders.linkedin_ads.helpers import (
     parse_element,
 )
 from loaders.linkedin_ads.run import resolve_connections
-from loaders.linkedin_ads.testserver import LinkedInAdsTestServer, requested_range
+from testing.linkedin_ads import LinkedInAdsTestServer, requested_range
 from outreach.settings import load_settings
 
 TODAY = date(2025, 3, 12)

@@ -18,7 +18,7 @@ import pytest
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import LinkedInConfigError, RetryPolicy
 from loaders.linkedin_ads.run import ensure_raw_tables, load_linkedin_ads
-from loaders.linkedin_ads.testserver import LinkedInAdsTestServer, requested_range
+from testing.linkedin_ads import LinkedInAdsTestServer, requested_range
 from outreach import cli
 from outreach.settings import load_settings
 

@@ -24,9 +24,9 @@ import pytest
 
 from exports.receiver import WebhookReceiver
 from loaders.linkedin_ads import settings as s
-from loaders.linkedin_ads.helpers import RetryPolicy
+from loaders.linkedin_ads.helpers import HttpSettings
 from loaders.linkedin_ads.run import load_linkedin_ads
-from loaders.linkedin_ads.testserver import LinkedInAdsTestServer
+from testing.linkedin_ads import LinkedInAdsTestServer
 from outreach.dbt import run_dbt
 
 pytestmark = pytest.mark.slow
@@ -81,7 +81,7 @@ def timeline(warehouse, monkeypatch_module, tmp_path_factory):
     from orchestration.resources import build_resources
 
     server = LinkedInAdsTestServer(accounts=ACCOUNTS, today=YESTERDAY, drop_date=TODAY)
-    fast = RetryPolicy(max_attempts=3, backoff_base_s=0.01)
+    fast = HttpSettings(max_attempts=3, backoff_factor=0.01, max_delay_s=0.05)
     instance = dg.DagsterInstance.ephemeral(
         tempdir=str(tmp_path_factory.mktemp("dagster")), settings={"telemetry": {"enabled": False}}
     )
@@ -92,7 +92,7 @@ def timeline(warehouse, monkeypatch_module, tmp_path_factory):
             database_url=warehouse,
             accounts=ACCOUNTS,
             endpoint=(server.base_url, server.token),
-            retry=fast,
+            http=fast,
             progress=lambda _m: None,
         )
 
