@@ -18,9 +18,9 @@ import pytest
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import LinkedInConfigError, RetryPolicy
 from loaders.linkedin_ads.run import ensure_raw_tables, load_linkedin_ads
-from testing.linkedin_ads import LinkedInAdsTestServer, requested_range
 from outreach import cli
 from outreach.settings import load_settings
+from testing.linkedin_ads import LinkedInAdsTestServer, requested_range
 
 TODAY = datetime.now(UTC).date()
 ACCOUNTS = ["510000001", "510000002"]

@@ -26,8 +26,8 @@ from exports.receiver import WebhookReceiver
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import HttpSettings
 from loaders.linkedin_ads.run import load_linkedin_ads
-from testing.linkedin_ads import LinkedInAdsTestServer
 from outreach.dbt import run_dbt
+from testing.linkedin_ads import LinkedInAdsTestServer
 
 pytestmark = pytest.mark.slow
 

@@ -64,7 +64,22 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
     },
     s.CAMPAIGNS_TABLE: {
         **dict.fromkeys(
-            ["campaign_id", "account_id", "name", "status", "type", "cost_type", "objective_type", "campaign_group_id", "daily_budget_amount", "daily_budget_currency", "run_schedule_start", "run_schedule_end", "created_at", "last_modified_at"],
+            [
+                "campaign_id",
+                "account_id",
+                "name",
+                "status",
+                "type",
+                "cost_type",
+                "objective_type",
+                "campaign_group_id",
+                "daily_budget_amount",
+                "daily_budget_currency",
+                "run_schedule_start",
+                "run_schedule_end",
+                "created_at",
+                "last_modified_at",
+            ],
             _TEXT,
         ),
         "_loaded_at": _LOADED_AT,

@@ -138,7 +138,9 @@ def read_connections(path: Path) -> list[Connection]:
     try:
         doc = yaml.safe_load(Path(path).read_text())
     except OSError as exc:
-        raise LinkedInConfigError(f"cannot read the connections file {path}: {exc.strerror}") from None
+        raise LinkedInConfigError(
+            f"cannot read the connections file {path}: {exc.strerror}"
+        ) from None
     except yaml.YAMLError as exc:
         raise LinkedInConfigError(f"the connections file {path} is not valid YAML: {exc}") from None
     items = doc.get("connections") if isinstance(doc, dict) else doc
@@ -460,9 +462,7 @@ def import_analytics_file(
         "campaign_ids": campaigns,
         "_loaded_at": loaded_at,
     }
-    rows = dlt.resource(
-        [with_load_columns(table, pull_id, loaded_at)], **hints(s.ANALYTICS_TABLE)
-    )
+    rows = dlt.resource([with_load_columns(table, pull_id, loaded_at)], **hints(s.ANALYTICS_TABLE))
     url = database_url or warehouse_url()
     pulls = _load_and_count(url, [rows], lambda: [pull], progress)
     progress(
