@@ -199,24 +199,27 @@ def linkedin_ads_source(
 
         return dlt.resource(rows, name=f"{s.ANALYTICS_TABLE}_{account}", **hints(s.ANALYTICS_TABLE))
 
-    @dlt.resource(name=s.ANALYTICS_TABLE, **hints(s.ANALYTICS_TABLE))
-    def no_analytics() -> Iterator[pa.Table]:
-        yield with_load_columns(analytics_table(None, [])[0], None, stamp)  # the empty table
-
-    if not accounts:
-        return [accounts_resource, campaigns_resource, no_analytics]
+    if not accounts:  # the empty tables
+        empty = {t: arrow_rows(t, []) for t in (s.ACCOUNTS_TABLE, s.CAMPAIGNS_TABLE)}
+        empty[s.ANALYTICS_TABLE] = with_load_columns(analytics_table(None, [])[0], None, stamp)
+        return [dlt.resource([data], name=t, **hints(t)) for t, data in empty.items()]
     return [accounts_resource, campaigns_resource, *(analytics(a) for a in accounts)]
+
+
+def arrow_rows(table: str, rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows of a dict-built raw table as arrow (an empty one still has every column)."""
+    schema = pa.schema(
+        [
+            pa.field(n, _ARROW[h["data_type"]], nullable=n not in KEYS[table])
+            for n, h in COLUMNS[table].items()
+        ]
+    )
+    return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema)
 
 
 def pulls_resource(rows: list[dict[str, Any]]) -> Any:
     """The ``pulls`` rows of a load (an empty list creates the table)."""
-    schema = pa.schema(
-        [
-            pa.field(n, _ARROW[h["data_type"]], nullable=n != "pull_id")
-            for n, h in COLUMNS[s.PULLS_TABLE].items()
-        ]
-    )
-    data = pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema)
+    data = arrow_rows(s.PULLS_TABLE, rows)
     return dlt.resource([data], name=s.PULLS_TABLE, **hints(s.PULLS_TABLE))
 
 
