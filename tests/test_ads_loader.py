@@ -150,7 +150,7 @@ def test_row_that_vanished_from_a_repulled_window_becomes_zeros(warehouse, serve
     server.remove(campaign, day)
     summary = load(warehouse, server)
     assert summary.total("zeroed") == 1  # the raw row stays; dbt zeroes it (vanished day)
-    assert analytics(warehouse)[(campaign, day)][1] == 10_000
+    assert analytics(warehouse)[(campaign, day)][0] == 10_000
     assert load(warehouse, server).total("zeroed") == 0  # counted once, not on every load
 
 
