@@ -462,7 +462,8 @@ def import_analytics_file(
         "campaign_ids": campaigns,
         "_loaded_at": loaded_at,
     }
-    rows = dlt.resource([with_load_columns(table, pull_id, loaded_at)], **hints(s.ANALYTICS_TABLE))
+    data = [with_load_columns(table, pull_id, loaded_at)]
+    rows = dlt.resource(data, name=s.ANALYTICS_TABLE, **hints(s.ANALYTICS_TABLE))
     url = database_url or warehouse_url()
     pulls = _load_and_count(url, [rows], lambda: [pull], progress)
     progress(
