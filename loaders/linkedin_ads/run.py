@@ -109,8 +109,8 @@ class AdsLoadSummary:
         for p in self.pulls:
             counts = ", ".join(f"{p[f'{n}_rows']} {n}" for n in _COUNTS)
             out.append(
-                f"{p['account_id'] or '(unknown)'}  {p['connection'] or 'file'} "
-                f"({p['method'] or 'file'})  {p['date_start']} .. {p['date_end']}  "
+                f"{p['account_id'] or '(unknown)'}  {p.get('connection') or 'file'} "
+                f"({p.get('method') or 'file'})  {p['date_start']} .. {p['date_end']}  "
                 f"{p['rows']} rows: {counts}"
             )
         h = self.http
