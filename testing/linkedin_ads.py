@@ -32,6 +32,8 @@ Faults and changes are switchable at any time, in-process (``configure``, ``rest
 /_test/state``): 429 bursts (with or without Retry-After), bursts of 5xx, answers slower
 than a client's timeout, a proxy's HTML error page (``html_count``, status ``html_status``:
 502, or 200 for a body that is not JSON at all), 403 ACCESS_DENIED, an expired token.
+``serve(path, body, status=, headers=)`` answers the next GET of a path with a given body
+(the documented payloads in ``tests/fixtures/linkedin_ads/``), once.
 
     with LinkedInAdsTestServer(today=date(2025, 3, 10)) as server:   # 127.0.0.1, free port
         ... LINKEDIN_BASE_URL=server.base_url ...
@@ -176,6 +178,7 @@ class LinkedInAdsTestServer:
         self.faults = _Faults()
         self.requests: list[RequestRecord] = []
         self._overrides: dict[tuple[str, date], dict[str, Any] | None] = {}
+        self._canned: list[tuple[str, int, dict[str, str], bytes]] = []
         self._lock = threading.Lock()
         self._accounts: dict[str, Account] = {}
         self._first_account = None
@@ -292,6 +295,14 @@ class LinkedInAdsTestServer:
         with self._lock:
             self._overrides[(campaign_id, day)] = None
 
+    def serve(
+        self, path: str, body: bytes, *, status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer the next GET of ``path`` with exactly this body (a fixture file's bytes),
+        once; several calls queue answers in order."""
+        with self._lock:
+            self._canned.append((path, status, dict(headers or {}), body))
+
     def configure(self, **changes: Any) -> None:
         """today, drop_date (date or ISO text), rate_limit_count, retry_after,
         server_error_count, expired, token."""
@@ -347,6 +358,11 @@ class LinkedInAdsTestServer:
     ) -> tuple[int, dict, bytes, int]:
         if method != "GET":
             return (*_error(405, "METHOD_NOT_ALLOWED", f"{method} is not supported"), 0)
+        with self._lock:
+            canned = next((c for c in self._canned if c[0] == path), None)
+            if canned is not None:
+                self._canned.remove(canned)
+                return canned[1], canned[2], canned[3], -1
         if headers.get("authorization") != f"Bearer {self.token}":
             return (*_error(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600), 0)
         if self.faults.expired:
