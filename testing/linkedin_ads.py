@@ -32,7 +32,9 @@ Faults and changes are switchable at any time, in-process (``configure``, ``rest
 /_test/state``): 429 bursts (with or without Retry-After), bursts of 5xx, answers slower
 than a client's timeout, a proxy's HTML error page (``html_count``, status ``html_status``:
 502, or 200 for a body that is not JSON at all), 403 ACCESS_DENIED, an expired token.
-``serve(path, body, status=, headers=)`` answers the next GET of a path with a given body
+Each request takes at most one fault, in this order: a 429, a 5xx, an HTML page, a slow
+answer (so ``configure(rate_limit_count=1, server_error_count=3, slow_count=1)`` gives five
+faulty answers in a row). ``serve(path, body, status=, headers=)`` answers the next GET of a path with a given body
 (the documented payloads in ``tests/fixtures/linkedin_ads/``), once.
 
     with LinkedInAdsTestServer(today=date(2025, 3, 10)) as server:   # 127.0.0.1, free port
@@ -387,11 +389,6 @@ class LinkedInAdsTestServer:
             if f.forbidden:
                 message = f"Not enough permissions to access: {path.rsplit('/', 1)[-1]}"
                 return (*_error(403, "ACCESS_DENIED", message, 100), 0)
-            if f.slow_count > 0:
-                f.slow_count -= 1
-                delay = f.slow_seconds
-            else:
-                delay = 0.0
             if f.rate_limit_count > 0:
                 f.rate_limit_count -= 1
                 extra = {"Retry-After": f.retry_after} if f.retry_after else {}
@@ -406,6 +403,8 @@ class LinkedInAdsTestServer:
                 f.html_count -= 1
                 page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
                 return f.html_status, {"Content-Type": "text/html"}, page, 0
+            delay = f.slow_seconds if f.slow_count > 0 else 0.0
+            f.slow_count = max(0, f.slow_count - 1)
         if delay:
             time.sleep(delay)  # the client gives up first; this answer goes nowhere
         raw = _raw_params(query)
