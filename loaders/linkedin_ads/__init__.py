@@ -195,6 +195,7 @@ def linkedin_ads_source(
                 table, rounded = analytics_table(account, elements)
                 pull["rows"] += table.num_rows
                 pull["rounded"] += rounded
+                pull.setdefault("tables", []).append(table)  # counted before the load
                 yield from _batches(with_load_columns(table, pull["pull_id"], stamp))
 
         return dlt.resource(rows, name=f"{s.ANALYTICS_TABLE}_{account}", **hints(s.ANALYTICS_TABLE))

@@ -27,12 +27,14 @@ from urllib.parse import urlsplit
 
 import dlt
 import psycopg
+import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from loaders.linkedin_ads import hints, linkedin_ads_source, pulls_resource, with_load_columns
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import (
+    ANALYTICS_SCHEMA,
     HttpSettings,
     LinkedInAdsClient,
     LinkedInAdsError,
@@ -248,46 +250,93 @@ def _run(url: str, data: list | None, progress: Progress = lambda _m: None) -> N
 
 
 _T = f"{s.DATASET_NAME}.{s.ANALYTICS_TABLE}"
+# the rows the windows touch, as they are before the load; can_vanish: a row with activity
+# that no later pull answered with rows has already left out (int_ads_pull_days' rule)
 _SNAPSHOT = f"""
-create temp table before_load on commit preserve rows as
-select campaign_id, date, account_id, impressions, clicks, cost_in_local_currency as cost,
-       external_website_conversions as conversions, _pull_id, _loaded_at
-from {_T} where date between %(lo)s and %(hi)s
-  and (account_id = any(%(accounts)s) or campaign_id = any(%(campaigns)s))
+select a.campaign_id, a.date, a.account_id, a.impressions, a.clicks,
+    a.cost_in_local_currency, a.external_website_conversions,
+    coalesce((a.impressions, a.clicks, a.cost_in_local_currency,
+              a.external_website_conversions) != (0, 0, 0, 0), false)
+    and not exists (
+        select from {s.DATASET_NAME}.{s.PULLS_TABLE} as q
+        where q.account_id = a.account_id and q.source = 'api' and q.rows > 0
+          and q._loaded_at > a._loaded_at and a.date between q.date_start and q.date_end)
+    as can_vanish
+from {_T} as a where a.date between %(lo)s and %(hi)s
+  and (a.account_id = any(%(accounts)s) or a.campaign_id = any(%(campaigns)s))
 """
-# per pull: fetched rows new / restated against the snapshot; zeroed = loaded rows of the
-# account in the window that this pull (which answered with rows) did not return, and
-# that no earlier pull had already left out (the same rule as int_ads_campaign_days_joined)
-_COUNT = f"""
-with pull as (
-    select * from unnest(%(ids)s::text[], %(accounts)s::text[], %(lo)s::date[], %(hi)s::date[],
-                         %(rows)s::bigint[]) as p(pull_id, account_id, lo, hi, n)
-)
-select pull.pull_id,
-    (select count(*) from {_T} as a left join before_load as b using (campaign_id, date)
-     where a._pull_id = pull.pull_id and b.campaign_id is null),
-    (select count(*) from {_T} as a join before_load as b using (campaign_id, date)
-     where a._pull_id = pull.pull_id
-       and (a.impressions, a.clicks, a.cost_in_local_currency, a.external_website_conversions,
-            a.account_id) is distinct from (b.impressions, b.clicks, b.cost, b.conversions,
-            coalesce(b.account_id, a.account_id))),
-    (select count(*) from {_T} as a join before_load as b using (campaign_id, date)
-     where pull.n > 0 and a._pull_id = b._pull_id and b.account_id = pull.account_id
-       and b.date between pull.lo and pull.hi
-       and (b.impressions, b.clicks, b.cost, b.conversions) != (0, 0, 0, 0)
-       and not exists (
-           select from {s.DATASET_NAME}.{s.PULLS_TABLE} as q
-           where q.account_id = b.account_id and q.source = 'api' and q.rows > 0
-             and q._loaded_at > b._loaded_at and b.date between q.date_start and q.date_end))
-from pull
-"""
+_KEY = ["campaign_id", "date"]
+_VALUES = ["impressions", "clicks", "cost_in_local_currency", "external_website_conversions"]
+
+
+def _snapshot(url: str, pulls: list[dict]) -> pa.Table:
+    """The rows the pulls' windows touch, before the load (arrow, one query)."""
+    params = {
+        "lo": min((p["date_start"] for p in pulls if p["date_start"]), default=date.max),
+        "hi": max((p["date_end"] for p in pulls if p["date_end"]), default=date.min),
+        "accounts": [p["account_id"] for p in pulls],
+        "campaigns": sorted({c for p in pulls for c in p.pop("campaign_ids", [])}),
+    }
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(_SNAPSHOT, params)
+        columns = list(zip(*cur.fetchall(), strict=True)) or [[]] * 8
+    names = ["campaign_id", "date", "account_id", *_VALUES, "can_vanish"]
+    schema = pa.schema([ANALYTICS_SCHEMA.field(n) for n in names[:7]]).append(
+        pa.field("can_vanish", pa.bool_())
+    )
+    return pa.table([pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema)
+
+
+def _count(pulls: list[dict], before: pa.Table) -> None:
+    """new / restated / unchanged / zeroed of each pull against ``before`` (arrow joins).
+    zeroed: rows of the account in a window LinkedIn answered with rows that no pull of
+    this load returned; reporting only, dbt decides what a vanished day means."""
+    old = before.rename_columns([f"old_{n}" if n not in _KEY else n for n in before.column_names])
+    fetched_keys = []
+    for p in pulls:
+        tables = p.pop("tables", None) or [ANALYTICS_SCHEMA.empty_table()]
+        got = pa.concat_tables(tables).select(["account_id", *_KEY, *_VALUES])
+        fetched_keys.append(got.select(_KEY))
+        seen = got.join(old, keys=_KEY, join_type="inner")
+        same = pc.and_kleene(
+            _all_equal(seen, _VALUES),
+            pc.or_kleene(
+                pc.is_null(seen["old_account_id"]),
+                pc.equal(seen["old_account_id"], seen["account_id"]),
+            ),
+        )
+        p["new_rows"] = got.num_rows - seen.num_rows
+        p["restated_rows"] = seen.num_rows - (pc.sum(pc.fill_null(same, False)).as_py() or 0)
+        p["unchanged_rows"] = p["rows"] - p["new_rows"] - p["restated_rows"]
+    left = before.join(pa.concat_tables(fetched_keys), keys=_KEY, join_type="left anti")
+    left = left.filter(left["can_vanish"])
+    for p in pulls:
+        if p["source"] != s.SOURCE_API or not p["rows"]:
+            p["zeroed_rows"] = 0
+            continue
+        mask = pc.and_(
+            pc.equal(left["account_id"], p["account_id"]),
+            pc.and_(
+                pc.greater_equal(left["date"], p["date_start"]),
+                pc.less_equal(left["date"], p["date_end"]),
+            ),
+        )
+        p["zeroed_rows"] = pc.sum(pc.fill_null(mask, False)).as_py() or 0
+
+
+def _all_equal(table: pa.Table, names: list[str]) -> pa.ChunkedArray:
+    out = None
+    for n in names:
+        same = pc.equal(table[n], table[f"old_{n}"])
+        out = same if out is None else pc.and_kleene(out, same)
+    return out
 
 
 def _load_and_count(
     url: str, data: list, pull_rows: Callable[[], list[dict]], progress: Progress
 ) -> list[dict]:
-    """Extract (fetch), snapshot the rows the windows touch, load, count each pull's rows
-    against the snapshot, then load the ``pulls`` rows; the pulls."""
+    """Extract (fetch), count each pull's rows against the rows as they are, then normalize
+    and load the rows and the ``pulls`` rows in one load; the pulls."""
     ensure_raw_tables(url)
     pipeline = ads_pipeline(url)
     if pipeline.has_pending_data:
@@ -302,32 +351,9 @@ def _load_and_count(
             cause = cause.__cause__
         raise cause or LinkedInAdsError(f"fetching LinkedIn Ads failed: {exc.exception}") from None
     pulls = pull_rows()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            _SNAPSHOT,
-            {
-                "lo": min((p["date_start"] for p in pulls if p["date_start"]), default=date.max),
-                "hi": max((p["date_end"] for p in pulls if p["date_end"]), default=date.min),
-                "accounts": [p["account_id"] for p in pulls],
-                "campaigns": sorted({c for p in pulls for c in p.pop("campaign_ids", [])}),
-            },
-        )
-        _run(url, None, progress)  # normalize and load what was extracted
-        params = {
-            k: [p[c] for p in pulls]
-            for k, c in (
-                ("ids", "pull_id"),
-                ("accounts", "account_id"),
-                ("lo", "date_start"),
-                ("hi", "date_end"),
-            )
-        }
-        params["rows"] = [p["rows"] if p["source"] == s.SOURCE_API else 0 for p in pulls]
-        counted = {r[0]: r[1:] for r in conn.execute(_COUNT, params)}
-    for p in pulls:
-        p["new_rows"], p["restated_rows"], p["zeroed_rows"] = counted[p["pull_id"]]
-        p["unchanged_rows"] = p["rows"] - p["new_rows"] - p["restated_rows"]
-    _run(url, [pulls_resource(pulls)], progress)
+    _count(pulls, _snapshot(url, pulls))
+    pipeline.extract(pulls_resource(pulls))
+    _run(url, None, progress)  # normalize and load both packages
     return pulls
 
 
@@ -460,6 +486,7 @@ def import_analytics_file(
         "date_end": pc.max(days).as_py(),
         "rows": table.num_rows,
         "campaign_ids": campaigns,
+        "tables": [table],
         "_loaded_at": loaded_at,
     }
     data = [with_load_columns(table, pull_id, loaded_at)]
