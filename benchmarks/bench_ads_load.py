@@ -159,12 +159,12 @@ def main() -> int:
         import pyarrow as pa
 
         from loaders.linkedin_ads import with_load_columns
-        from loaders.linkedin_ads.helpers import LinkedInAdsClient, analytics_table
+        from loaders.linkedin_ads.helpers import LinkedInAdsClient
 
         client = LinkedInAdsClient(base, TEST_MODE_TOKEN)
         start = today - timedelta(days=args.days - 1)
         pages = client.daily_campaign_analytics(ACCOUNT, start, today, campaigns=args.campaigns)
-        rows = pa.concat_tables(analytics_table(ACCOUNT, page)[0] for page in pages)
+        rows = pa.concat_tables(table for table, _rounded in pages)
         table = with_load_columns(rows, "bench", datetime.now(UTC))
         out["copy"] = _copy_baseline(url, table)
         out["backfill_vs_copy"] = round(out["backfill"]["seconds"] / out["copy"]["seconds"], 1)

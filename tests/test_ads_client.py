@@ -160,13 +160,13 @@ def test_date_range_over_the_element_cap_is_split_until_nothing_is_cut():
         client = LinkedInAdsClient(srv.base_url, srv.token, FAST)
         # told there is 1 campaign, the client asks for 30 days at once, gets a cut answer
         windows = list(client.daily_campaign_analytics("510000009", start, end, campaigns=1))
-        assert sum(len(e) for e in windows) == truth
+        assert sum(len(table) for table, _ in windows) == truth
         assert client.stats["split_windows"] >= 1
-        assert all(len(e) < s.MAX_ELEMENTS_PER_RESPONSE for e in windows)
+        assert all(len(table) < s.MAX_ELEMENTS_PER_RESPONSE for table, _ in windows)
         # told the truth (600 campaigns), it sizes the windows right the first time
         sized = LinkedInAdsClient(srv.base_url, srv.token, FAST)
         got = list(sized.daily_campaign_analytics("510000009", start, end, campaigns=600))
-        assert sum(len(e) for e in got) == truth and sized.stats["split_windows"] == 0
+        assert sum(len(table) for table, _ in got) == truth and sized.stats["split_windows"] == 0
         assert [requested_range(r.query) for r in srv.analytics_requests()][-2:] == [
             (start, start + timedelta(days=23)),  # (15,000 - 1) // 600 = 24 days
             (start + timedelta(days=24), end),

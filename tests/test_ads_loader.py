@@ -163,6 +163,18 @@ def test_backfill_from_a_start_date_adds_the_older_days(warehouse, server):
 
 
 # ------------------------------------------------------------------ independent cases
+def test_a_first_backfill_starts_the_cursor_so_the_next_run_repulls_only_the_lookback(
+    fresh_warehouse, server
+):
+    first = load(fresh_warehouse, server, start_date=TODAY - timedelta(days=59))
+    assert first.total("new") == len(truth(server, TODAY - timedelta(days=59), TODAY))
+    server.requests.clear()
+    summary = load(fresh_warehouse, server)
+    starts = {requested_range(r.query)[0] for r in server.analytics_requests()}
+    assert starts == {TODAY - timedelta(days=s.DEFAULT_LOOKBACK_DAYS - 1)}
+    assert summary.total("new") == 0 and summary.total("unchanged") == summary.written > 0
+
+
 def test_exported_response_loads_from_a_file_and_twice_changes_nothing(
     fresh_warehouse, tmp_path, capsys
 ):

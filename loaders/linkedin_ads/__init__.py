@@ -18,7 +18,7 @@ from a re-pulled window are a dbt decision (``int_ads_campaign_days_joined``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -143,11 +143,14 @@ def linkedin_ads_source(
     initial_days: int = s.DEFAULT_INITIAL_DAYS,
     pulls: dict[str, dict[str, Any]] | None = None,
     loaded_at: datetime | None = None,
+    cursors: Collection[str] = (),
 ) -> Any:
     """LinkedIn Ads resources for ``accounts`` (account id -> the client that reads it).
 
     ``pulls`` (account -> dict), when given, receives per account the pull id, the window
     asked for, the rows and campaigns fetched and rounded costs, for the ``pulls`` table.
+    ``cursors``: accounts whose cursor has state already; a backfill (``start_date``) of one
+    reads its own window and leaves the cursor alone, a first backfill starts the cursor.
     With no accounts every resource yields nothing (the empty tables; Dagster definitions).
     """
     end = end_date or datetime.now(UTC).date()
@@ -173,14 +176,14 @@ def linkedin_ads_source(
             yield [{**c, "_loaded_at": stamp} for c in campaigns_of(account)]
 
     def analytics(account: str) -> Any:
-        if start_date:  # a backfill: its own window, the cursor stays where it is
+        if start_date and account in cursors:  # its own window, the cursor stays
             cursor = dlt.sources.incremental(
                 "date", initial_value=start_date, end_value=end + timedelta(days=1)
             )
-        else:
+        else:  # the lookback window; a first backfill sets where the next run starts
             cursor = dlt.sources.incremental(
                 "date",
-                initial_value=end - timedelta(days=initial_days - 1),
+                initial_value=start_date or end - timedelta(days=initial_days - 1),
                 lag=lookback_days - 1,
                 primary_key=(),
             )
@@ -191,8 +194,7 @@ def linkedin_ads_source(
             pull.update(date_start=window[0], date_end=window[1], rounded=0)
             ids = pull["campaign_ids"] = [c["campaign_id"] for c in campaigns_of(account)]
             read = accounts[account].daily_campaign_analytics
-            for elements in read(account, *window, campaigns=len(ids)):
-                table, rounded = analytics_table(account, elements)
+            for table, rounded in read(account, *window, campaigns=len(ids)):
                 pull["rows"] += table.num_rows
                 pull["rounded"] += rounded
                 pull.setdefault("tables", []).append(table)  # counted before the load

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
 import requests
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.rest_client import RESTClient
@@ -180,6 +181,9 @@ class LinkedInAdsClient:
         with self._errors(what):
             response = self.session.get(f"{self.base_url}{target}")
         raise_for_linkedin(response, what, self.token, self.http.max_attempts)
+        return self._json(response, what)
+
+    def _json(self, response: requests.Response, what: str) -> Any:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
@@ -220,9 +224,26 @@ class LinkedInAdsClient:
             raise LinkedInDataError(f"adAnalytics of {account_id}: no elements list")
         return elements
 
+    def analytics_page(self, account_id: str, start: date, end: date) -> tuple[pa.Table, int]:
+        """One adAnalytics request as (arrow rows, rounded costs): parsed by arrow, else
+        (an answer off the documented shape) element by element, with a clear error."""
+        self.stats["analytics_requests"] = self.stats.get("analytics_requests", 0) + 1
+        target = f"{s.ANALYTICS_PATH}?{analytics_query([account_id], start, end)}"
+        with self._errors(s.ANALYTICS_PATH):
+            response = self.session.get(f"{self.base_url}{target}")
+        raise_for_linkedin(response, s.ANALYTICS_PATH, self.token, self.http.max_attempts)
+        fast = response_table(account_id, response.content)
+        if fast is not None:
+            return fast
+        body = self._json(response, s.ANALYTICS_PATH)
+        elements = body.get("elements") if isinstance(body, dict) else None
+        if not isinstance(elements, list):
+            raise LinkedInDataError(f"adAnalytics of {account_id}: no elements list")
+        return analytics_table(account_id, elements)
+
     def daily_campaign_analytics(
         self, account_id: str, start: date, end: date, *, campaigns: int
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[tuple[pa.Table, int]]:
         """Pages of elements for start..end in windows under the 15,000-element cap (no
         paging; LinkedIn cuts silently): a window answered at the cap is split in two."""
         days = min(s.MAX_DAYS_PER_REQUEST, (s.MAX_ELEMENTS_PER_RESPONSE - 1) // max(1, campaigns))
@@ -232,18 +253,18 @@ class LinkedInAdsClient:
         ]
         while pending:
             lo, hi = pending.pop(0)
-            elements = self.analytics(account_id, lo, hi)
-            if len(elements) >= s.MAX_ELEMENTS_PER_RESPONSE:
+            page = self.analytics_page(account_id, lo, hi)
+            if page[0].num_rows >= s.MAX_ELEMENTS_PER_RESPONSE:
                 if hi == lo:
                     raise LinkedInDataError(
-                        f"adAnalytics of {account_id} on {lo}: {len(elements)} campaign rows "
+                        f"adAnalytics of {account_id} on {lo}: {page[0].num_rows} campaign rows "
                         "for one day reach the response cap; rows may be missing"
                     )
                 self.stats["split_windows"] = self.stats.get("split_windows", 0) + 1
                 mid = lo + timedelta(days=(hi - lo).days // 2)
                 pending[:0] = [(lo, mid), (mid + timedelta(days=1), hi)]
                 continue
-            yield elements
+            yield page
 
 
 def raise_for_linkedin(
@@ -368,23 +389,7 @@ def analytics_table(account_id: str | None, elements: Iterable[Any]) -> tuple[pa
     more than 20 decimals is rounded half-even and counted, never turned into a float."""
     parsed = [parse_element(e) for e in elements]
     columns = list(zip(*parsed, strict=True)) if parsed else [[]] * 6
-    costs = pa.array(columns[4], pa.string())
-    cost_type = ANALYTICS_SCHEMA.field("cost_in_local_currency").type
-    rounded = 0
-    try:
-        cost = pc.cast(costs, cost_type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        with localcontext(Context(prec=80, rounding=ROUND_HALF_EVEN)):
-            exact = [_decimal(v) for v in columns[4]]
-            quantized = [v.quantize(Decimal(1).scaleb(-s.COST_SCALE)) for v in exact]
-        rounded = sum(a != b for a, b in zip(exact, quantized, strict=True))
-        try:
-            cost = pa.array(quantized, cost_type)
-        except (pa.ArrowInvalid, OverflowError):
-            raise LinkedInDataError(
-                f"a costInLocalCurrency has more than {s.COST_PRECISION - s.COST_SCALE} "
-                "integer digits"
-            ) from None
+    cost, rounded = _costs(pa.array(columns[4], pa.string()))
     arrays = [
         pa.array([account_id] * len(parsed), pa.string()),
         pa.array(columns[0], pa.string()),
@@ -395,6 +400,107 @@ def analytics_table(account_id: str | None, elements: Iterable[Any]) -> tuple[pa
         pa.array(columns[5], pa.int64()),
     ]
     return pa.table(arrays, schema=ANALYTICS_SCHEMA), rounded
+
+
+def _costs(costs: pa.Array) -> tuple[pa.Array, int]:
+    """Cost texts as decimal128(38, 20), exact; more decimals are rounded and counted."""
+    cost_type = ANALYTICS_SCHEMA.field("cost_in_local_currency").type
+    try:
+        return pc.cast(costs, cost_type), 0
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        with localcontext(Context(prec=80, rounding=ROUND_HALF_EVEN)):
+            exact = [_decimal(v) for v in costs.to_pylist()]
+            quantized = [v.quantize(Decimal(1).scaleb(-s.COST_SCALE)) for v in exact]
+        rounded = sum(a != b for a, b in zip(exact, quantized, strict=True))
+        try:
+            return pa.array(quantized, cost_type), rounded
+        except (pa.ArrowInvalid, OverflowError):
+            raise LinkedInDataError(
+                f"a costInLocalCurrency has more than {s.COST_PRECISION - s.COST_SCALE} "
+                "integer digits"
+            ) from None
+
+
+_DAY = pa.struct([("year", pa.int64()), ("month", pa.int64()), ("day", pa.int64())])
+_RESPONSE = pa.schema(
+    [
+        (
+            "elements",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("pivotValues", pa.list_(pa.string())),
+                        ("dateRange", pa.struct([("start", _DAY), ("end", _DAY)])),
+                        ("impressions", pa.int64()),
+                        ("clicks", pa.int64()),
+                        ("costInLocalCurrency", pa.string()),
+                        ("externalWebsiteConversions", pa.int64()),
+                    ]
+                )
+            ),
+        )
+    ]
+)
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+
+
+def response_table(account_id: str | None, body: bytes) -> tuple[pa.Table, int] | None:
+    """``analytics_table`` of an adAnalytics response body, parsed by arrow's JSON reader
+    (no Python object per element). None when the body is not plainly the documented shape
+    (a count sent as text, a missing date...): the per-element path then reads it and
+    names what is wrong."""
+    try:
+        parsed = pj.read_json(
+            pa.BufferReader(body),
+            read_options=pj.ReadOptions(block_size=len(body) + 1, use_threads=False),
+            parse_options=pj.ParseOptions(
+                explicit_schema=_RESPONSE,
+                unexpected_field_behavior="ignore",
+                newlines_in_values=True,
+            ),
+        )
+        lists = parsed.column("elements").combine_chunks()
+        if parsed.num_rows != 1 or lists.null_count:
+            return None
+        e = lists.flatten()
+        urn = pc.list_element(e.field("pivotValues"), 0)
+        day = _date(e.field("dateRange").field("start"))
+        end = e.field("dateRange").field("end")
+        counts = [pc.fill_null(e.field(n), 0) for n in _COUNTS]
+        valid = pc.and_(
+            pc.starts_with(urn, s.CAMPAIGN_URN_PREFIX),
+            pc.or_kleene(pc.is_null(end), pc.equal(_date(end), day)),
+        )
+        for count in counts:
+            valid = pc.and_(valid, pc.greater_equal(count, 0))
+        if e.null_count or day.null_count or not pc.all(pc.fill_null(valid, False)).as_py():
+            return None
+        cost_text = pc.utf8_trim_whitespace(pc.fill_null(e.field("costInLocalCurrency"), "0"))
+        cost, rounded = _costs(cost_text)
+    except _ARROW_ERRORS:
+        return None
+    n = len(e)
+    arrays = [
+        pa.nulls(n, pa.string()) if account_id is None else pa.repeat(account_id, n),
+        pc.utf8_slice_codeunits(urn, len(s.CAMPAIGN_URN_PREFIX)),
+        day,
+        counts[0],
+        counts[1],
+        cost,
+        counts[2],
+    ]
+    return pa.table(arrays, schema=ANALYTICS_SCHEMA), rounded
+
+
+def _date(parts: pa.StructArray) -> pa.Array:
+    text = [pc.cast(parts.field(n), pa.string()) for n in ("year", "month", "day")]
+    text[1:] = [pc.utf8_lpad(t, 2, "0") for t in text[1:]]
+    joined = pc.binary_join_element_wise(*text, "-")
+    day = pc.cast(pc.strptime(joined, format="%Y-%m-%d", unit="s"), pa.date32())
+    for name, part in (("year", pc.year), ("month", pc.month), ("day", pc.day)):
+        if not pc.all(pc.fill_null(pc.equal(part(day), parts.field(name)), True)).as_py():
+            raise pa.ArrowInvalid(f"not a calendar date in dateRange ({name})")  # 2025-02-30
+    return day
 
 
 def _decimal(value: str) -> Decimal:

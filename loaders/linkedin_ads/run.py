@@ -217,6 +217,17 @@ def ads_pipeline(database_url: str) -> dlt.Pipeline:
     return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME)
 
 
+def _cursors(url: str) -> set[str]:
+    """Accounts whose analytics cursor (dlt incremental state) is set."""
+    resources = ads_pipeline(url).state.get("sources", {}).get(s.SOURCE_NAME, {})
+    prefix = f"{s.ANALYTICS_TABLE}_"
+    return {
+        name.removeprefix(prefix)
+        for name, state in resources.get("resources", {}).items()
+        if name.startswith(prefix) and state.get("incremental")
+    }
+
+
 def ensure_raw_tables(database_url: str) -> bool:
     """Create the empty raw_linkedin_ads tables (through the load's own pipeline) so dbt
     can build before the first load. True if it created any."""
@@ -410,6 +421,7 @@ def load_linkedin_ads(
             initial_days,
             found,
             loaded_at,
+            _cursors(url),
         )
 
         def pull_rows() -> list[dict]:
