@@ -217,9 +217,9 @@ def ads_pipeline(database_url: str) -> dlt.Pipeline:
     return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME)
 
 
-def _cursors(url: str) -> set[str]:
+def _cursors(pipeline: dlt.Pipeline) -> set[str]:
     """Accounts whose analytics cursor (dlt incremental state) is set."""
-    resources = ads_pipeline(url).state.get("sources", {}).get(s.SOURCE_NAME, {})
+    resources = pipeline.state.get("sources", {}).get(s.SOURCE_NAME, {})
     prefix = f"{s.ANALYTICS_TABLE}_"
     return {
         name.removeprefix(prefix)
@@ -245,9 +245,14 @@ def ensure_raw_tables(database_url: str) -> bool:
     return True
 
 
-def _run(url: str, data: list | None, progress: Progress = lambda _m: None) -> None:
+def _run(
+    url: str,
+    data: list | None,
+    progress: Progress = lambda _m: None,
+    pipeline: dlt.Pipeline | None = None,
+) -> None:
     """``pipeline.run``; ``data`` None: normalize and load what was extracted."""
-    pipeline = ads_pipeline(url)
+    pipeline = pipeline or ads_pipeline(url)
     if data is not None and pipeline.has_pending_data:
         progress("dropping an unfinished earlier load (its rows are fetched again)")
         pipeline.abort_packages()
@@ -344,12 +349,17 @@ def _all_equal(table: pa.Table, names: list[str]) -> pa.ChunkedArray:
 
 
 def _load_and_count(
-    url: str, data: list, pull_rows: Callable[[], list[dict]], progress: Progress
+    url: str,
+    data: list,
+    pull_rows: Callable[[], list[dict]],
+    progress: Progress,
+    pipeline: dlt.Pipeline | None = None,
 ) -> list[dict]:
     """Extract (fetch), count each pull's rows against the rows as they are, then normalize
     and load the rows and the ``pulls`` rows in one load; the pulls."""
-    ensure_raw_tables(url)
-    pipeline = ads_pipeline(url)
+    if pipeline is None:
+        ensure_raw_tables(url)
+        pipeline = ads_pipeline(url)
     if pipeline.has_pending_data:
         progress("dropping an unfinished earlier load (its rows are fetched again)")
         pipeline.abort_packages()
@@ -364,7 +374,7 @@ def _load_and_count(
     pulls = pull_rows()
     _count(pulls, _snapshot(url, pulls))
     pipeline.extract(pulls_resource(pulls))
-    _run(url, None, progress)  # normalize and load both packages
+    _run(url, None, progress, pipeline)  # normalize and load both packages
     return pulls
 
 
@@ -413,6 +423,8 @@ def load_linkedin_ads(
             f"loading {len(connections)} LinkedIn ad account(s) through {end} into "
             f"{s.DATASET_NAME} at {redact_url(url)}"
         )
+        ensure_raw_tables(url)
+        pipeline = ads_pipeline(url)  # one instance for the whole load
         source = linkedin_ads_source(
             {c.account_id: clients[c.method] for c in connections},
             start_date,
@@ -421,7 +433,7 @@ def load_linkedin_ads(
             initial_days,
             found,
             loaded_at,
-            _cursors(url),
+            _cursors(pipeline),
         )
 
         def pull_rows() -> list[dict]:
@@ -439,7 +451,7 @@ def load_linkedin_ads(
                 for c in connections
             ]
 
-        summary.pulls = _load_and_count(url, [source], pull_rows, progress)
+        summary.pulls = _load_and_count(url, [source], pull_rows, progress, pipeline)
     except LinkedInAdsError as exc:
         exc.args = (redact(str(exc), [c.token for c in clients.values()]),)
         raise
