@@ -31,7 +31,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from loaders.linkedin_ads import hints, linkedin_ads_source, pulls_resource, with_load_columns
+from loaders.linkedin_ads import (
+    arrow_rows,
+    hints,
+    linkedin_ads_source,
+    pulls_resource,
+    with_load_columns,
+)
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import (
     ANALYTICS_SCHEMA,
@@ -355,26 +361,31 @@ def _load_and_count(
     progress: Progress,
     pipeline: dlt.Pipeline | None = None,
 ) -> list[dict]:
-    """Extract (fetch), count each pull's rows against the rows as they are, then normalize
-    and load the rows and the ``pulls`` rows in one load; the pulls."""
+    """One extract: the rows (fetched), then the ``pulls`` rows, counted against the rows
+    as they are before the load (dlt extracts the sources in order); then one normalize and
+    load of both. The pulls."""
     if pipeline is None:
         ensure_raw_tables(url)
         pipeline = ads_pipeline(url)
     if pipeline.has_pending_data:
         progress("dropping an unfinished earlier load (its rows are fetched again)")
         pipeline.abort_packages()
+    pulls: list[dict] = []
+
+    def counted() -> Any:
+        pulls.extend(pull_rows())
+        _count(pulls, _snapshot(url, pulls))
+        yield arrow_rows(s.PULLS_TABLE, pulls)
+
     try:
-        pipeline.extract(data)
+        pipeline.extract([*data, dlt.resource(counted, **hints(s.PULLS_TABLE))])
     except PipelineStepFailed as exc:
         pipeline.abort_packages()
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, LinkedInAdsError):
             cause = cause.__cause__
         raise cause or LinkedInAdsError(f"fetching LinkedIn Ads failed: {exc.exception}") from None
-    pulls = pull_rows()
-    _count(pulls, _snapshot(url, pulls))
-    pipeline.extract(pulls_resource(pulls))
-    _run(url, None, progress, pipeline)  # normalize and load both packages
+    _run(url, None, progress, pipeline)  # normalize and load
     return pulls
 
 
