@@ -80,6 +80,15 @@ def test_empty_raw_tables_exist_before_any_load(warehouse):
     assert ensure_raw_tables(warehouse) is False
     for table in s.TABLES:
         assert rows(warehouse, f"select count(*) from raw_linkedin_ads.{table}") == [(0,)]
+    indexes = rows(
+        warehouse,
+        "select indexdef from pg_indexes where schemaname = 'raw_linkedin_ads' "
+        "and tablename = 'campaign_analytics' order by 1",
+    )
+    assert [r[0].split(" USING btree ")[1] for r in indexes] == [
+        "(account_id, date)",
+        "(campaign_id, date)",
+    ]
 
 
 def test_first_load_lands_30_days_with_exact_numeric_costs(warehouse, server):

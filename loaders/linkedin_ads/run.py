@@ -234,21 +234,35 @@ def _cursors(pipeline: dlt.Pipeline) -> set[str]:
     }
 
 
+_T = f"{s.DATASET_NAME}.{s.ANALYTICS_TABLE}"
+_INDEXES = (  # the merge, the load's snapshot and dbt read the rows by these
+    f"create index if not exists campaign_analytics_key on {_T} (campaign_id, date)",
+    f"create index if not exists campaign_analytics_account_date on {_T} (account_id, date)",
+)
+
+
 def ensure_raw_tables(database_url: str) -> bool:
-    """Create the empty raw_linkedin_ads tables (through the load's own pipeline) so dbt
-    can build before the first load. True if it created any."""
+    """Create the empty raw_linkedin_ads tables (through the load's own pipeline) and the
+    analytics indexes, so dbt can build before the first load. True if it created tables."""
+    query = "select table_name from information_schema.tables where table_schema = %s"
     with psycopg.connect(database_url, autocommit=True) as conn:
-        present = {
-            r[0]
-            for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = %s",
-                (s.DATASET_NAME,),
-            )
-        }
-    if set(s.TABLES) <= present:
-        return False
-    _run(database_url, [linkedin_ads_source(), pulls_resource([])])
-    return True
+        present = {r[0] for r in conn.execute(query, (s.DATASET_NAME,))}
+    created = not set(s.TABLES) <= present
+    if created:
+        _run(database_url, [linkedin_ads_source(), pulls_resource([])])
+    if created or not {"campaign_analytics_key"} <= _indexes(database_url):
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            for statement in _INDEXES:
+                conn.execute(statement)
+    return created
+
+
+def _indexes(url: str) -> set[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select indexname from pg_indexes where schemaname = %s", (s.DATASET_NAME,)
+        )
+        return {r[0] for r in rows}
 
 
 def _run(
@@ -271,7 +285,6 @@ def _run(
         ) from exc
 
 
-_T = f"{s.DATASET_NAME}.{s.ANALYTICS_TABLE}"
 # the rows the windows touch, as they are before the load; can_vanish: a row with activity
 # that no later pull answered with rows has already left out (int_ads_pull_days' rule)
 _SNAPSHOT = f"""
