@@ -204,10 +204,10 @@ def main() -> int:
     from exports.receiver import WebhookReceiver
     from loaders.linkedin_ads import settings as s
     from loaders.linkedin_ads.run import load_linkedin_ads
-    from loaders.linkedin_ads.testserver import LinkedInAdsTestServer
     from outreach.dbt import run_dbt
     from outreach.settings import load_settings
     from outreach.warehouse import database_url
+    from testing.linkedin_ads import LinkedInAdsTestServer
 
     today = datetime.now(UTC).date()
     server_url = database_url(load_settings())

@@ -14,22 +14,25 @@ import pytest
 
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import (
-    AnalyticsRows,
+    HttpSettings,
     LinkedInAdsClient,
     LinkedInAuthError,
     LinkedInConfigError,
     LinkedInDataError,
     LinkedInRateLimited,
-    RetryPolicy,
+    LinkedInServerError,
+    LinkedInTransportError,
     analytics_query,
+    analytics_table,
     parse_element,
 )
 from loaders.linkedin_ads.run import resolve_connections
-from loaders.linkedin_ads.testserver import LinkedInAdsTestServer, requested_range
 from outreach.settings import load_settings
+from testing.linkedin_ads import LinkedInAdsTestServer, requested_range
 
 TODAY = date(2025, 3, 12)
-FAST = RetryPolicy(max_attempts=4, backoff_base_s=0.01, backoff_max_s=0.05, jitter=0.5)
+FAST = HttpSettings(max_attempts=4, backoff_factor=0.0, max_delay_s=0.01, timeout_s=(2, 10))
+SHORT = HttpSettings(max_attempts=4, backoff_factor=0.0, max_delay_s=0.01, timeout_s=(2, 0.3))
 HEADERS = {"LinkedIn-Version": s.API_VERSION, "X-Restli-Protocol-Version": "2.0.0"}
 
 
@@ -40,7 +43,7 @@ def server():
 
 
 def client_for(server, token="t0k3n", **kw) -> LinkedInAdsClient:
-    return LinkedInAdsClient(server.base_url, token, retry=kw.pop("retry", FAST), **kw)
+    return LinkedInAdsClient(server.base_url, token, kw.pop("http", FAST))
 
 
 def test_restli_query_keeps_syntax_unencoded_and_encodes_urns_in_lists():
@@ -73,27 +76,62 @@ def test_generic_urlencode_of_date_range_is_refused_with_400_like_linkedin(serve
     )
 
 
-def test_429_is_retried_with_backoff_then_succeeds(server):
+def test_429_is_retried_by_dlts_client_then_succeeds(server):
     server.configure(rate_limit_count=2)
-    pauses: list[float] = []
-    client = client_for(server, sleep=pauses.append)
-    elements = client.analytics("510000001", TODAY, TODAY)
-    assert elements
-    assert client.stats.rate_limited == 2 and client.stats.retries == 2
-    assert len(pauses) == 2 and pauses[1] > 0
+    client = client_for(server)
+    assert client.analytics("510000001", TODAY, TODAY)
+    assert client.stats["rate_limited"] == 2 and client.stats["requests"] == 3
     assert [r.status for r in server.analytics_requests()] == [429, 429, 200]
 
 
-def test_retry_after_header_sets_the_wait():
-    assert FAST.backoff(1, "0.04") == pytest.approx(0.04)
-    assert 0 < FAST.backoff(3) <= FAST.backoff_max_s * (1 + FAST.jitter)
+def test_retry_after_header_sets_the_wait_not_the_backoff(server):
+    """A 30 s backoff would time the test out; LinkedIn's Retry-After: 0 is honoured."""
+    server.configure(rate_limit_count=2, retry_after="0")
+    slow_backoff = HttpSettings(max_attempts=3, backoff_factor=30, max_delay_s=60)
+    assert client_for(server, http=slow_backoff).analytics("510000001", TODAY, TODAY)
+
+
+def test_burst_of_5xx_and_a_proxy_html_page_are_retried(server):
+    server.configure(server_error_count=2, html_count=1)
+    client = client_for(server)
+    assert client.analytics("510000001", TODAY, TODAY)
+    assert client.stats["server_errors"] == 3
+    server.configure(server_error_count=10)
+    with pytest.raises(LinkedInServerError, match="/rest/adAnalytics with 500.*after 4 attempts"):
+        client.analytics("510000001", TODAY, TODAY)
+
+
+def test_answer_slower_than_the_timeout_is_retried_then_a_transport_error(server):
+    server.configure(slow_count=1, slow_seconds=1.0)
+    assert client_for(server, http=SHORT).account("510000001")["id"] == 510000001
+    server.configure(slow_count=10, slow_seconds=1.0)
+    with pytest.raises(LinkedInTransportError, match="no answer after 4 attempts.*Timeout"):
+        client_for(server, http=SHORT).account("510000001")
+
+
+def test_non_json_body_is_a_data_error_naming_the_request(server):
+    server.configure(html_count=1, html_status=200)
+    with pytest.raises(LinkedInDataError, match=r"GET /rest/adAccounts/510000001 .*not JSON"):
+        client_for(server).account("510000001")
+    server.configure(html_count=1, html_status=200)
+    with pytest.raises(LinkedInDataError, match="adCampaigns.*not JSON"):
+        list(client_for(server).campaigns("510000001"))
+
+
+def test_403_names_the_missing_scope_and_role(server):
+    server.configure(forbidden=True)
+    with pytest.raises(LinkedInAuthError) as err:
+        client_for(server).analytics("510000001", TODAY, TODAY)
+    assert err.value.status == 403 and err.value.code == "ACCESS_DENIED"
+    assert "r_ads_reporting" in str(err.value) and "role on the ad account" in str(err.value)
+    assert len(server.requests) == 1  # never retried
 
 
 def test_throttling_on_every_attempt_raises_rate_limited(server):
     server.configure(rate_limit_count=100)
-    with pytest.raises(LinkedInRateLimited) as err:
-        client_for(server, sleep=lambda _s: None).analytics("510000001", TODAY, TODAY)
-    assert err.value.attempts == FAST.max_attempts
+    with pytest.raises(LinkedInRateLimited, match="after 4 attempts"):
+        client_for(server).analytics("510000001", TODAY, TODAY)
+    assert len(server.requests) == FAST.max_attempts
 
 
 def test_expired_token_fails_at_once_with_a_clear_message_without_the_token(server):
@@ -119,16 +157,16 @@ def test_date_range_over_the_element_cap_is_split_until_nothing_is_cut():
     ) as srv:
         truth = len(srv.elements("510000009", start, end))
         assert truth > s.MAX_ELEMENTS_PER_RESPONSE
-        client = LinkedInAdsClient(srv.base_url, srv.token, retry=FAST)
+        client = LinkedInAdsClient(srv.base_url, srv.token, FAST)
         # told there is 1 campaign, the client asks for 30 days at once, gets a cut answer
         windows = list(client.daily_campaign_analytics("510000009", start, end, campaigns=1))
-        assert sum(len(e) for _, _, e in windows) == truth
-        assert client.stats.split_windows >= 1
-        assert all(len(e) < s.MAX_ELEMENTS_PER_RESPONSE for _, _, e in windows)
+        assert sum(len(table) for table, _ in windows) == truth
+        assert client.stats["split_windows"] >= 1
+        assert all(len(table) < s.MAX_ELEMENTS_PER_RESPONSE for table, _ in windows)
         # told the truth (600 campaigns), it sizes the windows right the first time
-        sized = LinkedInAdsClient(srv.base_url, srv.token, retry=FAST)
+        sized = LinkedInAdsClient(srv.base_url, srv.token, FAST)
         got = list(sized.daily_campaign_analytics("510000009", start, end, campaigns=600))
-        assert sum(len(e) for _, _, e in got) == truth and sized.stats.split_windows == 0
+        assert sum(len(table) for table, _ in got) == truth and sized.stats["split_windows"] == 0
         assert [requested_range(r.query) for r in srv.analytics_requests()][-2:] == [
             (start, start + timedelta(days=23)),  # (15,000 - 1) // 600 = 24 days
             (start + timedelta(days=24), end),
@@ -137,26 +175,31 @@ def test_date_range_over_the_element_cap_is_split_until_nothing_is_cut():
 
 def test_campaigns_are_paged_with_the_cursor():
     with LinkedInAdsTestServer(accounts=["510000003"], campaigns_per_account=230) as srv:
-        client = LinkedInAdsClient(srv.base_url, srv.token, retry=FAST)
+        client = LinkedInAdsClient(srv.base_url, srv.token, FAST)
         campaigns = list(client.campaigns("510000003"))
     assert len(campaigns) == 230 and len({c["id"] for c in campaigns}) == 230
     assert len([r for r in srv.requests if r.path.endswith("/adCampaigns")]) == 3
 
 
+def element(campaign: str, cost: str) -> dict:
+    day = {"year": TODAY.year, "month": TODAY.month, "day": TODAY.day}
+    return {
+        "pivotValues": [f"urn:li:sponsoredCampaign:{campaign}"],
+        "dateRange": {"start": day, "end": day},
+        "costInLocalCurrency": cost,
+    }
+
+
 def test_costs_stay_exact_decimals_and_over_precise_ones_are_rounded_and_counted():
-    rows = AnalyticsRows()
     values = ["0.1", "0.2", "57.60883087848873", "1E-5", "123456789012345678.12345678901234567890"]
-    for i, cost in enumerate(values):
-        rows.add("1", str(i), TODAY, 10, 1, cost, 0)
-    table = rows.table()
+    table, rounded = analytics_table("1", [element(str(i), v) for i, v in enumerate(values)])
     assert table.schema.field("cost_in_local_currency").type == pa.decimal128(38, 20)
     got = table.column("cost_in_local_currency").to_pylist()
-    assert got == [Decimal(v) for v in values]
+    assert got == [Decimal(v) for v in values] and rounded == 0
     assert got[0] + got[1] == Decimal("0.3")  # not 0.30000000000000004
-    rows.add("1", "x", TODAY, 1, 1, "0.123456789012345678901234", 0)
-    table = rows.table()
-    assert rows.rounded_costs == 1
-    assert table.column("cost_in_local_currency")[-1].as_py() == Decimal("0.12345678901234567890")
+    table, rounded = analytics_table("1", [element("x", "0.123456789012345678901234")])
+    assert rounded == 1
+    assert table.column("cost_in_local_currency")[0].as_py() == Decimal("0.12345678901234567890")
 
 
 def test_elements_that_are_not_daily_campaign_rows_are_rejected():
@@ -169,10 +212,8 @@ def test_elements_that_are_not_daily_campaign_rows_are_rejected():
         parse_element({**ok, "dateRange": {"start": day, "end": {**day, "day": 2}}})
     with pytest.raises(LinkedInDataError, match="not a count"):
         parse_element({**ok, "clicks": 1.5})
-    bad_cost = AnalyticsRows()
-    bad_cost.add("1", "42", TODAY, 1, 1, "12,50", 0)
     with pytest.raises(LinkedInDataError, match="costInLocalCurrency"):
-        bad_cost.table()
+        analytics_table("1", [element("42", "12,50")])
 
 
 def test_connections_file_sets_the_method_per_connection(tmp_path, monkeypatch):

@@ -1,31 +1,27 @@
-"""The LinkedIn Ads source: daily campaign analytics, campaigns, accounts -> raw_linkedin_ads.
+"""The LinkedIn Ads dlt source: daily campaign analytics, campaigns, accounts.
 
-Resources (tables in ``raw_linkedin_ads``):
-
-| resource | primary key | write disposition |
+| table (raw_linkedin_ads) | primary key | write disposition |
 | --- | --- | --- |
-| ``campaign_analytics`` | (campaign_id, date) | merge (delete-insert): a re-pulled day replaces the old numbers |
+| ``campaign_analytics`` | (campaign_id, date) | merge: a re-pulled day replaces the old numbers |
 | ``campaigns`` | campaign_id | merge |
 | ``accounts`` | account_id | merge |
-| ``pulls`` | pull_id | append: one row per account and load (window, row counts) |
+| ``pulls`` | pull_id | append (``pulls_resource``): one row per account and load |
 
-``loaders.linkedin_ads.run.load_linkedin_ads`` is the front door (``outreach load
-linkedin-ads``, the Dagster asset): it fetches, compares with what is already loaded
-(new / restated / vanished rows) and hands the finished ``AdsBatch`` to this source.
-The source also runs in any dlt pipeline with a client instead of a batch: it then
-fetches itself (``accounts``, ``start``, ``end``), without the vanished-row handling that
-needs the destination.
+Each account's analytics is its own resource (``campaign_analytics_<account>``, table
+``campaign_analytics``) with a ``dlt.sources.incremental`` cursor on ``date``: the next
+run starts ``lookback_days - 1`` days before the newest day loaded (``lag``: LinkedIn
+restates recent days, as facebook_ads' attribution window), an account never loaded gets
+``initial_days``; ``start_date`` backfills without moving the cursor. Rows that vanished
+from a re-pulled window are a dbt decision (``int_ads_campaign_days_joined``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Collection, Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-# dlt's anonymous usage telemetry stays off unless a user turns it on explicitly
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import dlt  # noqa: E402
@@ -33,57 +29,42 @@ import pyarrow as pa  # noqa: E402
 
 from loaders.linkedin_ads import settings as s  # noqa: E402
 from loaders.linkedin_ads.helpers import (  # noqa: E402
-    ANALYTICS_SCHEMA,
-    AnalyticsRows,
     LinkedInAdsClient,
     account_row,
+    analytics_table,
     campaign_row,
 )
 
-__all__ = ["AdsBatch", "as_table", "column_hints", "linkedin_ads_source", "with_load_columns"]
-
-# Pipeline settings, scoped to pipelines named "linkedin_ads": arrow tables get
-# _dlt_load_id (the load that last wrote a row), uncompressed load files, no copies of
-# loaded rows left in local packages, staging tables truncated after the merge.
+# pipelines named "linkedin_ads": _dlt_load_id on arrow rows, plain load files, no copies
 for _key, _value in {
     "normalize.parquet_normalizer.add_dlt_load_id": True,
-    "normalize.parquet_normalizer.add_dlt_id": True,
     "normalize.data_writer.disable_compression": True,
     "load.delete_completed_jobs": True,
     "load.truncate_staging_dataset": True,
 }.items():
     dlt.config[f"{s.PIPELINE_NAME}.{_key}"] = _value
 
-MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-_PRIMARY_KEYS = {
-    s.ANALYTICS_TABLE: ("campaign_id", "date"),
-    s.CAMPAIGNS_TABLE: ("campaign_id",),
-    s.ACCOUNTS_TABLE: ("account_id",),
-    s.PULLS_TABLE: ("pull_id",),
-}
-
-LOADED_AT = {"data_type": "timestamp", "timezone": True}
-_TEXT = {"data_type": "text"}
-_HINTS: dict[str, dict[str, dict[str, Any]]] = {
+_TEXT, _BIGINT = {"data_type": "text"}, {"data_type": "bigint"}
+_LOADED_AT = {"data_type": "timestamp", "timezone": True}
+COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
     s.ANALYTICS_TABLE: {
         "account_id": _TEXT,
         "campaign_id": _TEXT,
         "date": {"data_type": "date"},
-        "impressions": {"data_type": "bigint"},
-        "clicks": {"data_type": "bigint"},
+        "impressions": _BIGINT,
+        "clicks": _BIGINT,
         "cost_in_local_currency": {
             "data_type": "decimal",
             "precision": s.COST_PRECISION,
             "scale": s.COST_SCALE,
         },
-        "external_website_conversions": {"data_type": "bigint"},
+        "external_website_conversions": _BIGINT,
         "_pull_id": _TEXT,
-        "_loaded_at": LOADED_AT,
+        "_loaded_at": _LOADED_AT,
     },
     s.CAMPAIGNS_TABLE: {
-        **{
-            c: _TEXT
-            for c in (
+        **dict.fromkeys(
+            [
                 "campaign_id",
                 "account_id",
                 "name",
@@ -98,90 +79,50 @@ _HINTS: dict[str, dict[str, dict[str, Any]]] = {
                 "run_schedule_end",
                 "created_at",
                 "last_modified_at",
-            )
-        },
-        "_loaded_at": LOADED_AT,
+            ],
+            _TEXT,
+        ),
+        "_loaded_at": _LOADED_AT,
     },
     s.ACCOUNTS_TABLE: {
-        **{c: _TEXT for c in ("account_id", "name", "currency", "status", "type")},
-        "_loaded_at": LOADED_AT,
+        **dict.fromkeys(("account_id", "name", "currency", "status", "type"), _TEXT),
+        "_loaded_at": _LOADED_AT,
     },
     s.PULLS_TABLE: {
-        **{
-            c: _TEXT
-            for c in (
-                "pull_id",
-                "account_id",
-                "connection",
-                "method",
-                "source",
-                "file_name",
-                "trigger",
-            )
-        },
+        **dict.fromkeys(
+            ("pull_id", "account_id", "connection", "method", "source", "file_name", "trigger"),
+            _TEXT,
+        ),
         "date_start": {"data_type": "date"},
         "date_end": {"data_type": "date"},
-        **{
-            c: {"data_type": "bigint"}
-            for c in ("rows", "new_rows", "restated_rows", "unchanged_rows", "zeroed_rows")
-        },
+        **dict.fromkeys(
+            ("rows", "new_rows", "restated_rows", "unchanged_rows", "zeroed_rows"), _BIGINT
+        ),
         "seconds": {"data_type": "double"},
-        "_loaded_at": LOADED_AT,
+        "_loaded_at": _LOADED_AT,
     },
 }
-
-
-def column_hints(table: str) -> dict[str, dict[str, Any]]:
-    return {name: {"name": name, **hint} for name, hint in _HINTS[table].items()}
-
-
-_TZ = pa.timestamp("us", tz="UTC")
-_ARROW_TYPES = {
-    "text": pa.string(),
-    "date": pa.date32(),
-    "bigint": pa.int64(),
-    "double": pa.float64(),
+KEYS = {
+    s.ANALYTICS_TABLE: ["campaign_id", "date"],
+    s.CAMPAIGNS_TABLE: ["campaign_id"],
+    s.ACCOUNTS_TABLE: ["account_id"],
+    s.PULLS_TABLE: ["pull_id"],
 }
-ANALYTICS_TABLE_SCHEMA = ANALYTICS_SCHEMA.append(pa.field("_pull_id", pa.string())).append(
-    pa.field("_loaded_at", _TZ)
-)
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+_TZ = pa.timestamp("us", tz="UTC")
 
 
-@dataclass
-class AdsBatch:
-    """Everything one load writes, as arrow tables / rows, ready for the source."""
-
-    campaign_analytics: pa.Table = field(
-        default_factory=lambda: ANALYTICS_TABLE_SCHEMA.empty_table()
-    )
-    campaigns: list[dict[str, Any]] = field(default_factory=list)
-    accounts: list[dict[str, Any]] = field(default_factory=list)
-    pulls: list[dict[str, Any]] = field(default_factory=list)
+def hints(table: str) -> dict[str, Any]:
+    """primary_key, write_disposition and columns of a raw table."""
+    return {
+        "table_name": table,
+        "primary_key": KEYS[table],
+        "write_disposition": "append" if table == s.PULLS_TABLE else MERGE,
+        "columns": [{"name": n, **h} for n, h in COLUMNS[table].items()],
+    }
 
 
-def _fetch(client: LinkedInAdsClient, accounts: list[str], start: date, end: date) -> AdsBatch:
-    """A batch straight from the API (no comparison with the destination)."""
-    from datetime import UTC, datetime
-
-    loaded_at = datetime.now(UTC)
-    batch = AdsBatch()
-    rows = AnalyticsRows()
-    for account_id in accounts:
-        batch.accounts.append(
-            {**account_row(account_id, client.account(account_id)), "_loaded_at": loaded_at}
-        )
-        campaigns = [campaign_row(account_id, c) for c in client.campaigns(account_id)]
-        batch.campaigns += [{**c, "_loaded_at": loaded_at} for c in campaigns]
-        for _lo, _hi, elements in client.daily_campaign_analytics(
-            account_id, start, end, campaigns=len(campaigns)
-        ):
-            rows.extend_elements(account_id, elements)
-    table = rows.table()
-    batch.campaign_analytics = with_load_columns(table, None, loaded_at)
-    return batch
-
-
-def with_load_columns(table: pa.Table, pull_id: str | None, loaded_at) -> pa.Table:
+def with_load_columns(table: pa.Table, pull_id: str | None, loaded_at: datetime) -> pa.Table:
     """The analytics table with ``_pull_id`` and ``_loaded_at`` appended."""
     n = table.num_rows
     return table.append_column(
@@ -189,76 +130,106 @@ def with_load_columns(table: pa.Table, pull_id: str | None, loaded_at) -> pa.Tab
     ).append_column(pa.field("_loaded_at", _TZ), pa.array([loaded_at] * n, _TZ))
 
 
-def _schema(table: str) -> pa.Schema:
-    """Arrow schema of a dict-built table, from its column hints (timestamps: UTC)."""
-    return pa.schema(
-        [
-            pa.field(
-                name,
-                _TZ if hint["data_type"] == "timestamp" else _ARROW_TYPES[hint["data_type"]],
-                nullable=name not in _PRIMARY_KEYS[table],  # dlt makes key columns not null
-            )
-            for name, hint in _HINTS[table].items()
-        ]
-    )
-
-
-def as_table(table: str, data: pa.Table | list[dict[str, Any]]) -> pa.Table:
-    """The rows of ``table`` as an arrow table (an empty one still carries every column)."""
-    if isinstance(data, pa.Table):
-        return data
-    schema = _schema(table)
-    return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in data], schema=schema)
-
-
-def _resource(get_batch, table: str) -> Any:
-    def rows() -> Iterator[pa.Table]:
-        batch = get_batch()
-        if batch is None:
-            return
-        data = as_table(table, getattr(batch, table))
-        if data.num_rows == 0:
-            yield data  # creates the table with every column
-        for chunk in data.to_batches(max_chunksize=s.ARROW_BATCH_ROWS):
-            yield pa.Table.from_batches([chunk], schema=data.schema)
-
-    return dlt.resource(
-        rows,
-        name=table,
-        write_disposition="append" if table == s.PULLS_TABLE else MERGE,
-        primary_key=list(_PRIMARY_KEYS[table]),
-        columns=column_hints(table),
-    )
+def _batches(table: pa.Table) -> Iterator[pa.Table]:
+    yield from (pa.Table.from_batches([b]) for b in table.to_batches(s.ARROW_BATCH_ROWS))
 
 
 @dlt.source(name=s.SOURCE_NAME)
 def linkedin_ads_source(
-    batch: AdsBatch | None = None,
-    client: LinkedInAdsClient | None = None,
-    accounts: list[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    accounts: dict[str, LinkedInAdsClient] | None = None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    lookback_days: int = s.DEFAULT_LOOKBACK_DAYS,
+    initial_days: int = s.DEFAULT_INITIAL_DAYS,
+    pulls: dict[str, dict[str, Any]] | None = None,
+    loaded_at: datetime | None = None,
+    cursors: Collection[str] = (),
 ) -> Any:
-    """LinkedIn Ads as resources ``campaign_analytics``, ``campaigns``, ``accounts``, ``pulls``.
+    """LinkedIn Ads resources for ``accounts`` (account id -> the client that reads it).
 
-    Args:
-        batch: an already fetched and compared batch (``load_linkedin_ads`` passes one);
-            ``AdsBatch()`` (no rows) creates the empty tables.
-        client, accounts, start, end: without a batch, fetch these accounts' daily campaign
-            rows start..end (inclusive) with this client when the pipeline extracts.
-    With neither, every resource yields nothing (Dagster builds the source at definition
-    time).
+    ``pulls`` (account -> dict), when given, receives per account the pull id, the window
+    asked for, the rows and campaigns fetched and rounded costs, for the ``pulls`` table.
+    ``cursors``: accounts whose cursor has state already; a backfill (``start_date``) of one
+    reads its own window and leaves the cursor alone, a first backfill starts the cursor.
+    With no accounts every resource yields nothing (the empty tables; Dagster definitions).
     """
-    cache: dict[str, AdsBatch | None] = {}
+    end = end_date or datetime.now(UTC).date()
+    stamp = loaded_at or datetime.now(UTC)
+    pulls = {} if pulls is None else pulls
+    accounts = accounts or {}
+    found: dict[str, list[dict[str, Any]]] = {}
 
-    def get_batch() -> AdsBatch | None:
-        if "batch" not in cache:
-            if batch is not None:
-                cache["batch"] = batch
-            elif client is not None and accounts and start is not None and end is not None:
-                cache["batch"] = _fetch(client, list(accounts), start, end)
-            else:
-                cache["batch"] = None
-        return cache["batch"]
+    def campaigns_of(account: str) -> list[dict[str, Any]]:
+        if account not in found:
+            rows = accounts[account].campaigns(account)
+            found[account] = [campaign_row(account, c) for c in rows]
+        return found[account]
 
-    return [_resource(get_batch, table) for table in s.TABLES]
+    @dlt.resource(**hints(s.ACCOUNTS_TABLE))
+    def accounts_resource() -> Iterator[dict[str, Any]]:
+        for account, client in accounts.items():
+            yield {**account_row(account, client.account(account)), "_loaded_at": stamp}
+
+    @dlt.resource(**hints(s.CAMPAIGNS_TABLE))
+    def campaigns_resource() -> Iterator[list[dict[str, Any]]]:
+        for account in accounts:
+            yield [{**c, "_loaded_at": stamp} for c in campaigns_of(account)]
+
+    def analytics(account: str) -> Any:
+        if start_date and account in cursors:  # its own window, the cursor stays
+            cursor = dlt.sources.incremental(
+                "date", initial_value=start_date, end_value=end + timedelta(days=1)
+            )
+        else:  # the lookback window; a first backfill sets where the next run starts
+            cursor = dlt.sources.incremental(
+                "date",
+                initial_value=start_date or end - timedelta(days=initial_days - 1),
+                lag=lookback_days - 1,
+                primary_key=(),
+            )
+
+        def rows(day: dlt.sources.incremental[date] = cursor) -> Iterator[pa.Table]:
+            window = min(day.start_value, end), end
+            pull = pulls.setdefault(account, {"pull_id": os.urandom(16).hex(), "rows": 0})
+            pull.update(date_start=window[0], date_end=window[1], rounded=0)
+            ids = pull["campaign_ids"] = [c["campaign_id"] for c in campaigns_of(account)]
+            read = accounts[account].daily_campaign_analytics
+            for table, rounded in read(account, *window, campaigns=len(ids)):
+                pull["rows"] += table.num_rows
+                pull["rounded"] += rounded
+                pull.setdefault("tables", []).append(table)  # counted before the load
+                yield from _batches(with_load_columns(table, pull["pull_id"], stamp))
+
+        return dlt.resource(rows, name=f"{s.ANALYTICS_TABLE}_{account}", **hints(s.ANALYTICS_TABLE))
+
+    if not accounts:  # the empty tables
+        empty = {t: arrow_rows(t, []) for t in (s.ACCOUNTS_TABLE, s.CAMPAIGNS_TABLE)}
+        empty[s.ANALYTICS_TABLE] = with_load_columns(analytics_table(None, [])[0], None, stamp)
+        return [dlt.resource([data], name=t, **hints(t)) for t, data in empty.items()]
+    return [accounts_resource, campaigns_resource, *(analytics(a) for a in accounts)]
+
+
+def arrow_rows(table: str, rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows of a dict-built raw table as arrow (an empty one still has every column)."""
+    schema = pa.schema(
+        [
+            pa.field(n, _ARROW[h["data_type"]], nullable=n not in KEYS[table])
+            for n, h in COLUMNS[table].items()
+        ]
+    )
+    return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema)
+
+
+def pulls_resource(rows: list[dict[str, Any]]) -> Any:
+    """The ``pulls`` rows of a load (an empty list creates the table)."""
+    data = arrow_rows(s.PULLS_TABLE, rows)
+    return dlt.resource([data], name=s.PULLS_TABLE, **hints(s.PULLS_TABLE))
+
+
+_ARROW = {
+    "text": pa.string(),
+    "date": pa.date32(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "timestamp": _TZ,
+}

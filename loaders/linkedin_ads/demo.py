@@ -72,7 +72,7 @@ def run_ads_demo(url: str, progress: Callable[[str], Any] = print) -> list[str] 
     from exports.alerts import deliver_alerts
     from exports.receiver import WebhookReceiver
     from loaders.linkedin_ads.run import load_linkedin_ads
-    from loaders.linkedin_ads.testserver import LinkedInAdsTestServer
+    from testing.linkedin_ads import LinkedInAdsTestServer
 
     today = datetime.now(UTC).date()
     server = LinkedInAdsTestServer(

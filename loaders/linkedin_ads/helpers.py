@@ -1,35 +1,40 @@
-"""HTTP client for the LinkedIn Marketing API (adAnalytics, adAccounts, adCampaigns),
-Rest.li 2.0 query encoding, typed errors, retries, and parsing into arrow tables.
+"""LinkedIn Marketing API over dlt's HTTP helpers: Rest.li 2.0 queries, typed errors, parsing.
 
-Nothing here knows about the warehouse. The access token travels only in the
-``Authorization`` header and is scrubbed from every error text this module produces.
+Retries (429, 5xx, refused/reset connections, timeouts) with exponential backoff and
+``Retry-After`` are dlt's ``dlt.sources.helpers.requests.Client``; campaign pages are dlt's
+``RESTClient`` with a cursor paginator. What is left here is LinkedIn's: the Rest.li query
+string, which errors mean what, and the shape of an adAnalytics element.
 
-Rest.li 2.0 query syntax: ``(``, ``)``, ``:`` and ``,`` are syntax and stay unencoded;
-values inside ``List(...)`` (the account URNs) are URL-encoded. A generic urlencode of the
-whole query turns ``(`` into ``%28`` and LinkedIn answers 400 "Parameter 'dateRange' is
-invalid", so the query string is built by hand (``analytics_query``) and handed to httpx
-as is (httpx leaves these characters alone).
+Rest.li 2.0 (https://learn.microsoft.com/linkedin/shared/api-guide/concepts/protocol-version):
+``(``, ``)``, ``:`` and ``,`` are syntax and stay unencoded; values inside ``List(...)`` are
+URL-encoded. A generic urlencode breaks it (LinkedIn answers 400 "Parameter 'dateRange' is
+invalid"), so the query is built here and sent as part of the URL: ``requests`` leaves those
+characters and ``%3A`` alone. The token travels only in the Authorization header and is
+scrubbed from every error text.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
+import requests
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from loaders.linkedin_ads import settings as s
-from outreach.http import backoff_delay, redact_secrets
-
-redact = redact_secrets  # ``redact(text, secrets)``: every secret replaced by ``***``
+from outreach.http import redact_secrets as redact
 
 
 # ---------------------------------------------------------------------------- errors
@@ -40,25 +45,21 @@ class LinkedInAdsError(Exception):
 
 
 class LinkedInConfigError(LinkedInAdsError):
-    """The loader cannot start: no token, no accounts, a bad connections file or argument."""
-
-    kind = "config_error"
+    kind = "config_error"  # no token, no accounts, a bad connections file or argument
 
 
 class LinkedInAuthError(LinkedInAdsError):
-    """401: the access token is expired, revoked or invalid. Never retried."""
+    """401 (token expired, revoked, invalid) or 403 (no role on the account / no scope)."""
 
     kind = "auth_error"
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: str, *, status: int = 401, code: str | None = None):
         super().__init__(message)
-        self.code = code
+        self.status, self.code = status, code
 
 
 class LinkedInHTTPError(LinkedInAdsError):
-    """Another 4xx (no permission on the account, a bad parameter): not retried."""
-
-    kind = "http_error"
+    kind = "http_error"  # another 4xx (a bad parameter): not retried
 
     def __init__(self, message: str, *, status: int):
         super().__init__(message)
@@ -66,41 +67,25 @@ class LinkedInHTTPError(LinkedInAdsError):
 
 
 class LinkedInRateLimited(LinkedInAdsError):
-    """429 on every attempt, after backing off."""
-
-    kind = "rate_limited"
-
-    def __init__(self, message: str, *, attempts: int, waited_s: float):
-        super().__init__(message)
-        self.attempts = attempts
-        self.waited_s = waited_s
+    kind = "rate_limited"  # 429 on every attempt
 
 
 class LinkedInServerError(LinkedInAdsError):
-    """5xx on every attempt."""
-
-    kind = "server_error"
+    kind = "server_error"  # 5xx on every attempt
 
 
 class LinkedInTransportError(LinkedInAdsError):
-    """No answer (refused, reset, timed out) on every attempt."""
-
-    kind = "transport_error"
+    kind = "transport_error"  # no answer (refused, reset, timed out) on every attempt
 
 
 class LinkedInDataError(LinkedInAdsError):
-    """An answer or export file that is not what the API documents."""
-
-    kind = "data_error"
+    kind = "data_error"  # an answer or export file that is not what the API documents
 
 
 # ---------------------------------------------------------------------------- Rest.li
 def account_id_of(value: str | int) -> str:
     """``123``, ``"123"`` or ``"urn:li:sponsoredAccount:123"`` -> ``"123"``."""
-    text = str(value).strip()
-    prefix = "urn:li:sponsoredAccount:"
-    if text.startswith(prefix):
-        text = text[len(prefix) :]
+    text = str(value).strip().removeprefix("urn:li:sponsoredAccount:")
     if not text.isdigit():
         raise LinkedInConfigError(
             f"not a LinkedIn ad account id: {value!r} (expected digits or "
@@ -109,265 +94,225 @@ def account_id_of(value: str | int) -> str:
     return text
 
 
-def restli_date(d: date) -> str:
+def _restli_date(d: date) -> str:
     return f"(year:{d.year},month:{d.month},day:{d.day})"
-
-
-def restli_date_range(start: date, end: date) -> str:
-    return f"(start:{restli_date(start)},end:{restli_date(end)})"
-
-
-def restli_list(values: Iterable[str]) -> str:
-    """``List(v1,v2)`` with each value URL-encoded (``:`` -> ``%3A``), commas kept."""
-    return "List(" + ",".join(quote(v, safe="") for v in values) + ")"
 
 
 def analytics_query(account_ids: Iterable[str], start: date, end: date) -> str:
     """The adAnalytics query string (q=analytics, pivot CAMPAIGN, DAILY) in Rest.li 2.0."""
-    urns = [s.ACCOUNT_URN.format(account_id=a) for a in account_ids]
-    params = [
-        ("q", "analytics"),
-        ("pivot", "CAMPAIGN"),
-        ("timeGranularity", "DAILY"),
-        ("dateRange", restli_date_range(start, end)),
-        ("accounts", restli_list(urns)),
-        ("fields", ",".join(s.ANALYTICS_FIELDS)),
-    ]
-    return "&".join(f"{key}={value}" for key, value in params)
-
-
-def date_windows(start: date, end: date, days: int) -> Iterator[tuple[date, date]]:
-    """Consecutive inclusive windows of at most ``days`` days covering start..end."""
-    days = max(1, days)
-    cursor = start
-    while cursor <= end:
-        stop = min(end, cursor + timedelta(days=days - 1))
-        yield cursor, stop
-        cursor = stop + timedelta(days=1)
+    urns = ",".join(quote(s.ACCOUNT_URN.format(account_id=a), safe="") for a in account_ids)
+    return (
+        "q=analytics&pivot=CAMPAIGN&timeGranularity=DAILY"
+        f"&dateRange=(start:{_restli_date(start)},end:{_restli_date(end)})"
+        f"&accounts=List({urns})&fields={','.join(s.ANALYTICS_FIELDS)}"
+    )
 
 
 # ---------------------------------------------------------------------------- client
 @dataclass
-class RetryPolicy:
+class HttpSettings:
+    """dlt ``Client`` retry settings (tests pass tiny ones)."""
+
     max_attempts: int = s.MAX_ATTEMPTS
-    backoff_base_s: float = s.BACKOFF_BASE_S
-    backoff_max_s: float = s.BACKOFF_MAX_S
-    jitter: float = s.BACKOFF_JITTER
-
-    def backoff(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` (Retry-After wins when given)."""
-        return backoff_delay(
-            attempt,
-            base_s=self.backoff_base_s,
-            max_s=self.backoff_max_s,
-            jitter=self.jitter,
-            retry_after=retry_after,
-        )
-
-
-@dataclass
-class ClientStats:
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    waited_s: float = 0.0
-    analytics_requests: int = 0
-    split_windows: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "retries": self.retries,
-            "rate_limited": self.rate_limited,
-            "waited_s": round(self.waited_s, 3),
-            "analytics_requests": self.analytics_requests,
-            "split_windows": self.split_windows,
-        }
-
-
-def _error_text(response: httpx.Response) -> tuple[str | None, str]:
-    """(code, message) from a LinkedIn error body ({status, code, message, serviceErrorCode})."""
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return None, response.text[:300]
-    if not isinstance(body, dict):
-        return None, str(body)[:300]
-    return body.get("code"), str(body.get("message") or body)[:300]
+    backoff_factor: float = s.BACKOFF_BASE_S
+    max_delay_s: float = s.BACKOFF_MAX_S
+    timeout_s: tuple[float, float] = (s.HTTP_CONNECT_TIMEOUT_S, s.HTTP_TIMEOUT_S)
 
 
 @dataclass
 class LinkedInAdsClient:
-    """A small client for the three endpoints the loader uses.
-
-    429, 5xx and transport errors are retried with exponential backoff and jitter (a
-    ``Retry-After`` header wins); 401 raises ``LinkedInAuthError`` at once, other 4xx
-    ``LinkedInHTTPError``.
-    """
+    """The three endpoints the loader reads; ``stats`` counts answers (429s, 5xx, ...)."""
 
     base_url: str
     token: str
-    api_version: str = s.API_VERSION
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    timeout_s: float = s.HTTP_TIMEOUT_S
-    sleep: Callable[[float], None] = time.sleep
-    stats: ClientStats = field(default_factory=ClientStats)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    stats: Counter = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        self._http = httpx.Client(
-            base_url=self.base_url.rstrip("/"),
-            timeout=httpx.Timeout(self.timeout_s, connect=s.HTTP_CONNECT_TIMEOUT_S),
-            headers={
+        self.base_url = self.base_url.rstrip("/")
+        self.session = Client(
+            request_timeout=self.http.timeout_s,
+            raise_for_status=False,
+            request_max_attempts=self.http.max_attempts,
+            request_backoff_factor=self.http.backoff_factor,
+            request_max_retry_delay=self.http.max_delay_s,
+            session_attrs={"hooks": {"response": [self._count]}},
+        ).session
+        self.session.headers.update(
+            {
                 "Authorization": f"Bearer {self.token}",
-                "LinkedIn-Version": self.api_version,
+                "LinkedIn-Version": s.API_VERSION,
                 "X-Restli-Protocol-Version": s.RESTLI_PROTOCOL_VERSION,
                 "Accept": "application/json",
-            },
+            }
         )
+
+    def _count(self, response: requests.Response, *_a: Any, **_kw: Any) -> None:
+        self.stats["requests"] += 1
+        if response.status_code == 429:
+            self.stats["rate_limited"] += 1
+        elif response.status_code >= 500:
+            self.stats["server_errors"] += 1
 
     def close(self) -> None:
-        self._http.close()
+        self.session.close()
 
-    def __enter__(self) -> LinkedInAdsClient:
-        return self
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """dlt's retries are over: turn what is left into a typed error naming the request."""
+        try:
+            yield
+        except requests.HTTPError as exc:  # raised by RESTClient for an error status
+            raise_for_linkedin(exc.response, what, self.token, self.http.max_attempts)
+            raise
+        except requests.JSONDecodeError:
+            raise LinkedInDataError(
+                f"LinkedIn answered GET {what} with a body that is not JSON"
+            ) from None
+        except requests.RequestException as exc:  # refused, reset, timed out
+            raise LinkedInTransportError(
+                f"LinkedIn GET {what}: no answer after {self.http.max_attempts} attempts "
+                f"({type(exc).__name__}: {redact(exc, [self.token])})"
+            ) from None
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def get(self, target: str) -> Any:
+        """GET ``target`` (path + prebuilt query); the parsed JSON body or a typed error."""
+        what = target.split("?", 1)[0]
+        with self._errors(what):
+            response = self.session.get(f"{self.base_url}{target}")
+        raise_for_linkedin(response, what, self.token, self.http.max_attempts)
+        return self._json(response, what)
 
-    # -------------------------------------------------------------- one request
-    def _get(self, target: str) -> Any:
-        """GET ``target`` (path + prebuilt query) with retries; the parsed JSON body."""
-        waited = 0.0
-        last: str = ""
-        for attempt in range(1, self.retry.max_attempts + 1):
-            self.stats.requests += 1
-            retry_after = None
-            try:
-                response = self._http.get(target)
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {redact(exc, [self.token])}"
-                kind = "transport"
-            else:
-                status = response.status_code
-                if status < 300:
-                    try:
-                        return orjson.loads(response.content)
-                    except orjson.JSONDecodeError as exc:
-                        raise LinkedInDataError(
-                            f"LinkedIn answered {_path(target)} with a body that is not JSON"
-                        ) from exc
-                code, message = _error_text(response)
-                message = redact(message, [self.token])
-                if status == 401:
-                    raise LinkedInAuthError(_auth_message(code, message), code=code)
-                if status == 429:
-                    self.stats.rate_limited += 1
-                    retry_after = response.headers.get("Retry-After")
-                    last = f"429 {message}"
-                    kind = "rate_limited"
-                elif status >= 500:
-                    last = f"{status} {message}"
-                    kind = "server"
-                else:
-                    hint = ""
-                    if status == 403:
-                        hint = (
-                            " (the token's member needs a role on this ad account and the "
-                            "r_ads_reporting scope)"
-                        )
-                    raise LinkedInHTTPError(
-                        f"LinkedIn answered {_path(target)} with {status}"
-                        f"{f' {code}' if code else ''}: {message}{hint}",
-                        status=status,
-                    )
-            if attempt == self.retry.max_attempts:
-                break
-            pause = self.retry.backoff(attempt, retry_after)
-            self.stats.retries += 1
-            self.stats.waited_s += pause
-            waited += pause
-            self.sleep(pause)
-        text = (
-            f"LinkedIn {_path(target)} failed after {self.retry.max_attempts} attempts "
-            f"({waited:.1f} s of backoff); last answer: {last}"
-        )
-        if kind == "rate_limited":
-            raise LinkedInRateLimited(text, attempts=self.retry.max_attempts, waited_s=waited)
-        if kind == "server":
-            raise LinkedInServerError(text)
-        raise LinkedInTransportError(text)
+    def _json(self, response: requests.Response, what: str) -> Any:
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            kind = response.headers.get("Content-Type", "no content type")
+            raise LinkedInDataError(
+                f"LinkedIn answered GET {what} with a body that is not JSON ({kind}: "
+                f"{redact(response.text[:80], [self.token])!r})"
+            ) from None
 
-    # -------------------------------------------------------------- endpoints
     def account(self, account_id: str) -> dict[str, Any]:
-        body = self._get(s.ACCOUNT_PATH.format(account_id=account_id))
+        body = self.get(s.ACCOUNT_PATH.format(account_id=account_id))
         if not isinstance(body, dict):
             raise LinkedInDataError(f"adAccounts/{account_id}: expected an object")
         return body
 
     def campaigns(self, account_id: str) -> Iterator[dict[str, Any]]:
-        """Every campaign of the account (search finder, cursor pagination)."""
-        token: str | None = None
-        while True:
-            query = f"q=search&pageSize={s.CAMPAIGNS_PAGE_SIZE}"
-            if token:
-                query += f"&pageToken={quote(token, safe='')}"
-            body = self._get(f"{s.CAMPAIGNS_PATH.format(account_id=account_id)}?{query}")
-            elements = body.get("elements") if isinstance(body, dict) else None
-            if not isinstance(elements, list):
-                raise LinkedInDataError(f"adCampaigns of {account_id}: no elements list")
-            yield from elements
-            token = (body.get("metadata") or {}).get("nextPageToken")
-            if not token:
-                return
+        """Every campaign of the account (search finder, cursor pages)."""
+        path = s.CAMPAIGNS_PATH.format(account_id=account_id)
+        pages = RESTClient(base_url=self.base_url, session=self.session).paginate(
+            path,
+            params={"q": "search", "pageSize": s.CAMPAIGNS_PAGE_SIZE},
+            paginator=JSONResponseCursorPaginator(
+                cursor_path="metadata.nextPageToken", cursor_param="pageToken"
+            ),
+            data_selector="elements",
+            hooks={"response": [self._count, lambda r, *_a, **_k: r.raise_for_status()]},
+        )
+        with self._errors(path):
+            for page in pages:
+                yield from page
 
     def analytics(self, account_id: str, start: date, end: date) -> list[dict[str, Any]]:
         """One adAnalytics request: daily campaign rows of the account, start..end."""
-        self.stats.analytics_requests += 1
-        body = self._get(f"{s.ANALYTICS_PATH}?{analytics_query([account_id], start, end)}")
+        self.stats["analytics_requests"] = self.stats.get("analytics_requests", 0) + 1
+        body = self.get(f"{s.ANALYTICS_PATH}?{analytics_query([account_id], start, end)}")
         elements = body.get("elements") if isinstance(body, dict) else None
         if not isinstance(elements, list):
             raise LinkedInDataError(f"adAnalytics of {account_id}: no elements list")
         return elements
 
+    def analytics_page(self, account_id: str, start: date, end: date) -> tuple[pa.Table, int]:
+        """One adAnalytics request as (arrow rows, rounded costs): parsed by arrow, else
+        (an answer off the documented shape) element by element, with a clear error."""
+        self.stats["analytics_requests"] = self.stats.get("analytics_requests", 0) + 1
+        target = f"{s.ANALYTICS_PATH}?{analytics_query([account_id], start, end)}"
+        with self._errors(s.ANALYTICS_PATH):
+            response = self.session.get(f"{self.base_url}{target}")
+        raise_for_linkedin(response, s.ANALYTICS_PATH, self.token, self.http.max_attempts)
+        fast = response_table(account_id, response.content)
+        if fast is not None:
+            return fast
+        body = self._json(response, s.ANALYTICS_PATH)
+        elements = body.get("elements") if isinstance(body, dict) else None
+        if not isinstance(elements, list):
+            raise LinkedInDataError(f"adAnalytics of {account_id}: no elements list")
+        return analytics_table(account_id, elements)
+
     def daily_campaign_analytics(
         self, account_id: str, start: date, end: date, *, campaigns: int
-    ) -> Iterator[tuple[date, date, list[dict[str, Any]]]]:
-        """(window start, window end, elements) for start..end, in windows small enough to
-        stay under the response cap; a window that comes back at the cap is split in two."""
-        # strictly under the cap: an answer of exactly the cap size reads as cut and is split
+    ) -> Iterator[tuple[pa.Table, int]]:
+        """Pages of elements for start..end in windows under the 15,000-element cap (no
+        paging; LinkedIn cuts silently): a window answered at the cap is split in two."""
         days = min(s.MAX_DAYS_PER_REQUEST, (s.MAX_ELEMENTS_PER_RESPONSE - 1) // max(1, campaigns))
-        pending = list(date_windows(start, end, days))
+        pending = [
+            (lo, min(end, lo + timedelta(days=days - 1)))
+            for lo in (start + timedelta(days=n) for n in range(0, (end - start).days + 1, days))
+        ]
         while pending:
             lo, hi = pending.pop(0)
-            elements = self.analytics(account_id, lo, hi)
-            if len(elements) >= s.MAX_ELEMENTS_PER_RESPONSE and hi > lo:
-                self.stats.split_windows += 1
+            page = self.analytics_page(account_id, lo, hi)
+            if page[0].num_rows >= s.MAX_ELEMENTS_PER_RESPONSE:
+                if hi == lo:
+                    raise LinkedInDataError(
+                        f"adAnalytics of {account_id} on {lo}: {page[0].num_rows} campaign rows "
+                        "for one day reach the response cap; rows may be missing"
+                    )
+                self.stats["split_windows"] = self.stats.get("split_windows", 0) + 1
                 mid = lo + timedelta(days=(hi - lo).days // 2)
                 pending[:0] = [(lo, mid), (mid + timedelta(days=1), hi)]
                 continue
-            if len(elements) >= s.MAX_ELEMENTS_PER_RESPONSE:
-                raise LinkedInDataError(
-                    f"adAnalytics of {account_id} on {lo}: {len(elements)} campaign rows for "
-                    "a single day reach the response cap; rows may be missing"
-                )
-            yield lo, hi, elements
+            yield page
 
 
-def _path(target: str) -> str:
-    return target.split("?", 1)[0]
+def raise_for_linkedin(
+    response: requests.Response, what: str, token: str, attempts: int | None = None
+) -> None:
+    """A typed error for a non-2xx answer (after dlt's retries), naming the request.
 
-
-def _auth_message(code: str | None, message: str) -> str:
-    what = {
-        "EXPIRED_ACCESS_TOKEN": "has expired",
-        "REVOKED_ACCESS_TOKEN": "has been revoked",
-        "INVALID_ACCESS_TOKEN": "is invalid",
-    }.get(code or "", "was rejected")
-    return (
-        f"LinkedIn access token {what} (401 {code or 'UNAUTHORIZED'}: {message}). "
-        "Create a new token with the r_ads_reporting scope (LinkedIn developer portal, "
-        "OAuth 2.0 tools) and set LINKEDIN_ACCESS_TOKEN; nothing was loaded."
-    )
+    Error bodies (https://learn.microsoft.com/linkedin/shared/api-guide/concepts/error-handling):
+    ``{"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "..."}``.
+    """
+    status = response.status_code
+    if status < 300:
+        return
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = {"message": response.text[:200]}
+    if not isinstance(body, dict):
+        body = {"message": str(body)[:200]}
+    code = body.get("code")
+    message = redact(body.get("message") or "", [token])
+    tried = f" after {attempts} attempts" if attempts else ""
+    text = f"LinkedIn answered GET {what} with {status}{f' {code}' if code else ''}: {message}"
+    if status == 401:
+        state = {
+            "EXPIRED_ACCESS_TOKEN": "has expired",
+            "REVOKED_ACCESS_TOKEN": "has been revoked",
+            "INVALID_ACCESS_TOKEN": "is invalid",
+        }.get(code or "", "was rejected")
+        raise LinkedInAuthError(
+            f"LinkedIn access token {state} ({text}). Create a new token with the "
+            "r_ads_reporting scope (LinkedIn developer portal, OAuth 2.0 tools) and set "
+            "LINKEDIN_ACCESS_TOKEN; nothing was loaded.",
+            code=code,
+        )
+    if status == 403:
+        raise LinkedInAuthError(
+            f"{text}. The token needs the r_ads_reporting scope (reporting) and "
+            "r_ads (accounts, campaigns), and its member a role on the ad account "
+            "(at least VIEWER in Campaign Manager); nothing was loaded.",
+            status=403,
+            code=code,
+        )
+    if status == 429:
+        raise LinkedInRateLimited(f"{text} (throttled{tried}; LinkedIn's limits reset daily)")
+    if status >= 500:
+        raise LinkedInServerError(f"{text}{tried}")
+    raise LinkedInHTTPError(text, status=status)
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -382,77 +327,7 @@ ANALYTICS_SCHEMA = pa.schema(
         ("external_website_conversions", pa.int64()),
     ]
 )
-_COST_QUANTUM = Decimal(1).scaleb(-s.COST_SCALE)
-
-
-@dataclass
-class AnalyticsRows:
-    """Daily campaign rows as columns (before they become an arrow table)."""
-
-    account_id: list[str | None] = field(default_factory=list)
-    campaign_id: list[str] = field(default_factory=list)
-    date: list[date] = field(default_factory=list)
-    impressions: list[int] = field(default_factory=list)
-    clicks: list[int] = field(default_factory=list)
-    cost: list[str] = field(default_factory=list)
-    conversions: list[int] = field(default_factory=list)
-    rounded_costs: int = 0
-
-    def __len__(self) -> int:
-        return len(self.campaign_id)
-
-    def add(
-        self,
-        account_id: str | None,
-        campaign_id: str,
-        day: date,
-        impressions: int,
-        clicks: int,
-        cost: str,
-        conversions: int,
-    ) -> None:
-        self.account_id.append(account_id)
-        self.campaign_id.append(campaign_id)
-        self.date.append(day)
-        self.impressions.append(impressions)
-        self.clicks.append(clicks)
-        self.cost.append(cost)
-        self.conversions.append(conversions)
-
-    def extend_elements(self, account_id: str | None, elements: Iterable[Any]) -> None:
-        for element in elements:
-            self.add(account_id, *parse_element(element))
-
-    def table(self) -> pa.Table:
-        cost_type = ANALYTICS_SCHEMA.field("cost_in_local_currency").type
-        costs = pa.array(self.cost, pa.string())
-        try:
-            cost = pc.cast(costs, cost_type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            # more decimals than the column keeps: round half-even at the last one, and count
-            with localcontext(Context(prec=80, rounding=ROUND_HALF_EVEN)):
-                exact = [_cost_decimal(v) for v in self.cost]
-                rounded = [v.quantize(_COST_QUANTUM) for v in exact]
-            self.rounded_costs = sum(1 for v, r in zip(exact, rounded, strict=True) if v != r)
-            try:
-                cost = pa.array(rounded, cost_type)
-            except (pa.ArrowInvalid, OverflowError) as exc:
-                raise LinkedInDataError(
-                    f"a costInLocalCurrency has more than {s.COST_PRECISION - s.COST_SCALE} "
-                    "integer digits"
-                ) from exc
-        return pa.table(
-            [
-                pa.array(self.account_id, pa.string()),
-                pa.array(self.campaign_id, pa.string()),
-                pa.array(self.date, pa.date32()),
-                pa.array(self.impressions, pa.int64()),
-                pa.array(self.clicks, pa.int64()),
-                cost,
-                pa.array(self.conversions, pa.int64()),
-            ],
-            schema=ANALYTICS_SCHEMA,
-        )
+_COUNTS = ("impressions", "clicks", "externalWebsiteConversions")
 
 
 def _count(element: dict[str, Any], name: str) -> int:
@@ -463,55 +338,35 @@ def _count(element: dict[str, Any], name: str) -> int:
         raise LinkedInDataError(f"{name} is not a number: {value!r}")
     try:
         number = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise LinkedInDataError(f"{name} is not a number: {value!r}") from exc
-    if number != number.to_integral_value() or number < 0:
+    except InvalidOperation:
+        raise LinkedInDataError(f"{name} is not a number: {value!r}") from None
+    if not number.is_finite() or number != number.to_integral_value() or number < 0:
         raise LinkedInDataError(f"{name} is not a count: {value!r}")
     return int(number)
 
 
-def _cost_decimal(value: Any) -> Decimal:
+def _day(value: Any) -> date:
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise LinkedInDataError(f"costInLocalCurrency is not a decimal: {value!r}") from exc
-    if not number.is_finite():
-        raise LinkedInDataError(f"costInLocalCurrency is not a decimal: {value!r}")
-    return number
+        return date(int(value["year"]), int(value["month"]), int(value["day"]))
+    except (KeyError, TypeError, ValueError):
+        raise LinkedInDataError(f"dateRange.start is not a date: {value!r}") from None
 
 
 def _cost_text(value: Any) -> str:
-    """The cost as a plain decimal string (no exponent), exactly as sent."""
+    """The cost as sent (a decimal string); numbers from hand-made files via their repr."""
     if value is None:
         return "0"
-    if isinstance(value, str):
-        return value.strip()  # validated (and made exact) by the arrow cast in table()
-    if isinstance(value, float):
-        # only from hand-made export files: take the shortest repr, never binary noise
-        value = repr(value)
-    number = _cost_decimal(value)
-    return format(number, "f")
-
-
-def _day(value: Any) -> date:
-    if not isinstance(value, dict):
-        raise LinkedInDataError(f"dateRange.start is not a date object: {value!r}")
-    try:
-        return date(int(value["year"]), int(value["month"]), int(value["day"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise LinkedInDataError(f"dateRange.start is not a date: {value!r}") from exc
+    return value.strip() if isinstance(value, str) else repr(value)
 
 
 def parse_element(element: Any) -> tuple[str, date, int, int, str, int]:
     """(campaign_id, date, impressions, clicks, cost text, conversions) of one element."""
     if not isinstance(element, dict):
         raise LinkedInDataError(f"an analytics element is not an object: {element!r:.200}")
-    pivots = element.get("pivotValues") or (
-        [element["pivotValue"]] if "pivotValue" in element else []
-    )
-    if not pivots or not isinstance(pivots[0], str):
-        raise LinkedInDataError(f"an analytics element has no pivotValues: {element!r:.200}")
+    pivots = element.get("pivotValues") or [element.get("pivotValue")]
     urn = pivots[0]
+    if not isinstance(urn, str):
+        raise LinkedInDataError(f"an analytics element has no pivotValues: {element!r:.200}")
     if not urn.startswith(s.CAMPAIGN_URN_PREFIX):
         raise LinkedInDataError(f"pivot value is not a campaign URN: {urn!r} (pivot=CAMPAIGN?)")
     date_range = element.get("dateRange")
@@ -522,22 +377,144 @@ def parse_element(element: Any) -> tuple[str, date, int, int, str, int]:
         raise LinkedInDataError(
             f"dateRange of {urn} spans more than a day ({date_range!r}): expected DAILY rows"
         )
-    return (
-        urn[len(s.CAMPAIGN_URN_PREFIX) :],
+    impressions, clicks, conversions = (_count(element, n) for n in _COUNTS)
+    cost = _cost_text(element.get("costInLocalCurrency"))
+    return urn[len(s.CAMPAIGN_URN_PREFIX) :], day, impressions, clicks, cost, conversions
+
+
+def analytics_table(account_id: str | None, elements: Iterable[Any]) -> tuple[pa.Table, int]:
+    """(arrow table of daily campaign rows, how many costs were rounded).
+
+    ``costInLocalCurrency`` (a decimal string) is cast to decimal128(38, 20), exact; one with
+    more than 20 decimals is rounded half-even and counted, never turned into a float."""
+    parsed = [parse_element(e) for e in elements]
+    columns = list(zip(*parsed, strict=True)) if parsed else [[]] * 6
+    cost, rounded = _costs(pa.array(columns[4], pa.string()))
+    arrays = [
+        pa.array([account_id] * len(parsed), pa.string()),
+        pa.array(columns[0], pa.string()),
+        pa.array(columns[1], pa.date32()),
+        pa.array(columns[2], pa.int64()),
+        pa.array(columns[3], pa.int64()),
+        cost,
+        pa.array(columns[5], pa.int64()),
+    ]
+    return pa.table(arrays, schema=ANALYTICS_SCHEMA), rounded
+
+
+def _costs(costs: pa.Array) -> tuple[pa.Array, int]:
+    """Cost texts as decimal128(38, 20), exact; more decimals are rounded and counted."""
+    cost_type = ANALYTICS_SCHEMA.field("cost_in_local_currency").type
+    try:
+        return pc.cast(costs, cost_type), 0
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        with localcontext(Context(prec=80, rounding=ROUND_HALF_EVEN)):
+            exact = [_decimal(v) for v in costs.to_pylist()]
+            quantized = [v.quantize(Decimal(1).scaleb(-s.COST_SCALE)) for v in exact]
+        rounded = sum(a != b for a, b in zip(exact, quantized, strict=True))
+        try:
+            return pa.array(quantized, cost_type), rounded
+        except (pa.ArrowInvalid, OverflowError):
+            raise LinkedInDataError(
+                f"a costInLocalCurrency has more than {s.COST_PRECISION - s.COST_SCALE} "
+                "integer digits"
+            ) from None
+
+
+_DAY = pa.struct([("year", pa.int64()), ("month", pa.int64()), ("day", pa.int64())])
+_RESPONSE = pa.schema(
+    [
+        (
+            "elements",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("pivotValues", pa.list_(pa.string())),
+                        ("dateRange", pa.struct([("start", _DAY), ("end", _DAY)])),
+                        ("impressions", pa.int64()),
+                        ("clicks", pa.int64()),
+                        ("costInLocalCurrency", pa.string()),
+                        ("externalWebsiteConversions", pa.int64()),
+                    ]
+                )
+            ),
+        )
+    ]
+)
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+
+
+def response_table(account_id: str | None, body: bytes) -> tuple[pa.Table, int] | None:
+    """``analytics_table`` of an adAnalytics response body, parsed by arrow's JSON reader
+    (no Python object per element). None when the body is not plainly the documented shape
+    (a count sent as text, a missing date...): the per-element path then reads it and
+    names what is wrong."""
+    try:
+        parsed = pj.read_json(
+            pa.BufferReader(body),
+            read_options=pj.ReadOptions(block_size=len(body) + 1, use_threads=False),
+            parse_options=pj.ParseOptions(
+                explicit_schema=_RESPONSE,
+                unexpected_field_behavior="ignore",
+                newlines_in_values=True,
+            ),
+        )
+        lists = parsed.column("elements").combine_chunks()
+        if parsed.num_rows != 1 or lists.null_count:
+            return None
+        e = lists.flatten()
+        urn = pc.list_element(e.field("pivotValues"), 0)
+        day = _date(e.field("dateRange").field("start"))
+        end = e.field("dateRange").field("end")
+        counts = [pc.fill_null(e.field(n), 0) for n in _COUNTS]
+        valid = pc.and_(
+            pc.starts_with(urn, s.CAMPAIGN_URN_PREFIX),
+            pc.or_kleene(pc.is_null(end), pc.equal(_date(end), day)),
+        )
+        for count in counts:
+            valid = pc.and_(valid, pc.greater_equal(count, 0))
+        if e.null_count or day.null_count or not pc.all(pc.fill_null(valid, False)).as_py():
+            return None
+        cost_text = pc.utf8_trim_whitespace(pc.fill_null(e.field("costInLocalCurrency"), "0"))
+        cost, rounded = _costs(cost_text)
+    except _ARROW_ERRORS:
+        return None
+    n = len(e)
+    arrays = [
+        pa.nulls(n, pa.string()) if account_id is None else pa.repeat(account_id, n),
+        pc.utf8_slice_codeunits(urn, len(s.CAMPAIGN_URN_PREFIX)),
         day,
-        _count(element, "impressions"),
-        _count(element, "clicks"),
-        _cost_text(element.get("costInLocalCurrency")),
-        _count(element, "externalWebsiteConversions"),
-    )
+        counts[0],
+        counts[1],
+        cost,
+        counts[2],
+    ]
+    return pa.table(arrays, schema=ANALYTICS_SCHEMA), rounded
+
+
+def _date(parts: pa.StructArray) -> pa.Array:
+    text = [pc.cast(parts.field(n), pa.string()) for n in ("year", "month", "day")]
+    text[1:] = [pc.utf8_lpad(t, 2, "0") for t in text[1:]]
+    joined = pc.binary_join_element_wise(*text, "-")
+    day = pc.cast(pc.strptime(joined, format="%Y-%m-%d", unit="s"), pa.date32())
+    for name, part in (("year", pc.year), ("month", pc.month), ("day", pc.day)):
+        if not pc.all(pc.fill_null(pc.equal(part(day), parts.field(name)), True)).as_py():
+            raise pa.ArrowInvalid(f"not a calendar date in dateRange ({name})")  # 2025-02-30
+    return day
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise LinkedInDataError(f"costInLocalCurrency is not a decimal: {value!r}")
+    return number
 
 
 def _ms_to_iso(value: Any) -> str | None:
     """LinkedIn epoch milliseconds -> ISO-8601 UTC text (kept text in raw)."""
-    if value is None:
-        return None
-    from datetime import UTC, datetime
-
     try:
         return datetime.fromtimestamp(int(value) / 1000, UTC).isoformat()
     except (TypeError, ValueError, OverflowError):
@@ -548,10 +525,8 @@ def campaign_row(account_id: str, element: dict[str, Any]) -> dict[str, Any]:
     """One raw campaigns row from an adCampaigns element."""
     if not isinstance(element, dict) or element.get("id") is None:
         raise LinkedInDataError(f"a campaign element has no id: {element!r:.200}")
-    audit = element.get("changeAuditStamps") or {}
-    group = element.get("campaignGroup") or ""
-    budget = element.get("dailyBudget") or {}
-    schedule = element.get("runSchedule") or {}
+    audit, budget = element.get("changeAuditStamps") or {}, element.get("dailyBudget") or {}
+    schedule, group = element.get("runSchedule") or {}, element.get("campaignGroup") or ""
     return {
         "campaign_id": str(element["id"]),
         "account_id": account_id,
@@ -572,42 +547,33 @@ def campaign_row(account_id: str, element: dict[str, Any]) -> dict[str, Any]:
 
 def account_row(account_id: str, element: dict[str, Any]) -> dict[str, Any]:
     """One raw accounts row from an adAccounts element."""
-    return {
-        "account_id": account_id,
-        "name": element.get("name"),
-        "currency": element.get("currency"),
-        "status": element.get("status"),
-        "type": element.get("type"),
-    }
+    keys = ("name", "currency", "status", "type")
+    return {"account_id": account_id, **{k: element.get(k) for k in keys}}
 
 
-def read_export(data: bytes) -> list[dict[str, Any]]:
+def read_export(data: bytes) -> list[Any]:
     """Elements of an exported adAnalytics response: ``{"elements": [...]}``, a bare list,
     or JSON Lines (one element or one response per line)."""
     try:
-        body = orjson.loads(data)
+        docs = [orjson.loads(data)]
     except orjson.JSONDecodeError:
-        body = None
-    if body is None:
-        elements: list[dict[str, Any]] = []
+        docs = []
         for n, line in enumerate(data.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                item = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise LinkedInDataError(
-                    f"line {n} is not JSON (expected an adAnalytics response, a list of "
-                    "elements, or JSON Lines)"
-                ) from exc
-            elements.extend(
-                item["elements"] if isinstance(item, dict) and "elements" in item else [item]
-            )
-        return elements
-    if isinstance(body, dict) and isinstance(body.get("elements"), list):
-        return body["elements"]
-    if isinstance(body, list):
-        return body
-    raise LinkedInDataError(
-        'expected an adAnalytics response ({"elements": [...]}) or a list of elements'
-    )
+            if line.strip():
+                try:
+                    docs.append(orjson.loads(line))
+                except orjson.JSONDecodeError:
+                    raise LinkedInDataError(
+                        f"line {n} is not JSON (expected an adAnalytics response, a list of "
+                        "elements, or JSON Lines)"
+                    ) from None
+    if len(docs) == 1 and isinstance(docs[0], list):
+        return docs[0]
+    if len(docs) == 1 and not (isinstance(docs[0], dict) and "elements" in docs[0]):
+        raise LinkedInDataError(
+            'expected an adAnalytics response ({"elements": [...]}) or a list of elements'
+        )
+    out: list[Any] = []
+    for doc in docs:
+        out.extend(doc["elements"] if isinstance(doc, dict) and "elements" in doc else [doc])
+    return out

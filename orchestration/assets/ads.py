@@ -128,13 +128,13 @@ def linkedin_ads_load(
                     "rows_restated": dg.MetadataValue.int(summary.total("restated")),
                     "rows_unchanged": dg.MetadataValue.int(summary.total("unchanged")),
                     "rows_zeroed": dg.MetadataValue.int(summary.total("zeroed")),
-                    "http": dg.MetadataValue.json(summary.client.as_dict()),
+                    "http": dg.MetadataValue.json(dict(summary.http)),
                     "seconds": dg.MetadataValue.float(round(summary.seconds, 3)),
                     "loaded_window_metrics": dg.MetadataValue.md(windows),
                 }
             )
         elif table == "pulls":
-            metadata["accounts"] = dg.MetadataValue.json([a.as_dict() for a in summary.accounts])
+            metadata["accounts"] = dg.MetadataValue.json(summary.as_dict()["accounts"])
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 
 
@@ -158,8 +158,9 @@ def _window_metrics(url: str, summary) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     with psycopg.connect(url, autocommit=True) as conn:
-        for a in summary.accounts:
-            if a.start is None:
+        for a in summary.pulls:
+            account, start, end = a["account_id"], a["date_start"], a["date_end"]
+            if start is None:
                 continue
             row = conn.execute(
                 f"""
@@ -169,12 +170,12 @@ def _window_metrics(url: str, summary) -> str:
                 from {RAW_DATASET}.campaign_analytics
                 where account_id = %s and date between %s and %s
                 """,
-                (a.account_id, a.start, a.end),
+                (account, start, end),
             ).fetchone()
             impressions, clicks, spend, conversions = row
             ctr = f"{clicks / impressions:.2%}" if impressions else "-"
             lines.append(
-                f"| {a.account_id} | {a.start} .. {a.end} | {impressions:,} | {clicks:,} | "
+                f"| {account} | {start} .. {end} | {impressions:,} | {clicks:,} | "
                 f"{spend:,.2f} | {conversions:,} | {ctr} |"
             )
     return "\n".join(lines)

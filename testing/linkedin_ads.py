@@ -1,4 +1,11 @@
-"""A local HTTP server that speaks the parts of the LinkedIn Marketing API the loader uses.
+"""A local HTTP server that speaks the parts of the LinkedIn Marketing API the loader uses,
+following LinkedIn's docs: responses as the adAnalytics "Sample Response"
+(https://learn.microsoft.com/linkedin/marketing/integrations/ads-reporting/ads-reporting:
+``elements`` with ``pivotValues``, ``dateRange`` {start, end}, ``impressions``, ``clicks``,
+``costInLocalCurrency`` as a string, ``externalWebsiteConversions``; ``paging``; no paging
+of adAnalytics; an empty answer for no activity or no read access) and error bodies as
+the error-handling guide (https://learn.microsoft.com/linkedin/shared/api-guide/concepts/
+error-handling: ``{"status", "serviceErrorCode", "code", "message"}``).
 
 Endpoints (Rest.li 2.0, ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0``
 required, ``Authorization: Bearer <token>`` checked):
@@ -22,13 +29,19 @@ morning's data arriving".
 
 Faults and changes are switchable at any time, in-process (``configure``, ``restate``,
 ``remove``) or over HTTP (``POST /_test/config`` with the same fields as JSON; ``GET
-/_test/state``): 429 bursts (with or without Retry-After), 5xx, an expired token.
+/_test/state``): 429 bursts (with or without Retry-After), bursts of 5xx, answers slower
+than a client's timeout, a proxy's HTML error page (``html_count``, status ``html_status``:
+502, or 200 for a body that is not JSON at all), 403 ACCESS_DENIED, an expired token.
+Each request takes at most one fault, in this order: a 429, a 5xx, an HTML page, a slow
+answer (so ``configure(rate_limit_count=1, server_error_count=3, slow_count=1)`` gives five
+faulty answers in a row). ``serve(path, body, status=, headers=)`` answers the next GET of a path with a given body
+(the documented payloads in ``tests/fixtures/linkedin_ads/``), once.
 
     with LinkedInAdsTestServer(today=date(2025, 3, 10)) as server:   # 127.0.0.1, free port
         ... LINKEDIN_BASE_URL=server.base_url ...
         server.configure(today=date(2025, 3, 11))                      # next morning
 
-    python -m loaders.linkedin_ads.testserver --port 8766 --campaigns 4
+    python -m testing.linkedin_ads --port 8766 --campaigns 4
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ import hashlib
 import re
 import signal
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -127,6 +141,11 @@ class _Faults:
     rate_limit_count: int = 0
     retry_after: str | None = None
     server_error_count: int = 0
+    slow_count: int = 0  # answers held back slow_seconds (beyond a client's read timeout)
+    slow_seconds: float = 1.0
+    html_count: int = 0  # a proxy's HTML page instead of JSON
+    html_status: int = 502
+    forbidden: bool = False  # 403 ACCESS_DENIED (no role on the account / no scope)
     expired: bool = False
 
 
@@ -161,6 +180,7 @@ class LinkedInAdsTestServer:
         self.faults = _Faults()
         self.requests: list[RequestRecord] = []
         self._overrides: dict[tuple[str, date], dict[str, Any] | None] = {}
+        self._canned: list[tuple[str, int, dict[str, str], bytes]] = []
         self._lock = threading.Lock()
         self._accounts: dict[str, Account] = {}
         self._first_account = None
@@ -277,6 +297,14 @@ class LinkedInAdsTestServer:
         with self._lock:
             self._overrides[(campaign_id, day)] = None
 
+    def serve(
+        self, path: str, body: bytes, *, status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer the next GET of ``path`` with exactly this body (a fixture file's bytes),
+        once; several calls queue answers in order."""
+        with self._lock:
+            self._canned.append((path, status, dict(headers or {}), body))
+
     def configure(self, **changes: Any) -> None:
         """today, drop_date (date or ISO text), rate_limit_count, retry_after,
         server_error_count, expired, token."""
@@ -332,6 +360,11 @@ class LinkedInAdsTestServer:
     ) -> tuple[int, dict, bytes, int]:
         if method != "GET":
             return (*_error(405, "METHOD_NOT_ALLOWED", f"{method} is not supported"), 0)
+        with self._lock:
+            canned = next((c for c in self._canned if c[0] == path), None)
+            if canned is not None:
+                self._canned.remove(canned)
+                return canned[1], canned[2], canned[3], -1
         if headers.get("authorization") != f"Bearer {self.token}":
             return (*_error(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600), 0)
         if self.faults.expired:
@@ -352,16 +385,28 @@ class LinkedInAdsTestServer:
                 0,
             )
         with self._lock:
-            if self.faults.rate_limit_count > 0:
-                self.faults.rate_limit_count -= 1
-                extra = {"Retry-After": self.faults.retry_after} if self.faults.retry_after else {}
+            f = self.faults
+            if f.forbidden:
+                message = f"Not enough permissions to access: {path.rsplit('/', 1)[-1]}"
+                return (*_error(403, "ACCESS_DENIED", message, 100), 0)
+            if f.rate_limit_count > 0:
+                f.rate_limit_count -= 1
+                extra = {"Retry-After": f.retry_after} if f.retry_after else {}
                 status, _, body = _error(
                     429, "TOO_MANY_REQUESTS", "Resource level throttle limit reached"
                 )
                 return status, extra, body, 0
-            if self.faults.server_error_count > 0:
-                self.faults.server_error_count -= 1
+            if f.server_error_count > 0:
+                f.server_error_count -= 1
                 return (*_error(500, "INTERNAL_SERVER_ERROR", "Internal server error"), 0)
+            if f.html_count > 0:
+                f.html_count -= 1
+                page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+                return f.html_status, {"Content-Type": "text/html"}, page, 0
+            delay = f.slow_seconds if f.slow_count > 0 else 0.0
+            f.slow_count = max(0, f.slow_count - 1)
+        if delay:
+            time.sleep(delay)  # the client gives up first; this answer goes nowhere
         raw = _raw_params(query)
         if path == s.ANALYTICS_PATH:
             return self._analytics(raw)
@@ -506,12 +551,13 @@ class LinkedInAdsTestServer:
                     headers = {k.lower(): v for k, v in self.headers.items()}
                     status, extra, payload = server.handle(self.command, self.path, headers)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                extra = {"Content-Type": "application/json", **extra}
                 self.send_header("Content-Length", str(len(payload)))
                 for key, value in extra.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                with contextlib.suppress(OSError):  # the client may have timed out
+                    self.wfile.write(payload)
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
@@ -565,10 +611,9 @@ def requested_range(query: str) -> tuple[date, date | None]:
 
 
 def _error(status: int, code: str, message: str, service_code: int | None = None):
-    body: dict[str, Any] = {"status": status, "code": code, "message": message}
-    if service_code:
-        body["serviceErrorCode"] = service_code
-    return status, {}, orjson.dumps(body)
+    """An error body as LinkedIn's error-handling guide documents it."""
+    body = {"status": status, "serviceErrorCode": service_code or status, "code": code}
+    return status, {}, orjson.dumps({**body, "message": message})
 
 
 def _invalid(parameter: str):
