@@ -39,6 +39,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.types.json import Jsonb
 
+from outreach.warehouse import connection_failure
+
 log = logging.getLogger(__name__)
 
 SCHEMA = "raw_ops"
@@ -235,7 +237,9 @@ def _safely(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
     try:
         return fn(*args, **kwargs)
     except Exception as exc:  # recording must never break the step it records
-        log.warning("could not record %s in %s: %s", what, SCHEMA, _scrub(str(exc)))
+        # an unreachable warehouse fails the step itself, which says so in one line
+        level = logging.DEBUG if connection_failure(exc) else logging.WARNING
+        log.log(level, "could not record %s in %s: %s", what, SCHEMA, _scrub(str(exc)))
         return None
 
 
