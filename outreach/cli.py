@@ -22,6 +22,39 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
+# exit codes every command shares (documented in the epilog and the README)
+EXIT_UNREACHABLE = 5  # the warehouse database cannot be reached or refused the login
+EXIT_BUSY = 6  # another load of the same source is still running after the wait
+
+EPILOG = """exit codes: 0 done; 1 failed (the message says why); 2 bad arguments (or, for
+load linkedin-ads, the access token was rejected); 3 and 4 as each command's help says;
+5 the warehouse database cannot be reached (or refused the login); 6 another load of the
+same source is still running (waited OUTREACH_LOAD_LOCK_TIMEOUT_S, default 600 s);
+130 interrupted."""
+
+
+def _unreachable_message(exc: BaseException) -> str:
+    """One line naming the warehouse (user@host:port/db, never the password) and why."""
+    from outreach.warehouse import url_parts
+
+    url = load_settings().database_url
+    if url:
+        try:
+            p = url_parts(url)
+            where = f"postgresql://{p['user']}@{p['host']}:{p['port']}/{p['dbname']}"
+            password = p["password"]
+        except ValueError:
+            where, password = "OUTREACH_DATABASE_URL", ""
+    else:
+        where, password = "the embedded server", ""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc).__name__
+    reason = reason.removeprefix("connection failed: ")
+    if password:
+        reason = reason.replace(password, "***")
+    return f"cannot reach the warehouse at {where} ({reason})"
+
+
 # ---------------------------------------------------------------------------- db
 def cmd_db(args: argparse.Namespace) -> int:
     from outreach.embedded import EmbeddedError
@@ -402,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="outreach",
         description="outreach-warehouse: load vendor data, build the marts, run the pipelines.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -586,10 +621,20 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(func=cmd_db, db_command="psql", psql_args=argv[2:])
     else:
         args = parser.parse_args(argv)
+    from outreach.dlt_pipelines import LoadBusyError
+    from outreach.warehouse import connection_failure
+
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
+    except LoadBusyError as exc:
+        return _fail(str(exc), EXIT_BUSY)
+    except Exception as exc:
+        failure = connection_failure(exc)
+        if failure is None:
+            raise
+        return _fail(_unreachable_message(failure), EXIT_UNREACHABLE)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,23 @@
 A pipeline's state (schemas, pending load packages) lives under
 ``.outreach/dlt/<dbname>-<hash of user@host:port/dbname>/``, so two warehouses never share
 state and an interrupted load's packages are found and finished by the next run.
+
+A load holds ``load_lock`` (a file lock next to its pipeline's working folder) from start
+to end, so two loads of the same source into the same database never share the folder at
+once: the second waits for the first (``OUTREACH_LOAD_LOCK_TIMEOUT_S``, default 600 s; 0
+means do not wait) and then raises ``LoadBusyError`` naming the holder's pid. Loads of
+different sources take different locks and run in parallel.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +45,117 @@ def pipelines_dir_for(database_url: str) -> Path:
         f"{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}".encode()
     ).hexdigest()[:12]
     return load_settings().state_dir / "dlt" / f"{parts['dbname']}-{key}"
+
+
+DEFAULT_LOCK_TIMEOUT_S = 600.0
+LOCK_POLL_S = 0.2
+
+
+class LoadBusyError(RuntimeError):
+    """Another load of the same pipeline into the same database held the lock too long."""
+
+
+# locks this process holds: path -> [open file, depth]; the RLock makes nesting in one
+# thread free and makes another thread of this process wait like another process would
+_held: dict[str, list[Any]] = {}
+_thread_locks: dict[str, threading.RLock] = {}
+_registry = threading.Lock()
+
+
+def lock_timeout_s() -> float:
+    raw = os.environ.get("OUTREACH_LOAD_LOCK_TIMEOUT_S", "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise ValueError(
+            f"OUTREACH_LOAD_LOCK_TIMEOUT_S={raw!r} is not a number of seconds"
+        ) from None
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+@contextmanager
+def load_lock(
+    database_url: str,
+    pipeline_name: str,
+    pipelines_dir: Path | None = None,
+    *,
+    timeout_s: float | None = None,
+    progress: Callable[[str], Any] | None = None,
+) -> Iterator[Path]:
+    """Hold the lock of ``pipeline_name``'s working folder for this database; re-entrant
+    within a thread. Waits up to ``timeout_s`` (default ``lock_timeout_s()``) for another
+    load, telling ``progress`` once, then raises LoadBusyError. Yields the lock file."""
+    folder = Path(pipelines_dir or pipelines_dir_for(database_url))
+    path = folder / f"{pipeline_name}.lock"
+    key = str(path)
+    with _registry:
+        thread_lock = _thread_locks.setdefault(key, threading.RLock())
+    timeout = lock_timeout_s() if timeout_s is None else timeout_s
+    deadline = time.monotonic() + timeout
+    told = False
+    if not thread_lock.acquire(blocking=False):  # another thread of this process loads
+        if progress is not None:
+            progress(f"waiting for another load of {pipeline_name} in this process to end…")
+            told = True
+        if timeout <= 0 or not thread_lock.acquire(timeout=timeout):
+            raise LoadBusyError(
+                f"another load of {pipeline_name} is running (pid {os.getpid()}); "
+                "try again when it ends"
+            )
+    try:
+        if key in _held:  # nested in this thread
+            _held[key][1] += 1
+            try:
+                yield path
+            finally:
+                _held[key][1] -= 1
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 - kept open while the lock is held
+        try:
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    holder = _holder(path)
+                    if time.monotonic() >= deadline:
+                        raise LoadBusyError(
+                            f"another load of {pipeline_name} is running (pid {holder}); "
+                            "try again when it ends"
+                        ) from None
+                    if progress is not None and not told:
+                        progress(
+                            f"waiting for another load of {pipeline_name} (pid {holder}) "
+                            f"to end (up to {timeout:g} s)…"
+                        )
+                        told = True
+                    time.sleep(LOCK_POLL_S)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            _held[key] = [handle, 1]
+            try:
+                yield path
+            finally:
+                del _held[key]
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            handle.close()
+    finally:
+        thread_lock.release()
 
 
 def warehouse_pipeline(

@@ -39,6 +39,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.types.json import Jsonb
 
+from outreach.warehouse import connection_failure
+
 log = logging.getLogger(__name__)
 
 SCHEMA = "raw_ops"
@@ -235,8 +237,12 @@ def _safely(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
     try:
         return fn(*args, **kwargs)
     except Exception as exc:  # recording must never break the step it records
-        log.warning("could not record %s in %s: %s", what, SCHEMA, _scrub(str(exc)))
+        _warn(what, exc)
         return None
+
+
+def _warn(what: str, exc: BaseException) -> None:
+    log.warning("could not record %s in %s: %s", what, SCHEMA, _scrub(str(exc)))
 
 
 def record_event(
@@ -326,10 +332,17 @@ def recording(
     if url is None:
         yield StepEvent(None)
         return
-    event = StepEvent(record_event(url, event_type, payload))
+    try:
+        event, unrecorded = StepEvent(add_event(url, event_type, payload)), None
+    except Exception as exc:  # recording must never break the step it records
+        event, unrecorded = StepEvent(None), exc
     try:
         yield event
     except BaseException as exc:
+        if unrecorded is not None and connection_failure(exc) and connection_failure(unrecorded):
+            raise  # the warehouse is unreachable: the step's own error says so, in one line
+        if unrecorded is not None:
+            _warn("event", unrecorded)
         mark_failed(url, event.event_id, {**event.facts, "error_kind": type(exc).__name__})
         record_error(
             url,
@@ -340,6 +353,8 @@ def recording(
             event_id=event.event_id,
         )
         raise
+    if unrecorded is not None:
+        _warn("event", unrecorded)
     if event.failure is not None:
         message, severity = event.failure
         mark_failed(url, event.event_id, event.facts)

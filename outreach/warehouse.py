@@ -48,6 +48,33 @@ def redact(url: str) -> str:
     return url
 
 
+# SQLSTATE classes of a failed connection: 08 connection exception, 28 invalid
+# authorization (wrong password), 57P03 cannot connect now (starting up / shutting down)
+_CONNECT_SQLSTATES = ("08", "28", "57P03")
+
+
+def connection_failure(exc: BaseException) -> BaseException | None:
+    """The connection error behind ``exc`` (psycopg's or psycopg2's OperationalError from
+    connecting, or dlt's DestinationConnectionError), following causes, contexts and dlt's
+    PipelineStepFailed.exception; None when ``exc`` is something else."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        names = {cls.__name__ for cls in type(e).__mro__}
+        if "DestinationConnectionError" in names:
+            return e
+        if "OperationalError" in names:
+            state = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
+            if state is None or state.startswith(_CONNECT_SQLSTATES):
+                return e
+        todo.extend([e.__cause__, e.__context__, getattr(e, "exception", None)])
+    return None
+
+
 def connect(url: str | None = None, **kwargs):
     import psycopg
 

@@ -52,7 +52,7 @@ from loaders.apify_linkedin.source import (
     apify_linkedin_source,
     dataset_fingerprint,
 )
-from outreach.dlt_pipelines import pipelines_dir_for, warehouse_pipeline
+from outreach.dlt_pipelines import load_lock, pipelines_dir_for, warehouse_pipeline
 from outreach.events import recorded
 from outreach.settings import load_settings
 from outreach.tombstones import read_tombstones
@@ -243,6 +243,17 @@ def land(
     """Extract the items through ``collector``; load them unless the stream ended in an
     error (then nothing from this dataset lands). A 429 that outlasted the client's retries
     keeps what arrived before it (partial success). ``timings`` receives each step's seconds."""
+    with load_lock(database_url, s.PIPELINE_NAME, pipelines_dir):
+        _land(collector, items, database_url, pipelines_dir, timings)
+
+
+def _land(
+    collector: ItemCollector,
+    items: Iterable[Any],
+    database_url: str,
+    pipelines_dir: Path | None,
+    timings: dict[str, float] | None,
+) -> None:
     clock = time.perf_counter
     pipeline = pipeline_for(database_url, pipelines_dir)
     if pipeline.has_pending_data:
@@ -275,7 +286,8 @@ def ensure_raw_tables(database_url: str) -> bool:
     if not J.items_table_exists(database_url):
         pipeline = pipeline_for(database_url)
         empty = apify_linkedin_source([ITEM_SCHEMA.empty_table()], new_dataset=True)
-        pipeline.run(empty, loader_file_format="csv")
+        with load_lock(database_url, s.PIPELINE_NAME):
+            pipeline.run(empty, loader_file_format="csv")
         J.ensure_item_indexes(database_url)
         created = True
     return created

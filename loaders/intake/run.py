@@ -31,7 +31,7 @@ from loaders.intake.helpers import (
     check_file,
     read_existing,
 )
-from outreach.dlt_pipelines import warehouse_pipeline
+from outreach.dlt_pipelines import load_lock, warehouse_pipeline
 from outreach.events import recorded
 from outreach.warehouse import database_url as warehouse_url
 from outreach.warehouse import redact
@@ -171,6 +171,20 @@ def load_intake_files(
             check_file(path, entity)
 
     url = database_url or warehouse_url()
+    # one intake load at a time per database: the existing rows are read, the new ones
+    # computed and loaded under the lock, so a concurrent load cannot load them twice
+    with load_lock(url, s.PIPELINE_NAME, progress=progress):
+        return _load_locked(url, companies, people, progress, run_pipeline, started)
+
+
+def _load_locked(
+    url: str,
+    companies: Path | None,
+    people: Path | None,
+    progress: Callable[[str], Any],
+    run_pipeline: Callable[[dlt.Pipeline, DltSource], Any],
+    started: float,
+) -> IntakeSummary:
     existing = existing_state(url)
     batch = build_batch(
         companies,
@@ -247,6 +261,7 @@ def ensure_raw_tables(database_url: str) -> bool:
         ensure_indexes(database_url)
         return False
     empty = build_batch(None, None)
-    intake_pipeline(database_url).run(intake_source(batch=empty))
+    with load_lock(database_url, s.PIPELINE_NAME):
+        intake_pipeline(database_url).run(intake_source(batch=empty))
     ensure_indexes(database_url)
     return True

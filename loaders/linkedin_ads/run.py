@@ -53,7 +53,7 @@ from loaders.linkedin_ads.helpers import (
     read_export,
     redact,
 )
-from outreach.dlt_pipelines import warehouse_pipeline
+from outreach.dlt_pipelines import load_lock, warehouse_pipeline
 from outreach.events import recorded
 from outreach.settings import Settings, load_settings
 from outreach.warehouse import database_url as warehouse_url
@@ -272,17 +272,18 @@ def _run(
     pipeline: dlt.Pipeline | None = None,
 ) -> None:
     """``pipeline.run``; ``data`` None: normalize and load what was extracted."""
-    pipeline = pipeline or ads_pipeline(url)
-    if data is not None and pipeline.has_pending_data:
-        progress("dropping an unfinished earlier load (its rows are fetched again)")
-        pipeline.abort_packages()
-    try:
-        pipeline.run(data)
-    except PipelineStepFailed as exc:
-        cause = exc.exception
-        raise LinkedInAdsError(
-            f"loading into {s.DATASET_NAME} failed at step {exc.step}: {cause}"
-        ) from exc
+    with load_lock(url, s.PIPELINE_NAME, progress=progress):
+        pipeline = pipeline or ads_pipeline(url)
+        if data is not None and pipeline.has_pending_data:
+            progress("dropping an unfinished earlier load (its rows are fetched again)")
+            pipeline.abort_packages()
+        try:
+            pipeline.run(data)
+        except PipelineStepFailed as exc:
+            cause = exc.exception
+            raise LinkedInAdsError(
+                f"loading into {s.DATASET_NAME} failed at step {exc.step}: {cause}"
+            ) from exc
 
 
 # the rows the windows touch, as they are before the load; can_vanish: a row with activity
@@ -380,25 +381,28 @@ def _load_and_count(
     if pipeline is None:
         ensure_raw_tables(url)
         pipeline = ads_pipeline(url)
-    if pipeline.has_pending_data:
-        progress("dropping an unfinished earlier load (its rows are fetched again)")
-        pipeline.abort_packages()
-    pulls: list[dict] = []
+    with load_lock(url, s.PIPELINE_NAME, progress=progress):  # extract through load
+        if pipeline.has_pending_data:
+            progress("dropping an unfinished earlier load (its rows are fetched again)")
+            pipeline.abort_packages()
+        pulls: list[dict] = []
 
-    def counted() -> Any:
-        pulls.extend(pull_rows())
-        _count(pulls, _snapshot(url, pulls))
-        yield arrow_rows(s.PULLS_TABLE, pulls)
+        def counted() -> Any:
+            pulls.extend(pull_rows())
+            _count(pulls, _snapshot(url, pulls))
+            yield arrow_rows(s.PULLS_TABLE, pulls)
 
-    try:
-        pipeline.extract([*data, dlt.resource(counted, **hints(s.PULLS_TABLE))])
-    except PipelineStepFailed as exc:
-        pipeline.abort_packages()
-        cause: BaseException | None = exc
-        while cause is not None and not isinstance(cause, LinkedInAdsError):
-            cause = cause.__cause__
-        raise cause or LinkedInAdsError(f"fetching LinkedIn Ads failed: {exc.exception}") from None
-    _run(url, None, progress, pipeline)  # normalize and load
+        try:
+            pipeline.extract([*data, dlt.resource(counted, **hints(s.PULLS_TABLE))])
+        except PipelineStepFailed as exc:
+            pipeline.abort_packages()
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, LinkedInAdsError):
+                cause = cause.__cause__
+            raise cause or LinkedInAdsError(
+                f"fetching LinkedIn Ads failed: {exc.exception}"
+            ) from None
+        _run(url, None, progress, pipeline)  # normalize and load
     return pulls
 
 

@@ -36,7 +36,7 @@ from loaders.millionverifier import answers_table, millionverifier_source
 from loaders.millionverifier import helpers as h
 from loaders.millionverifier import settings as s
 from loaders.millionverifier.helpers import VerifierConfigError, VerifierError
-from outreach.dlt_pipelines import warehouse_pipeline
+from outreach.dlt_pipelines import load_lock, warehouse_pipeline
 from outreach.events import recorded
 from outreach.settings import load_settings
 from outreach.tombstones import read_tombstones
@@ -154,7 +154,8 @@ def ensure_raw_tables(database_url: str, pipelines_dir: Path | None = None) -> b
             finally:
                 conn.execute("select pg_advisory_unlock(hashtext('outreach raw_verifier ddl'))")
     if s.CHECKS_TABLE not in present:
-        verifier_pipeline(database_url, pipelines_dir).run(millionverifier_source())
+        with load_lock(database_url, s.PIPELINE_NAME, pipelines_dir):
+            verifier_pipeline(database_url, pipelines_dir).run(millionverifier_source())
     return not {s.RUNS_TABLE, s.CHECKS_TABLE} <= present
 
 
@@ -230,6 +231,13 @@ def _land(
 ) -> None:
     if not answers:
         return
+    with load_lock(database_url, s.PIPELINE_NAME, pipelines_dir):
+        _land_locked(database_url, answers, run_id, key, pipelines_dir)
+
+
+def _land_locked(
+    database_url: str, answers: list[dict], run_id: str, key: str, pipelines_dir: Path | None
+) -> None:
     pipeline = verifier_pipeline(database_url, pipelines_dir)
     if pipeline.has_pending_data:
         pipeline.abort_packages()
