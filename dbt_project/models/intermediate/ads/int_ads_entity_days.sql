@@ -81,33 +81,10 @@ entities as (
     left join accounts on account_dates.account_key = accounts.account_id
 ),
 
-digits as (
-    select 0 as digit
-    union all
-    select 1
-    union all
-    select 2
-    union all
-    select 3
-    union all
-    select 4
-    union all
-    select 5
-    union all
-    select 6
-    union all
-    select 7
-    union all
-    select 8
-    union all
-    select 9
-),
-
 day_offsets as (
-    select tens.digit * 10 + ones.digit as day_offset
-    from digits as tens
-    cross join digits as ones
-    where tens.digit * 10 + ones.digit < {{ spine_days }}
+    select spine_offsets.day_offset
+    from ({{ ads_day_offsets(2) }}) as spine_offsets
+    where spine_offsets.day_offset < {{ spine_days }}
 ),
 
 spine as (

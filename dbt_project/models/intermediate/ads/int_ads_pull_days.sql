@@ -13,33 +13,8 @@ pulls as (
     where pull_source = 'api' and rows_fetched > 0 and date_start is not null
 ),
 
-digits as (
-    select 0 as digit
-    union all
-    select 1
-    union all
-    select 2
-    union all
-    select 3
-    union all
-    select 4
-    union all
-    select 5
-    union all
-    select 6
-    union all
-    select 7
-    union all
-    select 8
-    union all
-    select 9
-),
-
 day_offsets as (
-    select hundreds.digit * 100 + tens.digit * 10 + ones.digit as day_offset
-    from digits as hundreds
-    cross join digits as tens
-    cross join digits as ones
+    {{ ads_day_offsets(3) }}
 ),
 
 pull_days as (
