@@ -72,7 +72,9 @@ def cmd_db(args: argparse.Namespace) -> int:
                 )
             else:
                 url = embedded_server(settings).start(quiet=False)
-                print(f"embedded PostgreSQL running: {url}")
+                print(
+                    f"embedded PostgreSQL running: {redact(url)} (`outreach db url` shows the password)"
+                )
         elif args.db_command == "stop":
             if external:
                 print("OUTREACH_DATABASE_URL is set: the server is not ours to stop")
@@ -94,7 +96,7 @@ def cmd_db(args: argparse.Namespace) -> int:
                 st = embedded_server(settings).status()
                 info = {"mode": "embedded", **st.as_dict()}
                 if st.running:
-                    info["url"] = embedded_server(settings).url()
+                    info["url"] = redact(embedded_server(settings).url())
             print(json.dumps(info, indent=2))
             return 0 if external or info.get("running") else 3
         elif args.db_command == "grant-reader":
@@ -457,7 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("start", "start the embedded PostgreSQL (no-op with OUTREACH_DATABASE_URL)"),
         ("stop", "stop the embedded PostgreSQL"),
         ("status", "show whether the server runs, its port and data folder (JSON)"),
-        ("url", "print the connection URL (starts the embedded server if needed)"),
+        (
+            "url",
+            "print the connection URL, password included (starts the embedded server if needed)",
+        ),
     ]:
         dbs.add_parser(name, help=text)
     gr = dbs.add_parser(
