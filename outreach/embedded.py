@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -317,8 +318,6 @@ class EmbeddedPostgres:
             else:
                 ok = st.st_mode & 0o001
             if not ok:
-                import hashlib
-
                 digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:16]
                 return f"{BIND_ROOT}/{digest}"
         return None
@@ -528,7 +527,18 @@ class EmbeddedPostgres:
             deadline = time.monotonic() + 30
             while self._postmaster() is not None and time.monotonic() < deadline:
                 time.sleep(0.1)
+            self._remove_mount_points()
             return True
+
+    def _remove_mount_points(self) -> None:
+        """The empty folders a bind-mounted server was shown its files at."""
+        if os.geteuid() != 0 or self._postmaster() is not None:
+            return
+        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:16]
+        top = Path(BIND_ROOT) / digest
+        for path in [top / "pgdata", *sorted(top.glob("pkg/*")), top / "pkg", top]:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # empty on the host side; the server (their only user) is gone
 
     # ------------------------------------------------------------------ internals
     def _initdb_if_needed(self, *, quiet: bool) -> None:

@@ -160,10 +160,16 @@ def _is_postmaster_of(pid: int, pgdata: Path) -> bool:
         return False
     ppid = int(next(line for line in status.splitlines() if line.startswith("PPid:")).split()[1])
     is_postgres = bool(cmd) and cmd[0].endswith(b"postgres")
+    # the postmaster works in its data folder (the same inode when it sees it bind-mounted)
+    try:
+        cwd, data = os.stat(f"/proc/{pid}/cwd"), os.stat(pgdata)
+    except OSError:
+        return False
+    in_pgdata = (cwd.st_dev, cwd.st_ino) == (data.st_dev, data.st_ino)
     parent_is_postgres = Path(f"/proc/{ppid}/cmdline").exists() and Path(
         f"/proc/{ppid}/cmdline"
     ).read_bytes().split(b"\0")[0].endswith(b"postgres")
-    return is_postgres and str(pgdata).encode() in b" ".join(cmd) and not parent_is_postgres
+    return is_postgres and in_pgdata and not parent_is_postgres
 
 
 def test_db_commands_start_report_and_stop_the_server(tmp_path):
