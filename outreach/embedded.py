@@ -386,7 +386,7 @@ class EmbeddedPostgres:
         os.chmod(self.password_path, 0o600)
         verifier = scram_sha256_verifier(password)
         proc = self._run(
-            ["postgres", "--single", "-D", str(self.pgdata), "-j", "postgres"],
+            ["postgres", "--single", "-D", str(self.pgdata), "postgres"],
             input=f"alter role {SUPERUSER} password '{verifier}';\n",
             check=False,
         )
@@ -606,6 +606,9 @@ class EmbeddedPostgres:
                 connect_timeout=3,
             ):
                 return True
+        except psycopg.OperationalError as exc:
+            # up, but the password file no longer matches: the command says so in one line
+            return "password authentication failed" in str(exc)
         except psycopg.Error:
             return False
 

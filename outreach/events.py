@@ -6,7 +6,7 @@
   what it did. A pending event names the process that runs it (the raw-only column
   ``runner``: host, pid, the pid's start time, boot id); the next step recorded closes the pending events of
   runs that died without a word (killed, crashed) as ``abandoned``: on this host when that
-  process is gone, on any host when older than ``ABANDON_AFTER``.
+  process is gone, on another host when older than ``ABANDON_AFTER``.
 - ``raw_ops.pipeline_errors``: one row per error (``record_id`` names what failed: the
   event, a Dagster run id, a job id), ``severity`` warning | error | critical, open until
   someone resolves it (``outreach ops resolve-error ID`` or ``resolve_error``).
@@ -108,11 +108,13 @@ def ensure_raw_tables(database_url: str) -> bool:
 _UPGRADED: set[str] = set()
 
 
-def _upgrade(database_url: str) -> None:
-    """Tables made before ``abandoned`` and ``runner`` existed: widen the status check and
-    add the column (once per process and database)."""
+def _upgrade(database_url: str, max_age: timedelta = ABANDON_AFTER) -> list[int]:
+    """Tables made before ``abandoned`` and ``runner`` existed: widen the status check, add
+    the column and close the pending events older than ``max_age`` that older versions left
+    (they name no process); once per process and database. The closed event ids."""
+    closed: list[int] = []
     if database_url in _UPGRADED:
-        return
+        return closed
     with psycopg.connect(database_url) as conn:
         has_runner = conn.execute(
             "select 1 from information_schema.columns"
@@ -125,7 +127,23 @@ def _upgrade(database_url: str) -> None:
                 f"alter table {SCHEMA}.pipeline_events add column if not exists runner jsonb"
             )
         _allow_abandoned(conn)
+        if not has_runner:
+            reason = f"pending over {max_age.total_seconds() / 3600:g} h (an older version)"
+            closed = [
+                row[0]
+                for row in conn.execute(
+                    f"""
+                    update {SCHEMA}.pipeline_events
+                    set status = 'abandoned', processed_at = now(), updated_at = now(),
+                        payload = payload || %s
+                    where status = 'pending' and created_at < now() - %s
+                    returning event_id
+                    """,
+                    (Jsonb({"abandoned": reason}), max_age),
+                )
+            ]
     _UPGRADED.add(database_url)
+    return closed
 
 
 def _allow_abandoned(conn: psycopg.Connection) -> None:
@@ -198,21 +216,21 @@ def close_abandoned(
     database_url: str, *, now: datetime | None = None, max_age: timedelta = ABANDON_AFTER
 ) -> list[int]:
     """Close the pending events of runs that died without a word as ``abandoned``: their
-    process is gone from this host, or (runs of other hosts or of older versions, which
-    cannot be checked) they are older than ``max_age``. The reason goes
+    process is gone from this host, or (runs of other hosts, which cannot be checked) they
+    are older than ``max_age``. Events that name no process (written by hand, or by an older
+    version: those are closed once, when the table is upgraded) are left alone. The reason goes
     into the payload (``abandoned``). Returns the closed event ids."""
     now = now or _now()
     with psycopg.connect(database_url) as conn:
         if not conn.execute("select to_regclass(%s)", (f"{SCHEMA}.pipeline_events",)).fetchone()[0]:
             return []
-        _upgrade(database_url)
+        closed = _upgrade(database_url, max_age)
         pending = conn.execute(
             f"""
             select event_id, created_at, runner
-            from {SCHEMA}.pipeline_events where status = 'pending'
+            from {SCHEMA}.pipeline_events where status = 'pending' and runner is not null
             """
         ).fetchall()
-        closed = []
         for event_id, created_at, run in pending:
             local = (
                 isinstance(run, dict)

@@ -324,8 +324,11 @@ def test_a_wrong_password_is_one_line_exit_5_and_never_printed(server, args, tmp
     assert server.password() not in result.stderr + result.stdout
 
 
-def test_a_stale_embedded_password_file_is_one_line_with_a_hint(server, tmp_path):
+@pytest.mark.parametrize("running", [True, False], ids=["running", "stopped"])
+def test_a_stale_embedded_password_file_is_one_line_with_a_hint(server, tmp_path, running):
     server.start()
+    if not running:
+        server.stop()  # the command starts it, then cannot log in
     real = server.password()
     server.password_path.write_text(WRONG + "\n")  # someone edited it
     try:
