@@ -28,9 +28,9 @@ EXIT_BUSY = 6  # another load of the same source is still running after the wait
 
 EPILOG = """exit codes: 0 done; 1 failed (the message says why); 2 bad arguments (or, for
 load linkedin-ads, the access token was rejected); 3 and 4 as each command's help says;
-5 the warehouse database cannot be reached (or refused the login); 6 another load of the
-same source is still running (waited OUTREACH_LOAD_LOCK_TIMEOUT_S, default 600 s);
-130 interrupted."""
+5 the warehouse database cannot be reached or refused the login (wrong password);
+6 another load of the same source is still running (waited OUTREACH_LOAD_LOCK_TIMEOUT_S,
+default 600 s); 130 interrupted."""
 
 
 def _unreachable_message(exc: BaseException) -> str:
@@ -52,7 +52,22 @@ def _unreachable_message(exc: BaseException) -> str:
     reason = reason.removeprefix("connection failed: ")
     if password:
         reason = reason.replace(password, "***")
+    if _is_login_refused(exc, reason):
+        hint = (
+            "check the password in OUTREACH_DATABASE_URL"
+            if url
+            else "its password is in .outreach/server.password; `outreach db url` prints the URL"
+        )
+        return f"the warehouse at {where} refused the login ({reason}): {hint}"
     return f"cannot reach the warehouse at {where} ({reason})"
+
+
+def _is_login_refused(exc: BaseException, reason: str) -> bool:
+    """A wrong or missing password (SQLSTATE 28P01, or libpq's message before any state)."""
+    state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None) or ""
+    return state.startswith("28") or any(
+        text in reason for text in ("password authentication failed", "no password supplied")
+    )
 
 
 # ---------------------------------------------------------------------------- db
@@ -72,7 +87,9 @@ def cmd_db(args: argparse.Namespace) -> int:
                 )
             else:
                 url = embedded_server(settings).start(quiet=False)
-                print(f"embedded PostgreSQL running: {url}")
+                print(
+                    f"embedded PostgreSQL running: {redact(url)} (`outreach db url` shows the password)"
+                )
         elif args.db_command == "stop":
             if external:
                 print("OUTREACH_DATABASE_URL is set: the server is not ours to stop")
@@ -94,7 +111,7 @@ def cmd_db(args: argparse.Namespace) -> int:
                 st = embedded_server(settings).status()
                 info = {"mode": "embedded", **st.as_dict()}
                 if st.running:
-                    info["url"] = embedded_server(settings).url()
+                    info["url"] = redact(embedded_server(settings).url())
             print(json.dumps(info, indent=2))
             return 0 if external or info.get("running") else 3
         elif args.db_command == "grant-reader":
@@ -457,7 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("start", "start the embedded PostgreSQL (no-op with OUTREACH_DATABASE_URL)"),
         ("stop", "stop the embedded PostgreSQL"),
         ("status", "show whether the server runs, its port and data folder (JSON)"),
-        ("url", "print the connection URL (starts the embedded server if needed)"),
+        (
+            "url",
+            "print the connection URL, password included (starts the embedded server if needed)",
+        ),
     ]:
         dbs.add_parser(name, help=text)
     gr = dbs.add_parser(

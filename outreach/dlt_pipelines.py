@@ -28,8 +28,8 @@ from outreach.warehouse import url_parts
 
 
 def dlt_credentials(url: str) -> Any:
-    """dlt PostgresCredentials for ``url``; an empty password for trust auth (the embedded
-    server), which dlt otherwise refuses."""
+    """dlt PostgresCredentials for ``url``; an empty password for a server with trust (or
+    peer/cert) auth, which dlt otherwise refuses."""
     from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
     credentials = PostgresCredentials(url)

@@ -3,7 +3,10 @@
 - ``raw_ops.pipeline_events``: one row per step run (``event_type`` such as
   ``load.intake``, ``dbt.build``, ``export.alerts``, ``dagster.run``), ``pending`` while
   it runs, then ``processed`` or ``failed``; ``payload`` (jsonb) says what it was given and
-  what it did.
+  what it did. A pending event names the process that runs it (the raw-only column
+  ``runner``: host, pid, the pid's start time, boot id); the next step recorded closes the pending events of
+  runs that died without a word (killed, crashed) as ``abandoned``: on this host when that
+  process is gone, on another host when older than ``ABANDON_AFTER``.
 - ``raw_ops.pipeline_errors``: one row per error (``record_id`` names what failed: the
   event, a Dagster run id, a job id), ``severity`` warning | error | critical, open until
   someone resolves it (``outreach ops resolve-error ID`` or ``resolve_error``).
@@ -31,9 +34,11 @@ import functools
 import inspect
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -44,7 +49,9 @@ from outreach.warehouse import connection_failure
 log = logging.getLogger(__name__)
 
 SCHEMA = "raw_ops"
-EVENT_STATUSES = ("pending", "processed", "failed")
+EVENT_STATUSES = ("pending", "processed", "failed", "abandoned")
+# a pending event of another host (whose process we cannot check) older than this is dead
+ABANDON_AFTER = timedelta(hours=24)
 SEVERITIES = ("warning", "error", "critical")
 MAX_MESSAGE = 4000
 MAX_PAYLOAD = 20000
@@ -56,10 +63,11 @@ create table if not exists {SCHEMA}.pipeline_events (
     event_type text not null,
     payload jsonb not null default '{{}}'::jsonb,
     status text not null default 'pending'
-        check (status in ('pending', 'processed', 'failed')),
+        check (status in ('pending', 'processed', 'failed', 'abandoned')),
     created_at timestamptz not null default now(),
     processed_at timestamptz,
-    updated_at timestamptz not null default now()
+    updated_at timestamptz not null default now(),
+    runner jsonb
 );
 create index if not exists pipeline_events_type_created_idx
     on {SCHEMA}.pipeline_events (event_type, created_at);
@@ -95,6 +103,161 @@ def ensure_raw_tables(database_url: str) -> bool:
     from outreach.raw import ensure_ddl_tables
 
     return ensure_ddl_tables(database_url, SCHEMA, TABLES, DDL)
+
+
+_UPGRADED: set[str] = set()
+
+
+def _upgrade(database_url: str, max_age: timedelta = ABANDON_AFTER) -> list[int]:
+    """Tables made before ``abandoned`` and ``runner`` existed: widen the status check, add
+    the column and close the pending events older than ``max_age`` that older versions left
+    (they name no process); once per process and database. The closed event ids."""
+    closed: list[int] = []
+    if database_url in _UPGRADED:
+        return closed
+    with psycopg.connect(database_url) as conn:
+        has_runner = conn.execute(
+            "select 1 from information_schema.columns"
+            " where table_schema = %s and table_name = 'pipeline_events' and column_name = 'runner'",
+            (SCHEMA,),
+        ).fetchone()
+        if not has_runner:
+            conn.execute("select pg_advisory_xact_lock(hashtext('outreach raw_ops ddl'))")
+            conn.execute(
+                f"alter table {SCHEMA}.pipeline_events add column if not exists runner jsonb"
+            )
+        _allow_abandoned(conn)
+        if not has_runner:
+            reason = f"pending over {max_age.total_seconds() / 3600:g} h (an older version)"
+            closed = [
+                row[0]
+                for row in conn.execute(
+                    f"""
+                    update {SCHEMA}.pipeline_events
+                    set status = 'abandoned', processed_at = now(), updated_at = now(),
+                        payload = payload || %s
+                    where status = 'pending' and created_at < now() - %s
+                    returning event_id
+                    """,
+                    (Jsonb({"abandoned": reason}), max_age),
+                )
+            ]
+    _UPGRADED.add(database_url)
+    return closed
+
+
+def _allow_abandoned(conn: psycopg.Connection) -> None:
+    definition = conn.execute(
+        """
+        select pg_get_constraintdef(oid) from pg_constraint
+        where conrelid = %s::regclass and conname = 'pipeline_events_status_check'
+        """,
+        (f"{SCHEMA}.pipeline_events",),
+    ).fetchone()
+    if definition is None or "abandoned" in definition[0]:
+        return
+    conn.execute(
+        f"""
+        alter table {SCHEMA}.pipeline_events
+            drop constraint pipeline_events_status_check,
+            add constraint pipeline_events_status_check
+                check (status in ('pending', 'processed', 'failed', 'abandoned'))
+        """
+    )
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _pid_started(pid: int) -> str | None:
+    """The process's start time (clock ticks after boot): with the pid, names one process
+    even after the pid is reused. None if there is no such process (or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def runner() -> dict[str, Any]:
+    """What names this process in a pending event's payload."""
+    pid = os.getpid()
+    return {
+        "host": socket.gethostname(),
+        "pid": pid,
+        "pid_started": _pid_started(pid),
+        "boot_id": _boot_id(),
+    }
+
+
+def _is_dead(run: Mapping[str, Any]) -> str | None:
+    """Why the process that recorded a pending event is gone; None if it may still run."""
+    if run.get("host") != socket.gethostname():
+        return None  # another host: only the age limit can tell
+    if run.get("boot_id") and run.get("boot_id") != _boot_id():
+        return "the host restarted since"
+    pid = run.get("pid")
+    if not isinstance(pid, int):
+        return None
+    started = _pid_started(pid)
+    if started is None:
+        return f"process {pid} is gone"
+    if run.get("pid_started") and started != run["pid_started"]:
+        return f"process {pid} is gone (its pid now names another process)"
+    return None
+
+
+def close_abandoned(
+    database_url: str, *, now: datetime | None = None, max_age: timedelta = ABANDON_AFTER
+) -> list[int]:
+    """Close the pending events of runs that died without a word as ``abandoned``: their
+    process is gone from this host, or (runs of other hosts, which cannot be checked) they
+    are older than ``max_age``. Events that name no process (written by hand, or by an older
+    version: those are closed once, when the table is upgraded) are left alone. The reason goes
+    into the payload (``abandoned``). Returns the closed event ids."""
+    now = now or _now()
+    with psycopg.connect(database_url) as conn:
+        if not conn.execute("select to_regclass(%s)", (f"{SCHEMA}.pipeline_events",)).fetchone()[0]:
+            return []
+        closed = _upgrade(database_url, max_age)
+        pending = conn.execute(
+            f"""
+            select event_id, created_at, runner
+            from {SCHEMA}.pipeline_events where status = 'pending' and runner is not null
+            """
+        ).fetchall()
+        for event_id, created_at, run in pending:
+            local = (
+                isinstance(run, dict)
+                and run.get("host") == socket.gethostname()
+                and isinstance(run.get("pid"), int)
+            )
+            if local:  # its process can be checked: a live one is never abandoned
+                reason = _is_dead(run)
+            elif created_at < now - max_age:
+                reason = f"still pending after {max_age.total_seconds() / 3600:g} h"
+            else:
+                reason = None
+            if reason is None:
+                continue
+            cur = conn.execute(
+                f"""
+                update {SCHEMA}.pipeline_events
+                set status = 'abandoned', processed_at = %s, updated_at = now(),
+                    payload = payload || %s
+                where event_id = %s and status = 'pending'
+                """,
+                (now, Jsonb({"abandoned": reason}), event_id),
+            )
+            if cur.rowcount:
+                closed.append(event_id)
+                log.warning("pipeline event %s closed as abandoned: %s", event_id, reason)
+    return closed
 
 
 def _scrub(text: str, limit: int | None = MAX_MESSAGE) -> str:
@@ -145,15 +308,23 @@ def add_event(
     if status != "pending" and processed_at is None:
         processed_at = created_at
     ensure_raw_tables(database_url)
+    _upgrade(database_url)
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             f"""
             insert into {SCHEMA}.pipeline_events
-                (event_type, payload, status, created_at, processed_at, updated_at)
-            values (%s, %s, %s, %s, %s, now())
+                (event_type, payload, status, created_at, processed_at, updated_at, runner)
+            values (%s, %s, %s, %s, %s, now(), %s)
             returning event_id
             """,
-            (event_type, _jsonable(payload), status, created_at, processed_at),
+            (
+                event_type,
+                _jsonable(payload),
+                status,
+                created_at,
+                processed_at,
+                Jsonb(runner()) if status == "pending" else None,
+            ),
         ).fetchone()
     return int(row[0])
 
@@ -336,6 +507,8 @@ def recording(
         event, unrecorded = StepEvent(add_event(url, event_type, payload)), None
     except Exception as exc:  # recording must never break the step it records
         event, unrecorded = StepEvent(None), exc
+    else:  # the warehouse answers: close what killed runs left pending
+        _safely("abandoned events", close_abandoned, url)
     try:
         yield event
     except BaseException as exc:

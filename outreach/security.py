@@ -10,7 +10,11 @@
   warehouse user keeps TEMPORARY explicitly, dbt's incremental models need it), no USAGE on
   raw_*, staging, intermediate, keymap or reference.
 
-``create_login`` adds a LOGIN role that is a member of ``outreach_reader``. Its password
+``create_login`` adds a LOGIN role that is a member of ``outreach_reader`` and of nothing
+that reaches the server's files or programs: it refuses a role with superuser, createrole,
+createdb, replication or bypassrls rights, revokes direct membership in
+pg_read_server_files, pg_write_server_files and pg_execute_server_program, and refuses a role
+that still inherits one of them. Its password
 comes from an environment variable and is sent to the server as a SCRAM-SHA-256 verifier
 computed here, so the plain password never appears in a statement, a server log or output.
 """
@@ -28,6 +32,8 @@ import psycopg
 from psycopg import sql
 
 READER_ROLE = "outreach_reader"
+# built-in roles that reach the server's files and programs: never for a BI login
+SERVER_ACCESS_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
 PUBLISHED_SCHEMAS = ("company", "people", "marketing", "bit")
 SCRAM_ITERATIONS = 4096
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -120,7 +126,8 @@ def create_login(conn: psycopg.Connection, name: str, *, password_env: str | Non
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('outreach reader role'))")
         row = conn.execute(
-            "select rolsuper, rolcreaterole, rolcreatedb from pg_roles where rolname = %s",
+            "select rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls"
+            " from pg_roles where rolname = %s",
             (name,),
         ).fetchone()
         if row is None:
@@ -128,13 +135,15 @@ def create_login(conn: psycopg.Connection, name: str, *, password_env: str | Non
             done.append(f"created login role {name}")
         elif any(row):
             raise SecurityError(
-                f"role {name} exists with superuser/createrole/createdb rights; "
+                f"role {name} exists with superuser/createrole/createdb/replication/bypassrls "
+                "rights; "
                 "refusing to make it a reader"
             )
         else:
             conn.execute(sql.SQL("alter role {} login").format(role))
             done.append(f"login role {name} exists; updated")
         conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(READER_ROLE), role))
+        _drop_server_access(conn, name)
         if password is not None:
             conn.execute(
                 sql.SQL("alter role {} password {}").format(
@@ -144,3 +153,32 @@ def create_login(conn: psycopg.Connection, name: str, *, password_env: str | Non
             done.append(f"password of {name} set from ${password_env} (stored as SCRAM verifier)")
         done.append(f"{name} is a member of {READER_ROLE}")
     return done
+
+
+def _drop_server_access(conn: psycopg.Connection, name: str) -> None:
+    """Revoke the login's direct membership in the roles that read or write the server's
+    files or run programs; refuse if it still reaches one through another role."""
+    direct = conn.execute(
+        """
+        select granted.rolname
+        from pg_auth_members as m
+        join pg_roles as member on member.oid = m.member
+        join pg_roles as granted on granted.oid = m.roleid
+        where member.rolname = %s and granted.rolname = any(%s)
+        """,
+        (name, list(SERVER_ACCESS_ROLES)),
+    ).fetchall()
+    for (builtin,) in direct:
+        conn.execute(
+            sql.SQL("revoke {} from {}").format(sql.Identifier(builtin), sql.Identifier(name))
+        )
+    still = [
+        builtin
+        for builtin in SERVER_ACCESS_ROLES
+        if conn.execute("select pg_has_role(%s, %s, 'member')", (name, builtin)).fetchone()[0]
+    ]
+    if still:
+        raise SecurityError(
+            f"role {name} is a member of {', '.join(still)} through another role; "
+            "refusing to make it a reader"
+        )

@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 from outreach.embedded import EmbeddedPostgres
+from outreach.warehouse import redact
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="embedded server tests run on Linux"
@@ -47,8 +49,10 @@ def _cli_env(state_dir: Path) -> dict:
 
 def test_start_listens_on_loopback_tcp_at_a_port_other_than_5432(server):
     url = server.start()
-    assert url.startswith("postgresql://postgres@127.0.0.1:")
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    assert url.startswith("postgresql://postgres:")  # the generated password is in it
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1" and parts.password == server.password()
+    port = parts.port
     assert port != 5432
     assert _server_version(url).startswith("18")
     st = server.status()
@@ -156,10 +160,16 @@ def _is_postmaster_of(pid: int, pgdata: Path) -> bool:
         return False
     ppid = int(next(line for line in status.splitlines() if line.startswith("PPid:")).split()[1])
     is_postgres = bool(cmd) and cmd[0].endswith(b"postgres")
+    # the postmaster works in its data folder (the same inode when it sees it bind-mounted)
+    try:
+        cwd, data = os.stat(f"/proc/{pid}/cwd"), os.stat(pgdata)
+    except OSError:
+        return False
+    in_pgdata = (cwd.st_dev, cwd.st_ino) == (data.st_dev, data.st_ino)
     parent_is_postgres = Path(f"/proc/{ppid}/cmdline").exists() and Path(
         f"/proc/{ppid}/cmdline"
     ).read_bytes().split(b"\0")[0].endswith(b"postgres")
-    return is_postgres and str(pgdata).encode() in b" ".join(cmd) and not parent_is_postgres
+    return is_postgres and in_pgdata and not parent_is_postgres
 
 
 def test_db_commands_start_report_and_stop_the_server(tmp_path):
@@ -172,13 +182,14 @@ def test_db_commands_start_report_and_stop_the_server(tmp_path):
         [OUTREACH, "db", "url"], env=env, capture_output=True, text=True, check=True
     )
     url = url.stdout.strip()
-    assert url.startswith("postgresql://postgres@127.0.0.1:")
+    assert urlsplit(url).password == EmbeddedPostgres(tmp_path / "cli-state").password()
+    assert url.startswith("postgresql://postgres:") and "@127.0.0.1:" in url
     status = json.loads(
         subprocess.run(
             [OUTREACH, "db", "status"], env=env, capture_output=True, text=True, check=True
         ).stdout
     )
-    assert status["running"] is True and status["url"] == url
+    assert status["running"] is True and status["url"] == redact(url)
     psql = subprocess.run(
         [OUTREACH, "db", "psql", "-tAc", "select 40 + 2"],
         env=env,

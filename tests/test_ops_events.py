@@ -197,3 +197,79 @@ def test_run_failure_sensor_records_a_real_failed_dagster_run(fresh_warehouse):
         False,
     )
     assert "flaky_step" in message and "the vendor API answered 503" in message
+
+
+KILLED_STEP = """
+import sys
+from outreach.events import recording
+with recording(sys.argv[1], "load.killed", {"step": "killed"}):
+    print("recording", flush=True)
+    sys.stdin.read()  # blocks until the test kills us
+"""
+
+
+def test_a_killed_run_is_closed_as_abandoned_by_the_next_recorded_step(fresh_warehouse):
+    url = fresh_warehouse
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_STEP, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "recording"
+    finally:
+        proc.kill()  # SIGKILL: no chance to say anything
+        proc.wait(timeout=30)
+    [(killed_id, _, status, ended, payload)] = events(url)
+    assert (status, ended, payload) == ("pending", False, {"step": "killed"})
+    [(runner,)] = rows(url, "select runner from raw_ops.pipeline_events")
+    assert runner["pid"] == proc.pid and runner["host"]
+
+    with ev.recording(url, "load.intake") as event:
+        event.update(rows=1)
+    by_id = {e[0]: e for e in events(url)}
+    assert by_id[killed_id][2:4] == ("abandoned", True)
+    assert by_id[killed_id][4]["abandoned"] == f"process {proc.pid} is gone"
+    assert [e[2] for e in by_id.values() if e[0] != killed_id] == ["processed"]
+
+
+def test_a_live_run_stays_pending_and_an_old_foreign_one_is_abandoned(fresh_warehouse):
+    from datetime import UTC, datetime, timedelta
+
+    url = fresh_warehouse
+    clock = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    mine = ev.add_event(url, "load.intake", created_at=clock - timedelta(hours=30))  # alive
+    foreign = ev.add_event(url, "load.intake", created_at=clock - timedelta(hours=25))
+    recent = ev.add_event(url, "load.intake", created_at=clock - timedelta(hours=1))
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            'update raw_ops.pipeline_events set runner = runner || \'{"host": "elsewhere"}\''
+            " where event_id in (%s, %s)",
+            (foreign, recent),
+        )
+    assert ev.close_abandoned(url, now=clock) == [foreign]
+    status = {e[0]: e[2] for e in events(url)}
+    assert status == {mine: "pending", foreign: "abandoned", recent: "pending"}
+    reason = {e[0]: e[4] for e in events(url)}[foreign]["abandoned"]
+    assert reason == "still pending after 24 h"
+
+
+def test_an_events_table_of_an_older_version_learns_abandoned(fresh_warehouse):
+    url = fresh_warehouse
+    ev.ensure_raw_tables(url)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "alter table raw_ops.pipeline_events drop column runner,"
+            " drop constraint pipeline_events_status_check,"
+            " add constraint pipeline_events_status_check"
+            " check (status in ('pending', 'processed', 'failed'))"
+        )
+        conn.execute(
+            "insert into raw_ops.pipeline_events (event_type, created_at)"
+            " values ('load.intake', now() - interval '2 days')"
+        )
+    ev._UPGRADED.discard(url)
+    [closed] = ev.close_abandoned(url)
+    assert events(url)[0][2] == "abandoned" and closed == events(url)[0][0]

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import psycopg
 import pytest
@@ -32,10 +32,10 @@ SELECT = ["--select", "+contact +vw_company_slots +people_master"]
 SECRET = "s3cret-Pa55word-never-printed"
 
 
-def _as_user(url: str, user: str) -> str:
+def _as_user(url: str, user: str, password: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rsplit("@", 1)[-1]
-    return parts._replace(netloc=f"{user}@{host}").geturl()
+    return parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}").geturl()
 
 
 def _cli(args: list[str], url: str, **env: str) -> subprocess.CompletedProcess:
@@ -70,7 +70,7 @@ def reader(built) -> str:
     assert result.returncode == 0, result.stderr
     assert SECRET not in result.stdout + result.stderr
     assert f"{name} is a member of {READER_ROLE}" in result.stdout
-    yield _as_user(built, name)
+    yield _as_user(built, name, SECRET)
     with psycopg.connect(built, autocommit=True) as conn:
         conn.execute(f'drop role if exists "{name}"')
 

@@ -12,7 +12,8 @@ events as (
     select
         events.event_type,
         count(*) as events,
-        sum(case when events.status = 'failed' then 1 else 0 end) as failed_events,
+        -- an abandoned run (killed before it could say) failed too
+        sum(case when events.status in ('failed', 'abandoned') then 1 else 0 end) as failed_events,
         sum(case when events.status = 'pending' then 1 else 0 end) as pending_events
     from {{ ref('stg_ops__pipeline_events') }} as events
     cross join as_of
