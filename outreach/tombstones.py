@@ -89,7 +89,7 @@ def _canonical_slug(slug: str) -> str:
     return "".join(out)
 
 
-def canonical_linkedin_url(value: Any) -> str | None:
+def canonical_linkedin_url(value: Any, max_length: int = MAX_LINKEDIN_URL) -> str | None:
     """The canonical LinkedIn URL ``https://www.linkedin.com/<kind>/<slug>``, None for
     anything else. The same rule as dbt's ``normalize_linkedin_url``:
 
@@ -109,7 +109,7 @@ def canonical_linkedin_url(value: Any) -> str | None:
     if match is None:
         return None
     url = f"https://www.linkedin.com/{match.group(1)}/{_canonical_slug(match.group(2))}"
-    return url if len(url) <= MAX_LINKEDIN_URL else None
+    return url if len(url) <= max_length else None
 
 
 def linkedin_kind(canonical: str | None) -> str | None:
