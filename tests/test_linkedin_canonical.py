@@ -15,7 +15,17 @@ import pytest
 from outreach.dbt import run_dbt
 from outreach.tombstones import MAX_LINKEDIN_URL, canonical_linkedin_url
 
-SCHEMES = ["https://", "http://", "", "HTTPS://", " https://", "ftp://", "\thttps://"]
+SCHEMES = [
+    "https://",
+    "http://",
+    "",
+    "HTTPS://",
+    " https://",
+    "ftp://",
+    "\thttps://",
+    "\x0bv",
+    "\x0bhttps://",
+]
 HOSTS = [
     "www.linkedin.com",
     "linkedin.com",
@@ -52,9 +62,23 @@ SLUGS = [
     "tab\tx",
     "nb\u00a0x",
     "123",
+    "dev",
+    "vv%76",
     "",
 ]
-TAILS = ["", "/", "/?trk=1", "#top", "/details/experience/", "?", " ", "//", "?utm=A%2DB"]
+TAILS = [
+    "",
+    "/",
+    "/?trk=1",
+    "#top",
+    "/details/experience/",
+    "?",
+    " ",
+    "//",
+    "?utm=A%2DB",
+    "\x0b",
+    "v",
+]
 
 
 def variants() -> list[str]:

@@ -26,7 +26,8 @@
     token by token). It is slow (~25-60 us a call), so URLs already written the way actors
     and most files write them - "https://www.linkedin.com/in/<slug>[/...]",
     "https://www.linkedin.com/company/<slug>[/...]" or "https://linkedin.com/in/<slug>[/...]",
-    lowercase, with a slug of [a-z0-9_.-] only (nothing to decode or encode) - are cut with
+    lowercase, with a slug of [a-z0-9_.-] and lowercase %xx of non-ASCII bytes only (nothing
+    to decode or encode) - are cut with
     LIKE and split_part (~2 us); every other URL (other case, scheme, subdomain, kind,
     percent-encoding, other characters) goes through the rule. For those shapes both give
     the same answer: the host can only match one way and the slug ends at the next "/". The
@@ -43,7 +44,7 @@
             ('https://www.linkedin.com/company/', 'company'),
             ('https://linkedin.com/in/', 'in'),
         ] %}
-        when {{ expr }} like '{{ prefix }}%' and {{ slug }} ~ '^[a-z0-9_.-]+$'
+        when {{ expr }} like '{{ prefix }}%' and {{ slug }} ~ '^(?:[a-z0-9_.-]|%[89a-f][0-9a-f])+$'
             and length({{ slug }}) <= {{ linkedin_url_max_length() - ('https://www.linkedin.com/' ~ kind ~ '/') | length }}
             then 'https://www.linkedin.com/{{ kind }}/' || {{ slug }}
         {%- endfor %}
@@ -54,12 +55,13 @@
 {#- Limits shared with outreach.tombstones (MAX_LINKEDIN_INPUT, MAX_LINKEDIN_URL). -#}
 {% macro linkedin_url_max_input() %}4096{% endmacro %}
 {% macro linkedin_url_max_length() %}{{ return(1000) }}{% endmacro %}
-{% macro linkedin_url_whitespace() %}E' \t\n\r\f\v'{% endmacro %}
+{#- ASCII whitespace; \x0b is the vertical tab (E'' strings have no \v) -#}
+{% macro linkedin_url_whitespace() %}E' \t\n\r\f\x0b'{% endmacro %}
 
 {#-
     The rule itself (PostgreSQL): match kind and slug on the trimmed, ASCII-lowercased URL
     (translate, not lower(): lower() of non-ASCII letters depends on the database's locale),
-    then rewrite the slug token by token - "%xx" of an unreserved byte (0-9 A-Z a-z - . _ ~)
+    then, unless it is already canonical, rewrite the slug token by token - "%xx" of an unreserved byte (0-9 A-Z a-z - . _ ~)
     becomes that character (lowercased), any other "%xx" stays; an unreserved character
     stays; any other character becomes its UTF-8 bytes as "%xx".
 -#}
@@ -68,7 +70,10 @@
         select case when length(canonical.url) <= {{ linkedin_url_max_length() }} then canonical.url end
         from (
             select
-                'https://www.linkedin.com/' || matched.parts[1] || '/' || (
+                'https://www.linkedin.com/' || matched.parts[1] || '/' || case
+                    -- nothing to decode or encode (the common case): as it is
+                    when matched.parts[2] ~ '^(?:[a-z0-9._~-]|%[89a-f][0-9a-f])+$' then matched.parts[2]
+                    else (
                     select
                         string_agg(
                             case
@@ -89,7 +94,7 @@
                     from regexp_matches(matched.parts[2], '%([0-9a-f]{2})|(.)', 'g')
                         with ordinality as tokens (tok, n)
                     cross join lateral (select get_byte(decode(tokens.tok[1], 'hex'), 0) as v) as byte
-                ) as url
+                ) end as url
             from (
                 select regexp_match(
                     translate(trimmed.url, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'),
@@ -97,7 +102,9 @@
                 ) as parts
                 from (select btrim({{ expr }}, {{ linkedin_url_whitespace() }}) as url) as trimmed
                 where length(trimmed.url) <= {{ linkedin_url_max_input() }}
+                offset 0  -- keeps the match computed once, not once per reference
             ) as matched
+            offset 0
         ) as canonical
     )
 {%- endmacro %}
