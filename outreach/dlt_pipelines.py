@@ -9,6 +9,14 @@ to end, so two loads of the same source into the same database never share the f
 once: the second waits for the first (``OUTREACH_LOAD_LOCK_TIMEOUT_S``, default 600 s; 0
 means do not wait) and then raises ``LoadBusyError`` naming the holder's pid. Loads of
 different sources take different locks and run in parallel.
+
+No copies of loaded rows stay behind: every pipeline deletes its completed load files
+(``load.delete_completed_jobs``) and truncates the staging dataset it merges through
+(``load.truncate_staging_dataset``), and when a load lets go of its lock the pipeline's
+completed packages (``load/loaded/<load id>/``: schema copies, and the load files of any
+run that kept them) are removed. Pending packages of an interrupted load stay for the next
+run, which drops or finishes them. ``outreach gdpr erase`` scans what is left
+(``outreach.gdpr.erase_state_files``).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,6 +88,19 @@ def _holder(path: Path) -> str:
         return path.read_text().strip() or "unknown"
     except OSError:
         return "unknown"
+
+
+def prune_loaded_packages(pipelines_dir: Path, pipeline_name: str) -> int:
+    """Remove the completed load packages of a pipeline's working folder; returns how many.
+    Pending packages (``load/normalized``, ``normalize/extracted``) are left alone."""
+    loaded = Path(pipelines_dir) / pipeline_name / "load" / "loaded"
+    removed = 0
+    if loaded.is_dir():
+        for package in loaded.iterdir():
+            if package.is_dir():
+                shutil.rmtree(package, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 @contextmanager
@@ -148,6 +170,7 @@ def load_lock(
                 yield path
             finally:
                 del _held[key]
+                prune_loaded_packages(folder, pipeline_name)
                 handle.seek(0)
                 handle.truncate()
                 handle.flush()
@@ -161,9 +184,12 @@ def load_lock(
 def warehouse_pipeline(
     database_url: str, pipeline_name: str, dataset_name: str, pipelines_dir: Path | None = None
 ) -> Any:
-    """A dlt pipeline landing into ``dataset_name`` (a raw schema) of this database."""
+    """A dlt pipeline landing into ``dataset_name`` (a raw schema) of this database; it
+    keeps no copies of loaded rows (completed load files deleted, staging truncated)."""
     import dlt
 
+    for key in ("load.delete_completed_jobs", "load.truncate_staging_dataset"):
+        dlt.config[f"{pipeline_name}.{key}"] = True
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=dlt.destinations.postgres(credentials=dlt_credentials(database_url)),

@@ -21,14 +21,27 @@ names.
   identity forms and redacts them in logged payloads. Then it rebuilds the dbt models
   (``dbt run --full-refresh``; key maps and history logs are ``full_refresh=false`` and
   keep their rows) and scans every table and view again: what still matches is reported.
+  It also sweeps the files under ``.outreach/`` it can read (dlt working folders: pending
+  load packages, state, traces): a file carrying the email or a LinkedIn URL of the person
+  is deleted. What it cannot reach is reported: files it could not read, and copies outside
+  the project (the intake files loaded, exports already delivered, backups, the server's
+  write-ahead log).
+
+LinkedIn URLs are matched in every spelling of their canonical form
+(``tombstones.canonical_linkedin_url``): percent-encoded (``kwame%2Do%2Dbrien``), upper case,
+with a query or trailing slash.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -60,6 +73,31 @@ def _ere(text: str) -> str:
     return "".join(c if c.isalnum() or c == " " else "\\" + c for c in text)
 
 
+_CANONICAL_TOKEN = re.compile(r"((?:%[0-9a-f]{2})+)|(.)", re.DOTALL)
+
+
+def _encoded(char: str) -> str:
+    return "".join(f"%{b:02x}" for b in char.encode("utf-8"))
+
+
+def _slug_pattern(slug: str) -> str:
+    """An ARE (applied with ~*) matching every spelling of a canonical slug: each character
+    as itself or percent-encoded (``-`` or ``%2D``), non-ASCII ones also as the character."""
+    out = []
+    for match in _CANONICAL_TOKEN.finditer(slug):
+        encoded, char = match.groups()
+        if char is not None:
+            out.append(f"(?:{_ere(char)}|{_ere(_encoded(char))})")
+            continue
+        try:
+            decoded = bytes.fromhex(encoded.replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            out.append(_ere(encoded))
+            continue
+        out.extend(f"(?:{_ere(c)}|{_ere(_encoded(c))})" for c in decoded)
+    return "".join(out)
+
+
 @dataclass
 class Subject:
     email: str
@@ -71,8 +109,15 @@ class Subject:
         # lookarounds, so a match is the identifier alone (regexp_replace keeps the JSON valid)
         out = [(EMAIL, f"(?<![a-z0-9._%+-]){_ere(self.email)}(?![a-z0-9.-])")]
         for url in sorted(self.linkedin_urls):
-            path = url.split("linkedin.com", 1)[1]  # /in/<slug>
-            out.append((LINKEDIN_URL, f"linkedin\\.com{_ere(path)}(?![a-z0-9%_.-])"))
+            kind, slug = url.split("linkedin.com/", 1)[1].split("/", 1)  # in, <slug>
+            # any port; the slug in any spelling, not followed by more slug characters
+            out.append(
+                (
+                    LINKEDIN_URL,
+                    f"linkedin\\.com(?::[0-9]{{1,5}})?/{_ere(kind)}/{_slug_pattern(slug)}"
+                    "(?![a-z0-9%_.~-])",
+                )
+            )
         for name in sorted(self.names):
             words = [_ere(w) for w in name.split()]
             if words:
@@ -255,6 +300,9 @@ class ErasureSummary:
     redacted: dict[str, int] = field(default_factory=dict)
     rebuilt: bool = False
     remaining: dict[str, Any] = field(default_factory=dict)
+    files_deleted: list[str] = field(default_factory=list)  # under the state dir, relative
+    files_scanned: int = 0
+    not_reached: list[str] = field(default_factory=list)
 
     @property
     def left_over(self) -> dict[str, Any]:
@@ -295,6 +343,9 @@ class ErasureSummary:
                 k: (len(v) if isinstance(v, list) else v) for k, v in self.left_over.items()
             },
             "name_only": self.name_only,
+            "files_scanned": self.files_scanned,
+            "files_deleted": self.files_deleted,
+            "not_reached": self.not_reached,
         }
 
     def render(self) -> str:
@@ -321,6 +372,14 @@ class ErasureSummary:
             out += [f"  {rel}: {n} row(s)" for rel, n in sorted(self.name_only.items())]
         if not self.remaining:
             out.append("no table or view matches the person any more")
+        out.append(
+            f"files under the state dir: {self.files_scanned} scanned, "
+            f"{len(self.files_deleted)} deleted (held the email or a profile URL)"
+        )
+        out += [f"  deleted {path}" for path in self.files_deleted]
+        if self.not_reached:
+            out.append("NOT REACHED (erase these by hand if they hold the person):")
+            out += [f"  {what}" for what in self.not_reached]
         return "\n".join(out)
 
 
@@ -444,6 +503,88 @@ def _delete_built(conn: psycopg.Connection, strong: str, summary: ErasureSummary
             summary.deleted[f"{schema}.{name}"] = cur.rowcount
 
 
+# outside the project or the warehouse's reach: always reported by an erasure
+OUT_OF_REACH = (
+    "the intake and dataset files the data was loaded from (outside the project)",
+    "exports and webhook deliveries already sent (PLE, alerts)",
+    "backups and copies of the warehouse or of .outreach/",
+    "the database server's write-ahead log and archives (dead rows are vacuumed)",
+)
+# files the sweep reads in chunks this big, overlapping so no identifier is cut in two
+_CHUNK = 4 << 20
+_OVERLAP = 8 << 10
+
+
+def _file_holds(path: Path, hashes: frozenset[str]) -> bool:
+    """True if the file (gzip-compressed or not) carries one of the identifier hashes."""
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+        tail = ""
+        while chunk := stream.read(_CHUNK):
+            text = tail + chunk.decode("utf-8", errors="replace")
+            if tombstones.text_is_erased(text, hashes):
+                return True
+            tail = text[-_OVERLAP:]
+    return False
+
+
+def erase_state_files(
+    subject: Subject, state_dir: Path, *, skip: Iterable[Path] = ()
+) -> tuple[int, list[str], list[str]]:
+    """Delete every file under ``state_dir`` (dlt working folders and the rest) that holds
+    the subject's email or a LinkedIn URL in any spelling. Directories in ``skip`` (the
+    embedded server's data directory: the warehouse, erased through SQL) are left out.
+    Returns (files scanned, files deleted, what could not be read) with paths relative to
+    ``state_dir``."""
+    hashes = frozenset(
+        h for _, h in tombstones.identifier_hashes([subject.email], subject.linkedin_urls)
+    )
+    skipped = {Path(p).resolve() for p in skip}
+    scanned, deleted, unreadable = 0, [], []
+    if not state_dir.is_dir():
+        return scanned, deleted, unreadable
+
+    def on_error(exc: OSError) -> None:
+        unreadable.append(f"{exc.filename}: {exc.strerror}")
+
+    for folder, dirs, files in os.walk(state_dir, onerror=on_error):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if (here / d).resolve() not in skipped]
+        for name in files:
+            path = here / name
+            if path.is_symlink() or not path.is_file() or path.suffix == ".lock":
+                continue
+            relative = str(path.relative_to(state_dir))
+            scanned += 1
+            try:
+                holds = _file_holds(path, hashes)
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                unreadable.append(f"{relative}: {getattr(exc, 'strerror', None) or exc}")
+                continue
+            if holds:
+                try:
+                    path.unlink()
+                    deleted.append(relative)
+                except OSError as exc:
+                    unreadable.append(f"{relative}: holds the person, not deleted ({exc.strerror})")
+    return scanned, deleted, unreadable
+
+
+def _vacuum(database_url: str, relations_: Iterable[str]) -> None:
+    """VACUUM the tables rows were deleted from, so the dead rows leave the data files."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for rel in sorted(relations_):
+            schema, name = rel.split(".", 1)
+            try:
+                conn.execute(
+                    sql.SQL("vacuum {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+                )
+            except psycopg.errors.UndefinedTable:
+                continue
+
+
 def erase_person(
     database_url: str,
     email: str,
@@ -452,8 +593,10 @@ def erase_person(
     names: Iterable[str] = (),
     rebuild: bool = True,
     progress: Progress = print,
+    state_dir: Path | None = None,
 ) -> ErasureSummary:
-    """Erase the person (see the module docstring); returns what was done and what remains."""
+    """Erase the person (see the module docstring); returns what was done and what remains.
+    ``state_dir`` is the folder whose files are swept (default: the settings' state dir)."""
     with psycopg.connect(database_url) as conn:
         subject = find_subject(conn, email, linkedin_urls, names)
         conn.rollback()
@@ -473,6 +616,17 @@ def erase_person(
             f"deleted {sum(summary.deleted.values())} row(s), redacted "
             f"{sum(summary.redacted.values())} key-map row(s)"
         )
+    _vacuum(database_url, summary.deleted)
+    from outreach.settings import load_settings
+
+    state = Path(state_dir or load_settings().state_dir)
+    summary.files_scanned, summary.files_deleted, unreadable = erase_state_files(
+        subject, state, skip=[state / "pgdata"]
+    )
+    summary.not_reached = unreadable + list(OUT_OF_REACH)
+    progress(
+        f"swept {summary.files_scanned} file(s) under {state}: {len(summary.files_deleted)} deleted"
+    )
     if rebuild:
         from outreach.dbt import run_dbt
 

@@ -7,7 +7,10 @@ carries an erased identifier (``record_is_erased``), so a later load of the orig
 does not bring the person back.
 
 Normalisation matches the dbt macros: emails are trimmed and lowercased; LinkedIn URLs
-become ``https://www.linkedin.com/<in|company|school|showcase>/<slug>``.
+become ``https://www.linkedin.com/<in|company|school|showcase>/<slug>`` by
+``canonical_linkedin_url``, the one canonical form that tombstones, the erase scan, intake
+and the Apify import share with dbt's ``normalize_linkedin_url`` (tests/test_bounded_input.py
+feeds both the same variants).
 """
 
 from __future__ import annotations
@@ -39,13 +42,26 @@ comment on table {SCHEMA}.{TABLE} is
     '(never the plain value). Loaders drop records carrying one of these.';
 """
 
+# LinkedIn URLs longer than this (stripped) are not read at all, and a canonical URL longer
+# than MAX_LINKEDIN_URL is refused: keys built from it must fit a btree index row (2704 bytes)
+MAX_LINKEDIN_INPUT = 4096
+MAX_LINKEDIN_URL = 1000
+LINKEDIN_KINDS = ("in", "company", "school", "showcase")
+# ASCII only (the SQL side must not depend on the database's locale)
+_WHITESPACE = " \t\n\r\f\v"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _LINKEDIN = re.compile(
-    r"^(?:[a-z]+://)?(?:[a-z0-9-]+\.)*linkedin\.com(/(?:in|company|school|showcase)/[^/?#\s]+)"
+    r"^(?:[a-z]+://)?(?:[a-z0-9-]+\.)*linkedin\.com(?::[0-9]{1,5})?"
+    r"/(in|company|school|showcase)/([^/?#\s]+)",
+    re.ASCII,
 )
+_SLUG_TOKEN = re.compile(r"%([0-9a-f]{2})|(.)", re.ASCII | re.DOTALL)
+_UNRESERVED = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._~")
 # identifiers inside free text (a raw record, a JSON line): candidates, checked by hash
 _EMAIL_TOKEN = re.compile(r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9.-]+\.[a-z]{2,63}", re.I)
 _LINKEDIN_TOKEN = re.compile(
-    r"(?:[a-z]+://)?(?:[a-z0-9-]+\.)*linkedin\.com/(?:in|company|school|showcase)/[^/?#\s\"',;<>]+",
+    r"(?:[a-z]+://)?(?:[a-z0-9-]+\.)*linkedin\.com(?::[0-9]{1,5})?"
+    r"/(?:in|company|school|showcase)/[^/?#\s\"',;<>]+",
     re.I,
 )
 
@@ -56,12 +72,49 @@ def normalise_email(value: Any) -> str | None:
     return value.strip().lower() or None
 
 
-def canonical_linkedin_url(value: Any) -> str | None:
-    """The canonical LinkedIn URL (as dbt's normalize_linkedin_url), None for anything else."""
+def _canonical_slug(slug: str) -> str:
+    """RFC 3986 percent-encoding normalisation of an (ASCII-lowercased) slug: %XX of an
+    unreserved character (letters, digits, ``-._~``) is decoded; every other byte is written
+    %xx in lowercase hex (non-ASCII characters as their UTF-8 bytes, a stray ``%`` as %25)."""
+    out = []
+    for match in _SLUG_TOKEN.finditer(slug):
+        hexed, char = match.groups()
+        if hexed is not None:
+            decoded = chr(int(hexed, 16)).translate(_ASCII_LOWER)
+            out.append(decoded if decoded in _UNRESERVED else "%" + hexed)
+        elif char in _UNRESERVED:
+            out.append(char)
+        else:
+            out.append("".join(f"%{b:02x}" for b in char.encode("utf-8", "surrogatepass")))
+    return "".join(out)
+
+
+def canonical_linkedin_url(value: Any, max_length: int = MAX_LINKEDIN_URL) -> str | None:
+    """The canonical LinkedIn URL ``https://www.linkedin.com/<kind>/<slug>``, None for
+    anything else. The same rule as dbt's ``normalize_linkedin_url``:
+
+    ASCII whitespace around it is ignored; ASCII letters are lowercased; any scheme, ``www.``
+    or country subdomain (``uk.``), a port, sub-pages (``/details/...``), query, fragment and
+    trailing slash are dropped; the slug is percent-decoded where that gives an unreserved
+    character (``%2D`` -> ``-``) and every other byte is percent-encoded in lowercase
+    (``jürgen`` and ``j%C3%BCrgen`` -> ``j%c3%bcrgen``). Kinds: in, company, school, showcase.
+    Longer than MAX_LINKEDIN_INPUT, or a canonical form longer than MAX_LINKEDIN_URL: None.
+    """
     if not isinstance(value, str):
         return None
-    match = _LINKEDIN.match(value.strip().lower())
-    return "https://www.linkedin.com" + match.group(1) if match else None
+    text = value.strip(_WHITESPACE)
+    if len(text) > MAX_LINKEDIN_INPUT:
+        return None
+    match = _LINKEDIN.match(text.translate(_ASCII_LOWER))
+    if match is None:
+        return None
+    url = f"https://www.linkedin.com/{match.group(1)}/{_canonical_slug(match.group(2))}"
+    return url if len(url) <= max_length else None
+
+
+def linkedin_kind(canonical: str | None) -> str | None:
+    """The kind (in, company, school, showcase) of a canonical LinkedIn URL."""
+    return canonical.split("/", 4)[3] if canonical else None
 
 
 def sha256(value: str) -> str:
@@ -134,5 +187,8 @@ def record_is_erased(values: Any, tombstones: frozenset[str]) -> bool:
     """True if any value of a record (a dict, list or text) carries an erased identifier."""
     if not tombstones:
         return False
-    text = values if isinstance(values, str) else json.dumps(values, default=str)
+    # non-ASCII as is (an escaped \u00fc would hide a slug from the token pattern)
+    text = (
+        values if isinstance(values, str) else json.dumps(values, default=str, ensure_ascii=False)
+    )
     return text_is_erased(text, tombstones)

@@ -358,12 +358,12 @@ def test_matching_normalises_names_domains_and_linkedin_urls():
         "https://notlinkedin.com/company/acme",
     ]
     assert linkedin_urls(pa.array(urls), "company").to_pylist() == [
-        "https://linkedin.com/company/acme",
-        "https://linkedin.com/company/acme",
+        "https://www.linkedin.com/company/acme",
+        "https://www.linkedin.com/company/acme",
         None,
         None,
     ]
-    assert linkedin_urls(pa.array(urls), "in").to_pylist()[2] == "https://linkedin.com/in/jane"
+    assert linkedin_urls(pa.array(urls), "in").to_pylist()[2] == "https://www.linkedin.com/in/jane"
 
 
 # ---------------------------------------------------------------------------- fatal problems

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,30 +29,19 @@ import orjson
 
 from loaders.apify_linkedin import settings as s
 from outreach.http import redact_secrets
+from outreach.tombstones import canonical_linkedin_url
 
 if TYPE_CHECKING:
     from apify_client import ApifyClient
     from apify_client._models import Run
 
+
 # ---------------------------------------------------------------------------- URLs
-# Mirrors dbt_project/macros/normalize/normalize_linkedin_url.sql (postgres__): lower(trim(x))
-# then 'https://www.linkedin.com' || the first capture group; no match -> None.
-# trim() strips spaces only; [:space:] is the ASCII whitespace class.
-_LINKEDIN_RE = re.compile(
-    r"^(?:[a-z]+://)?(?:[a-z0-9-]+\.)*linkedin\.com(/(?:in|company|school|showcase)/[^/?# \t\n\r\f\v]+)"
-)
-
-
 def normalize_linkedin_url(url: Any) -> str | None:
-    """Canonical ``https://www.linkedin.com/<kind>/<slug>`` or None if not a LinkedIn URL.
-
-    Lowercase; scheme, ``www.``/country subdomains, sub-pages, query, fragment and trailing
-    slash removed. Same rule as the dbt macro ``normalize_linkedin_url``.
-    """
-    if not isinstance(url, str):
-        return None
-    match = _LINKEDIN_RE.match(url.strip(" ").lower())
-    return f"https://www.linkedin.com{match.group(1)}" if match else None
+    """Canonical ``https://www.linkedin.com/<kind>/<slug>`` or None if not a LinkedIn URL:
+    ``outreach.tombstones.canonical_linkedin_url``, the one rule shared with intake, the
+    GDPR tombstones and erase scan, and the dbt macro ``normalize_linkedin_url``."""
+    return canonical_linkedin_url(url)
 
 
 # ---------------------------------------------------------------------------- secrets

@@ -221,6 +221,7 @@ def _read_csv(path: Path, data: bytes, entity: str) -> Frame:
         raise IntakeError(
             f"{path}: not UTF-8 text (bad byte on line {line}); expected a UTF-8 CSV file"
         ) from None
+    csv.field_size_limit(2**31 - 1)  # long values are quarantined by their field's limit
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -527,17 +528,21 @@ def website_domains(urls: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(hosts, r"^www\.", "")
 
 
-def linkedin_urls(urls: pa.Array, kind: str) -> pa.Array:
-    """LinkedIn URLs normalised to https://linkedin.com/<kind>/<slug> (lowercase), else null.
+def linkedin_urls(urls: pa.Array, kind: str, max_length: int | None = None) -> pa.Array:
+    """Canonical LinkedIn URLs of the given kind ("company" or "in"), else null.
 
-    kind is "company" or "in"; www./country subdomains, query, fragment, trailing slash and
-    sub-pages (/about/) do not matter.
+    The one canonical form (``outreach.tombstones.canonical_linkedin_url``, as dbt's
+    normalize_linkedin_url): percent-encoding, case, scheme, www./country subdomains, port,
+    query, fragment, trailing slash and sub-pages (/about/) do not matter. Computed once per
+    distinct value. ``max_length`` overrides the canonical form's length limit.
     """
-    found = pc.extract_regex(urls, s.LINKEDIN_RE2[kind])
-    slugs = pc.if_else(
-        pc.is_valid(found), pc.struct_field(found, [0]), pa.scalar(None, pa.string())
-    )
-    return pc.binary_join_element_wise(f"https://linkedin.com/{kind}/", pc.utf8_lower(slugs), "")
+    distinct = pc.unique(urls)
+    limit = {} if max_length is None else {"max_length": max_length}
+    canonical = []
+    for value in distinct.to_pylist():
+        url = tombstones.canonical_linkedin_url(value, **limit)
+        canonical.append(url if tombstones.linkedin_kind(url) == kind else None)
+    return pc.take(pa.array(canonical, pa.string()), pc.index_in(urls, value_set=distinct))
 
 
 def _matches(column: pa.Array, pattern: str) -> pa.Array:
@@ -598,10 +603,49 @@ _LI_COMPANY = "a LinkedIn company URL like https://www.linkedin.com/company/acme
 _LI_PERSON = "a LinkedIn profile URL like https://www.linkedin.com/in/jane-doe"
 
 
+def _check_lengths(problems: Problems, frame: Frame, linkedin: dict[str, str]) -> None:
+    """Flag values longer than their field's limit (settings.MAX_LENGTH), and LinkedIn URLs
+    (``linkedin``: field -> kind) whose canonical form is longer than the canonical limit."""
+    for name, column in frame.columns.items():
+        limit = s.MAX_LENGTH[name]
+
+        def make(i: int, name: str = name, limit: int = limit) -> Problem:
+            value = as_text(frame.raw_values(i).get(name)) or ""
+            return Problem(
+                s.VALUE_TOO_LONG,
+                name,
+                f"{name} is {len(value)} characters long ({shown(value)}); expected at most "
+                f"{limit} characters",
+            )
+
+        _flag(problems, pc.greater(pc.utf8_length(column), limit), make)
+    for name, kind in linkedin.items():
+        column = frame.columns[name]
+        fits = pc.less_equal(pc.utf8_length(column), s.MAX_LENGTH[name])
+        unbounded = linkedin_urls(column.filter(fits), kind, max_length=2**31)
+        bounded = frame.linkedin(name, kind).filter(fits)
+        over = pc.and_(pc.is_valid(unbounded), pc.is_null(bounded))
+        where = pc.indices_nonzero(fits).filter(over).to_pylist()
+
+        def make_canonical(i: int, name: str = name) -> Problem:
+            return Problem(
+                s.VALUE_TOO_LONG,
+                name,
+                f"{name} is {shown(frame.raw_values(i).get(name))}, whose canonical form is "
+                f"longer than {tombstones.MAX_LINKEDIN_URL} characters; expected at most "
+                f"{tombstones.MAX_LINKEDIN_URL} (non-ASCII characters count 3-12 once "
+                "percent-encoded)",
+            )
+
+        for i in where:
+            problems.setdefault(i, []).append(make_canonical(i))
+
+
 def check_companies(frame: Frame) -> tuple[Problems, dict[str, pa.Array]]:
     """Problems per row index (in check order) and the parsed integer columns."""
     problems: Problems = {}
     cols = frame.columns
+    _check_lengths(problems, frame, {"linkedin_url": "company"})
     _require(problems, frame, "company_name", "the company's name")
     month, month_ok = _integers(cols["renewal_month"], 1, 12)
     _check_format(
@@ -633,6 +677,7 @@ def check_people(frame: Frame) -> Problems:
     """Problems per row index (in check order), employer matching aside."""
     problems: Problems = {}
     cols = frame.columns
+    _check_lengths(problems, frame, {"linkedin_url": "in", "company_linkedin_url": "company"})
     _require(problems, frame, "full_name", "the person's full name")
     no_employer = pc.and_(
         pc.and_(pc.is_null(cols["company_name"]), pc.is_null(cols["company_website"])),
@@ -818,6 +863,21 @@ class IntakeBatch:
     loaded_at: datetime
 
 
+def _shortened(raw: dict[str, Any], entity: str) -> dict[str, Any]:
+    """The row as read, with each value longer than its field's limit cut to its beginning
+    (an over-long value is never stored in full, not even in the quarantine)."""
+    out = {}
+    for key, value in raw.items():
+        field_name = _field_of(str(key), entity)
+        limit = s.MAX_LENGTH[field_name] if field_name else s.MAX_EXTRA_CHARS
+        text = value if isinstance(value, str) else as_text(value)
+        if text is not None and len(text) > limit:
+            kept = min(s.QUARANTINE_VALUE_CHARS, limit)
+            value = f"{text[:kept]}… [cut: {len(text)} characters]"
+        out[key] = value
+    return out
+
+
 class _BatchBuilder:
     """Collects new raw-table rows and quarantine rows, skipping keys already present."""
 
@@ -831,6 +891,7 @@ class _BatchBuilder:
         self, st: EntityStats, row_number: int, raw: dict[str, Any], problems: list[Problem]
     ) -> None:
         first = problems[0]
+        raw = _shortened(raw, st.entity)
         detail = first.detail
         if len(problems) > 1:
             detail += "; also: " + "; ".join(f"{p.reason} ({p.field})" for p in problems[1:])

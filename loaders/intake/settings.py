@@ -52,7 +52,9 @@ INVALID_EMAIL = "invalid_email"
 INVALID_URL = "invalid_url"
 UNMATCHED_EMPLOYER = "unmatched_employer"
 MALFORMED_ROW = "malformed_row"
+VALUE_TOO_LONG = "value_too_long"
 REASONS = (
+    VALUE_TOO_LONG,
     MISSING_REQUIRED_FIELD,
     INVALID_RENEWAL_MONTH,
     INVALID_RENEWAL_WINDOW,
@@ -61,6 +63,39 @@ REASONS = (
     UNMATCHED_EMPLOYER,
     MALFORMED_ROW,
 )
+
+# Longest value (characters, after stripping) each field may hold; a longer one quarantines
+# the row (value_too_long) and is never loaded. They keep every identity key dbt builds from
+# these fields well inside a btree index row (2704 bytes): a 1 MB company name once stopped
+# int_company_keys and every model after it. dbt's staging models apply the same limits to
+# raw rows from any other path (macro intake_max_length; tests/test_bounded_input.py checks
+# that both agree). LinkedIn URLs are also refused when their canonical form is longer than
+# outreach.tombstones.MAX_LINKEDIN_URL (1000).
+MAX_LENGTH = {
+    "company_name": 300,
+    "full_name": 300,
+    "title": 500,
+    "email": 254,  # RFC 5321's limit for a forward path
+    "phone": 50,
+    "website_url": 2000,
+    "news_url": 2000,
+    "company_website": 2000,
+    "linkedin_url": 1000,
+    "company_linkedin_url": 1000,
+    "ein": 50,
+    "address_line1": 300,
+    "address_line2": 300,
+    "city": 200,
+    "state_region": 200,
+    "postal_code": 50,
+    "country": 100,
+    "renewal_month": 20,
+    "renewal_notice_window_days": 20,
+}
+# in a quarantined row's raw_record, a value longer than this keeps only its beginning
+QUARANTINE_VALUE_CHARS = 200
+# ... and so does any other value (an unknown column, a malformed line) longer than this
+MAX_EXTRA_CHARS = 10_000
 
 # renewal_notice_window_days above this (100 years) is a typo, not a notice window
 MAX_NOTICE_WINDOW_DAYS = 36500
@@ -85,11 +120,3 @@ WEB_URL_RE2 = (
 )
 # the host of a website URL (after WEB_URL_RE2 matched)
 HOST_RE2 = r"(?i)^(?:https?://)?(?P<host>[^/:?#\s]+)"
-# LinkedIn company pages and member profiles; the slug is captured
-LINKEDIN_RE2 = {
-    kind: (
-        r"(?i)^(?:https?://)?(?:[a-z0-9-]+\.)*linkedin\.com(?::\d{1,5})?"
-        rf"/{kind}/(?P<slug>[^/?#\s]+)/?(?:[/?#]\S*)?$"
-    )
-    for kind in ("company", "in")
-}

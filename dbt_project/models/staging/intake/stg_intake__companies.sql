@@ -11,11 +11,11 @@ renamed as (
         cast(_row_number as {{ dbt.type_bigint() }}) as source_row_number,
         _loaded_at as loaded_at,
         {{ normalize_whitespace('company_name') }} as company_name,
-        {{ normalize_company_name('company_name') }} as company_name_normalized,
+        {{ normalize_company_name(within_intake_limit('company_name')) }} as company_name_normalized,
         {{ normalize_whitespace('ein') }} as ein,
         {{ normalize_whitespace('website_url') }} as website_url,
-        {{ normalize_domain('website_url') }} as domain,
-        {{ normalize_linkedin_url('linkedin_url') }} as linkedin_url,
+        {{ normalize_domain(within_intake_limit('website_url')) }} as domain,
+        {{ normalize_linkedin_url(within_intake_limit('linkedin_url')) }} as linkedin_url,
         {{ normalize_whitespace('news_url') }} as news_url,
         {{ normalize_whitespace('address_line1') }} as address_line1,
         {{ normalize_whitespace('address_line2') }} as address_line2,
@@ -48,6 +48,8 @@ final as (
         *,
         coalesce(linkedin_alias, domain_alias, name_alias) as company_identity
     from identified
+    -- no identity form at all: only a name over its limit (assert_no_intake_value_over_its_limit)
+    where coalesce(linkedin_alias, domain_alias, name_alias) is not null
 )
 
 select * from final

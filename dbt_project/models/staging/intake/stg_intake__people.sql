@@ -11,17 +11,17 @@ renamed as (
         cast(_row_number as {{ dbt.type_bigint() }}) as source_row_number,
         _loaded_at as loaded_at,
         {{ normalize_whitespace('full_name') }} as full_name,
-        lower({{ normalize_whitespace('full_name') }}) as full_name_normalized,
+        lower({{ normalize_whitespace(within_intake_limit('full_name')) }}) as full_name_normalized,
         {{ normalize_whitespace('title') }} as title,
-        {{ normalize_email('email') }} as email,
+        {{ normalize_email(within_intake_limit('email')) }} as email,
         {{ normalize_whitespace('phone') }} as phone,
-        {{ normalize_linkedin_url('linkedin_url') }} as linkedin_url,
+        {{ normalize_linkedin_url(within_intake_limit('linkedin_url')) }} as linkedin_url,
         {{ normalize_whitespace('company_name') }} as employer_name,
         {{ normalize_whitespace('company_website') }} as employer_website,
         {{ normalize_whitespace('company_linkedin_url') }} as employer_linkedin_url_given,
-        {{ normalize_company_name('company_name') }} as employer_name_normalized,
-        {{ normalize_domain('company_website') }} as employer_domain,
-        {{ normalize_linkedin_url('company_linkedin_url') }} as employer_linkedin_url,
+        {{ normalize_company_name(within_intake_limit('company_name')) }} as employer_name_normalized,
+        {{ normalize_domain(within_intake_limit('company_website')) }} as employer_domain,
+        {{ normalize_linkedin_url(within_intake_limit('company_linkedin_url')) }} as employer_linkedin_url,
         _extra as extra
     from source
 ),
@@ -35,6 +35,8 @@ final as (
         {{ dbt.concat(["'dom:'", "employer_domain"]) }} as employer_domain_alias,
         {{ dbt.concat(["'name:'", "employer_name_normalized"]) }} as employer_name_alias
     from renamed
+    -- no identity form at all: only values over their limits (assert_no_intake_value_over_its_limit)
+    where coalesce(linkedin_url, email, full_name_normalized) is not null
 )
 
 select * from final
