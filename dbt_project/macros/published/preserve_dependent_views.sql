@@ -1,180 +1,42 @@
 {#-
     Nothing published ever vanishes (docs/decisions.md, "Dependent views survive a rebuild").
 
-    dbt-postgres replaces a table or view by renaming the old one to `<name>__dbt_backup`
-    and, after the commit, `drop ... cascade`-ing that backup: every view built on it, in
-    any schema, selected or not, goes with it. So:
+    dbt-postgres replaces a table or view by renaming the old one to `<name>__dbt_backup`,
+    renaming the new one into place, committing, and then `drop ... cascade`-ing the
+    backup: every view built on the old relation, in any schema, selected or not, goes with
+    it. This project's `postgres__drop_relation` (dbt looks in the root project first)
+    drops a backup the same way, but in one transaction it first reads the definitions,
+    comments and grants of the views the cascade will take (directly or through other
+    views), then drops, then re-creates them on the new relation, shallowest first. The
+    drop and the re-creation commit together: a reader sees the old view or the new one,
+    never none.
 
-    1. `save_dependent_views()` (a pre-hook on every model, dbt_project.yml) records, in a
-       session temp table, the definition, comments and grants of every view that depends
-       on the relation about to be rebuilt, directly or through other views.
-    2. `postgres__drop_relation()` (this project's version of dbt's macro) drops a
-       `__dbt_backup` and re-creates the recorded views that the cascade took, in
-       dependency order, in the same statement: the drop and the re-creation commit
-       together, so no reader ever sees a dependent view missing, and the re-created views
-       read the new relation.
-
-    A view that cannot be re-created from its saved definition (its parent lost a column it
-    reads) is named in a dbt warning; building it (`dbt build -s <view>`) brings it back.
+    A view that no longer fits its parent (the parent lost a column the view reads) cannot
+    be re-created from its old text: dbt prints a warning naming it; building it
+    (`dbt build -s <view>`) brings it back.
 -#}
 
-{% macro save_dependent_views(relation=none) -%}
-    {{ return(adapter.dispatch('save_dependent_views', 'outreach')((relation or this).include(database=False))) }}
-{%- endmacro %}
-
-{% macro default__save_dependent_views(relation) -%}
-    {#- other adapters (Spark) do not drop dependent views on a rebuild -#}
-{%- endmacro %}
-
-{% macro outreach_saved_views_table() -%}
-    create temporary table if not exists outreach_saved_views (
-        parent_oid oid not null,
-        depth integer not null,
-        view_schema text not null,
-        view_name text not null,
-        restore_sql text [] not null,
-        restored boolean not null default false,
-        failure text
-    )
-{%- endmacro %}
-
-{% macro postgres__save_dependent_views(relation) -%}
-    {{ outreach_saved_views_table() }};
-    delete from pg_temp.outreach_saved_views
-    where parent_oid = to_regclass('{{ relation }}');
-    insert into pg_temp.outreach_saved_views (parent_oid, depth, view_schema, view_name, restore_sql)
-    with recursive dependents (view_oid, depth) as (
-        select distinct
-            rewrite.ev_class,
-            1
-        from pg_catalog.pg_depend as dep
-        inner join pg_catalog.pg_rewrite as rewrite on dep.objid = rewrite.oid
-        where
-            dep.classid = 'pg_catalog.pg_rewrite'::regclass
-            and dep.refclassid = 'pg_catalog.pg_class'::regclass
-            and dep.refobjid = to_regclass('{{ relation }}')
-            and rewrite.ev_class <> dep.refobjid
-        union all
-        select distinct
-            rewrite.ev_class,
-            dependents.depth + 1
-        from dependents
-        inner join pg_catalog.pg_depend as dep on dependents.view_oid = dep.refobjid
-        inner join pg_catalog.pg_rewrite as rewrite on dep.objid = rewrite.oid
-        where
-            dep.classid = 'pg_catalog.pg_rewrite'::regclass
-            and dep.refclassid = 'pg_catalog.pg_class'::regclass
-            and rewrite.ev_class <> dep.refobjid
-            and dependents.depth < 50
-    ),
-
-    views as (
-        select
-            view_oid,
-            max(depth) as depth
-        from dependents
-        group by view_oid
-    )
-
-    select
-        to_regclass('{{ relation }}'),
-        views.depth,
-        ns.nspname,
-        cls.relname,
-        array[
-            format(
-                'create view %I.%I%s as %s',
-                ns.nspname,
-                cls.relname,
-                coalesce(' with (' || array_to_string(cls.reloptions, ', ') || ')', ''),
-                regexp_replace(pg_catalog.pg_get_viewdef(cls.oid), ';\s*$', '')
-            )
-        ]
-        || coalesce((
-            select array_agg(format('comment on view %I.%I is %L', ns.nspname, cls.relname, descr.description))
-            from pg_catalog.pg_description as descr
-            where descr.objoid = cls.oid and descr.classoid = 'pg_catalog.pg_class'::regclass and descr.objsubid = 0
-        ), array[]::text [])
-        || coalesce((
-            select
-                array_agg(format(
-                    'comment on column %I.%I.%I is %L', ns.nspname, cls.relname, att.attname, descr.description
-                ))
-            from pg_catalog.pg_description as descr
-            inner join pg_catalog.pg_attribute as att
-                on descr.objoid = att.attrelid and descr.objsubid = att.attnum
-            where descr.objoid = cls.oid and descr.classoid = 'pg_catalog.pg_class'::regclass and descr.objsubid > 0
-        ), array[]::text [])
-        || coalesce((
-            select
-                array_agg(format(
-                    'grant %s on %I.%I to %s',
-                    acl.privilege_type,
-                    ns.nspname,
-                    cls.relname,
-                    case when acl.grantee = 0 then 'public' else quote_ident(pg_catalog.pg_get_userbyid(acl.grantee)) end
-                ))
-            from aclexplode(cls.relacl) as acl
-            where acl.grantee <> cls.relowner
-        ), array[]::text [])
-    from views
-    inner join pg_catalog.pg_class as cls on views.view_oid = cls.oid
-    inner join pg_catalog.pg_namespace as ns on cls.relnamespace = ns.oid
-    where cls.relkind = 'v'
-{%- endmacro %}
-
-{#- dbt's drop, plus: re-create what a backup's cascade took (see the top of this file). -#}
 {% macro postgres__drop_relation(relation) -%}
-    {%- if not relation.identifier.endswith('__dbt_backup') -%}
+    {%- set suffix = '__dbt_backup' -%}
+    {%- if relation.identifier is none or not relation.identifier.endswith(suffix) -%}
         {{ return(dbt.default__drop_relation(relation)) }}
     {%- endif -%}
-    {% call statement('drop_relation', auto_begin=False) -%}
-        {{ outreach_saved_views_table() }};
-        do $outreach$
-        declare
-            parent oid := to_regclass('{{ relation.include(database=False) }}');
-            saved record;
-            stmt text;
-        begin
-            execute {{ "'" ~ (get_drop_sql(relation) | replace("'", "''")) ~ "'" }};
-            if parent is null then
-                return;
-            end if;
-            for saved in
-                select * from pg_temp.outreach_saved_views
-                where parent_oid = parent
-                order by depth, view_schema, view_name
-            loop
-                if to_regclass(format('%I.%I', saved.view_schema, saved.view_name)) is null then
-                    begin
-                        foreach stmt in array saved.restore_sql loop
-                            execute stmt;
-                        end loop;
-                        update pg_temp.outreach_saved_views set restored = true
-                        where parent_oid = parent and view_schema = saved.view_schema
-                            and view_name = saved.view_name;
-                    exception when others then
-                        update pg_temp.outreach_saved_views set failure = sqlerrm
-                        where parent_oid = parent and view_schema = saved.view_schema
-                            and view_name = saved.view_name;
-                    end;
-                end if;
-            end loop;
-            -- kept for the report below: what was re-created, what could not be
-            delete from pg_temp.outreach_saved_views
-            where parent_oid = parent and not restored and failure is null;
-        end
-        $outreach$
+    {%- set target_name = relation.identifier[:-(suffix | length)] -%}
+    {#- its own transaction, committed below: the drop and the re-creation go together -#}
+    {% call statement('drop_relation', fetch_result=True, auto_begin=True) -%}
+        {{ outreach_drop_backup_function() }};
+        select * from pg_temp.outreach_drop_backup(
+            {{ outreach_quote(relation.schema) }},
+            {{ outreach_quote(relation.identifier) }},
+            {{ outreach_quote(target_name) }},
+            {{ outreach_quote(get_drop_sql(relation)) }}
+        )
     {%- endcall %}
-    {% call statement('dependent_views_restored', fetch_result=True, auto_begin=False) -%}
-        delete from pg_temp.outreach_saved_views
-        where restored or failure is not null
-        returning view_schema, view_name, failure
-    {%- endcall %}
+    {% do adapter.commit() %}
     {%- set failed = [] -%}
-    {%- for row in load_result('dependent_views_restored')['table'] -%}
+    {%- for row in load_result('drop_relation')['table'] -%}
         {%- if row['failure'] is none -%}
-            {#- dbt's cache dropped the cascade's views with the backup: they are back -#}
+            {#- dbt's cache forgot the cascade's views with the backup: they are back -#}
             {% do adapter.cache_added(api.Relation.create(
                 database=relation.database, schema=row['view_schema'],
                 identifier=row['view_name'], type='view'
@@ -185,9 +47,156 @@
     {%- endfor -%}
     {%- if failed -%}
         {% do exceptions.warn(
-            "rebuilding " ~ relation.schema ~ "." ~ relation.identifier[:-12] ~ " dropped views "
-            ~ "built on it that could not be re-created from their saved definitions: "
-            ~ failed | join('; ') ~ ". Build them (dbt build -s <view>) to bring them back."
+            "rebuilding " ~ relation.schema ~ "." ~ target_name ~ " dropped views built on it that "
+            ~ "could not be re-created from their definitions: " ~ failed | join('; ')
+            ~ ". Build them (dbt build -s <view>) to bring them back."
         ) %}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A session-local function: drop the backup, re-create its dependent views; one row per
+    view it re-created or could not (failure). -#}
+{% macro outreach_drop_backup_function() -%}
+    create or replace function pg_temp.outreach_drop_backup(
+        backup_schema text, backup_name text, target_name text, drop_sql text
+    ) returns table (view_schema text, view_name text, failure text)
+    language plpgsql as $outreach$
+    #variable_conflict use_column
+    declare
+        backup regclass := to_regclass(format('%I.%I', backup_schema, backup_name));
+        swap_name text := left(target_name, 50) || '__dbt_swap';
+        saved record;
+        stmt text;
+    begin
+        if backup is null
+            or to_regclass(format('%I.%I', backup_schema, target_name)) is null
+            or not exists (
+                select from pg_catalog.pg_depend as dep
+                where
+                    dep.refobjid = backup
+                    and dep.classid = 'pg_catalog.pg_rewrite'::regclass
+                    and dep.refclassid = 'pg_catalog.pg_class'::regclass
+            )
+        then
+            execute drop_sql;
+            return;
+        end if;
+        -- one at a time: two parents of one view, dropped at once by two threads, would each
+        -- wait for what the other's re-created views read
+        perform pg_advisory_xact_lock(hashtext('outreach: re-create dependent views'));
+
+        -- the backup back under its name for a moment, so that the dependent views' text
+        -- names it as they were written (and will read the new relation once re-created)
+        execute format('alter table %I.%I rename to %I', backup_schema, target_name, swap_name);
+        execute format('alter table %I.%I rename to %I', backup_schema, backup_name, target_name);
+        create temporary table outreach_dependent_views on commit drop as
+        with recursive dependents (view_oid, depth) as (
+            select distinct
+                rewrite.ev_class,
+                1
+            from pg_catalog.pg_depend as dep
+            inner join pg_catalog.pg_rewrite as rewrite on dep.objid = rewrite.oid
+            where
+                dep.classid = 'pg_catalog.pg_rewrite'::regclass
+                and dep.refclassid = 'pg_catalog.pg_class'::regclass
+                and dep.refobjid = backup
+                and rewrite.ev_class <> dep.refobjid
+            union all
+            select distinct
+                rewrite.ev_class,
+                dependents.depth + 1
+            from dependents
+            inner join pg_catalog.pg_depend as dep on dependents.view_oid = dep.refobjid
+            inner join pg_catalog.pg_rewrite as rewrite on dep.objid = rewrite.oid
+            where
+                dep.classid = 'pg_catalog.pg_rewrite'::regclass
+                and dep.refclassid = 'pg_catalog.pg_class'::regclass
+                and rewrite.ev_class <> dep.refobjid
+                and dependents.depth < 50
+        ),
+
+        views as (
+            select
+                view_oid,
+                max(depth) as depth
+            from dependents
+            group by view_oid
+        )
+
+        select
+            views.depth,
+            ns.nspname::text as view_schema,
+            cls.relname::text as view_name,
+            array[
+                format(
+                    'create view %I.%I%s as %s',
+                    ns.nspname,
+                    cls.relname,
+                    coalesce(' with (' || array_to_string(cls.reloptions, ', ') || ')', ''),
+                    regexp_replace(pg_catalog.pg_get_viewdef(cls.oid), ';\s*$', '')
+                )
+            ]
+            || coalesce((
+                select
+                    array_agg(format(
+                        'comment on %s %I.%I%s is %L',
+                        case when descr.objsubid = 0 then 'view' else 'column' end,
+                        ns.nspname,
+                        cls.relname,
+                        case when descr.objsubid = 0 then '' else format('.%I', att.attname) end,
+                        descr.description
+                    ))
+                from pg_catalog.pg_description as descr
+                left join pg_catalog.pg_attribute as att
+                    on descr.objoid = att.attrelid and descr.objsubid = att.attnum
+                where descr.objoid = cls.oid and descr.classoid = 'pg_catalog.pg_class'::regclass
+            ), array[]::text [])
+            || coalesce((
+                select
+                    array_agg(format(
+                        'grant %s on %I.%I to %s',
+                        acl.privilege_type,
+                        ns.nspname,
+                        cls.relname,
+                        case
+                            when acl.grantee = 0 then 'public'
+                            else quote_ident(pg_catalog.pg_get_userbyid(acl.grantee))
+                        end
+                    ))
+                from aclexplode(cls.relacl) as acl
+                where acl.grantee <> cls.relowner
+            ), array[]::text []) as restore_sql
+        from views
+        inner join pg_catalog.pg_class as cls on views.view_oid = cls.oid
+        inner join pg_catalog.pg_namespace as ns on cls.relnamespace = ns.oid
+        where cls.relkind = 'v';
+        execute format('alter table %I.%I rename to %I', backup_schema, target_name, backup_name);
+        execute format('alter table %I.%I rename to %I', backup_schema, swap_name, target_name);
+
+        execute drop_sql;
+        for saved in
+            select * from pg_temp.outreach_dependent_views
+            order by depth, view_schema, view_name
+        loop
+            if to_regclass(format('%I.%I', saved.view_schema, saved.view_name)) is null then
+                view_schema := saved.view_schema;
+                view_name := saved.view_name;
+                failure := null;
+                begin
+                    foreach stmt in array saved.restore_sql loop
+                        execute stmt;
+                    end loop;
+                exception when others then
+                    failure := sqlerrm;
+                end;
+                return next;
+            end if;
+        end loop;
+        drop table pg_temp.outreach_dependent_views;
+    end
+    $outreach$
+{%- endmacro %}
+
+{% macro outreach_quote(text) -%}
+    '{{ text | replace("'", "''") }}'
 {%- endmacro %}
