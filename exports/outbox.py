@@ -50,9 +50,11 @@ Each attempt has a total deadline (``Webhook.deadline_s``, ``OUTREACH_EXPORT_DEA
 default 30 s) on top of httpx's per-operation timeouts (``timeout_s``): httpx bounds each
 connect and each read, not the exchange, so a receiver that trickles its answer a byte at
 a time would hold the attempt, its ``sending`` row and the target's lock for as long as it
-likes. An attempt past its deadline is a failed, retryable attempt like a timeout. With ``notify_channel``, each
-delivered row also sends ``pg_notify(channel, json)`` in the transaction that marks it
-delivered (so a LISTENing worker sees exactly the committed deliveries).
+likes. An attempt past its deadline is a failed, retryable attempt like a timeout.
+
+With ``notify_channel``, each delivered row also sends ``pg_notify(channel, json)`` in the
+transaction that marks it delivered (so a LISTENing worker sees exactly the committed
+deliveries).
 """
 
 from __future__ import annotations
