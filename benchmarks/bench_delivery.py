@@ -107,7 +107,7 @@ def bodies(url: str) -> list[tuple[str, bytes]]:
 def baseline(hook: str, rows: list[tuple[str, bytes]], tag: str) -> float:
     import httpx
 
-    from exports.outbox import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+    from exports.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
 
     with httpx.Client(timeout=10) as http:
         t = time.perf_counter()
@@ -118,7 +118,7 @@ def baseline(hook: str, rows: list[tuple[str, bytes]], tag: str) -> float:
                 headers={
                     "Content-Type": "application/json",
                     IDEMPOTENCY_HEADER: f"{tag}:{oid}",
-                    SIGNATURE_HEADER: sign(body, SECRET),
+                    SIGNATURE_HEADER: sign(body, f"{tag}:{oid}", SECRET, timestamp=time.time()),
                 },
             )
             response.raise_for_status()

@@ -7,6 +7,7 @@ over several outbox relations of one target.
 | ``OUTREACH_WEBHOOK_SECRET`` | HMAC-SHA256 key of the signature header (required to send) |
 | ``OUTREACH_EXPORT_MAX_ATTEMPTS`` | answered failed attempts before a row is dead-lettered (5) |
 | ``OUTREACH_EXPORT_BREAKER_COOLDOWN_S`` | seconds a target's circuit breaker stays open (300) |
+| ``OUTREACH_EXPORT_DEADLINE_S`` | seconds one delivery attempt may take in all (30) |
 | ``OUTREACH_NOTIFY_CHANNEL`` | ``pg_notify`` channel for each delivered row (unset: none) |
 | ``OUTREACH_PLE_ENVELOPE`` | ``heir_orbt``: wrap PLE payloads (exports/ple.py) |
 """
@@ -78,6 +79,9 @@ def webhook(
             300.0,
             float,
             0,
+        ),
+        "deadline_s": _number(
+            "OUTREACH_EXPORT_DEADLINE_S", settings.export_deadline_s, 30.0, float, 0.1
         ),
     }
     return Webhook(url, secret, **{**limits, **options})

@@ -40,17 +40,26 @@ latency and error):
   (e.g. 422) resets the count.
 
 The body is the payload's JSON text as stored, or what ``encode(outbox_id, payload)``
-makes of it (an envelope); ``X-Outreach-Signature-256: sha256=<hex>`` is its HMAC-SHA256
-with ``OUTREACH_WEBHOOK_SECRET`` (``verify_signature`` checks one). The secret is never
-logged or stored; the log keeps a sha256 of each body. With ``notify_channel``, each
-delivered row also sends ``pg_notify(channel, json)`` in the transaction that marks it
-delivered (so a LISTENing worker sees exactly the committed deliveries).
+makes of it (an envelope). Each attempt is signed when it is sent: ``X-Outreach-Signature:
+t=<unix>,v1=<hex>``, an HMAC-SHA256 with ``OUTREACH_WEBHOOK_SECRET`` over the timestamp,
+the ``Idempotency-Key`` and the body (exports/signing.py: Stripe's scheme with the key
+added; ``Webhook.clock`` gives the time). The secret is never logged or stored; the log
+keeps a sha256 of each body.
+
+Each attempt has a total deadline (``Webhook.deadline_s``, ``OUTREACH_EXPORT_DEADLINE_S``,
+default 30 s) on top of httpx's per-operation timeouts (``timeout_s``): httpx bounds each
+connect and each read, not the exchange, so a receiver that trickles its answer a byte at
+a time would hold the attempt, its ``sending`` row and the target's lock for as long as it
+likes. An attempt past its deadline is a failed, retryable attempt like a timeout.
+
+With ``notify_channel``, each delivered row also sends ``pg_notify(channel, json)`` in the
+transaction that marks it delivered (so a LISTENing worker sees exactly the committed
+deliveries).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import random
 import time
@@ -59,15 +68,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import anyio
 import httpx
 import psycopg
+from anyio.from_thread import start_blocking_portal
 from psycopg import sql
+
+from exports.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, Clock, sign
 
 LOG_SCHEMA = "raw_ops"
 LOG_TABLE = "deliveries"
 DEAD_LETTER_TABLE = "delivery_dead_letters"
-SIGNATURE_HEADER = "X-Outreach-Signature-256"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 # "try later": retried, never counted toward a dead letter
 TEMPORARY_STATUSES = (408, 425, 429, 502, 503, 504)
@@ -167,7 +178,8 @@ class OutboxSpec:
 class Webhook:
     url: str
     secret: str
-    timeout_s: float = 10.0
+    timeout_s: float = 10.0  # httpx's per-operation timeouts (connect, each read, each write)
+    deadline_s: float = 30.0  # the whole attempt, from connect to the last byte of the answer
     max_attempts: int = 3  # per row and run
     backoff_base_s: float = 0.5
     backoff_max_s: float = 10.0
@@ -175,6 +187,7 @@ class Webhook:
     dead_letter_after: int = 5  # answered failed attempts of a row, across runs
     breaker_threshold: int = 3  # consecutive receiver-side failed attempts of the target
     breaker_cooldown_s: float = 300.0
+    clock: Clock = time.time  # the signature's timestamp (tests inject one)
 
     def __repr__(self) -> str:  # never print the secret (nor credentials in the URL)
         return (
@@ -298,13 +311,45 @@ class DeliveryReport:
         return f"{text}; stopped: {self.stopped}" if self.stopped else text
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The signature header value: ``sha256=<hex HMAC-SHA256 of body>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+class DeadlineExceeded(Exception):
+    """An attempt took longer than ``Webhook.deadline_s`` in all."""
 
 
-def verify_signature(body: bytes, secret: str, header: str | None) -> bool:
-    return bool(header) and hmac.compare_digest(sign(body, secret), header)
+class Poster:
+    """POSTs with a total deadline per request.
+
+    httpx has no total timeout (encode/httpx#1450): its timeouts bound each network
+    operation. Its maintainers' answer is cancellation, so each POST runs on an
+    ``httpx.AsyncClient`` in an anyio portal thread inside ``anyio.fail_after(deadline)``,
+    which cancels the request (and closes its connection) wherever it is."""
+
+    def __init__(self, timeout_s: float, deadline_s: float):
+        self.timeout_s, self.deadline_s = timeout_s, deadline_s
+
+    def __enter__(self) -> Poster:
+        self._portal_cm = start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._portal.call(self._client.aclose)
+        finally:
+            self._portal_cm.__exit__(None, None, None)
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """The answer (body read), httpx.HTTPError, or DeadlineExceeded."""
+        return self._portal.call(self._post, url, body, headers)
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        try:
+            with anyio.fail_after(self.deadline_s):
+                return await self._client.post(url, content=body, headers=headers)
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"no complete answer within the deadline of {self.deadline_s:g} s"
+            ) from None
 
 
 def _missing(conn: psycopg.Connection) -> list[str]:
@@ -573,7 +618,7 @@ class _Run:
 
     def _send_all(self, rows: list[tuple], progress: Progress, progress_every: int) -> None:
         report, held = self.report, set()
-        with httpx.Client(timeout=httpx.Timeout(self.webhook.timeout_s)) as http:
+        with Poster(self.webhook.timeout_s, self.webhook.deadline_s) as http:
             for position, (outbox_id, payload, order_key, previous, failures) in enumerate(rows):
                 if order_key is not None and order_key in held:
                     report.held_rows += 1  # keeps the order of this key: waits for the next run
@@ -610,14 +655,13 @@ class _Run:
                     )
 
     def send_row(
-        self, http: httpx.Client, outbox_id: str, payload: str, previous: int, failures: int
+        self, http: Poster, outbox_id: str, payload: str, previous: int, failures: int
     ) -> str:
         """'delivered', 'failed' (answered: go on), 'dead_letter', or why the receiver is
         unavailable."""
         conn, spec, webhook, report = self.conn, self.spec, self.webhook, self.report
         body = self.encode(outbox_id, payload)
         digest = hashlib.sha256(body).hexdigest()
-        signature = sign(body, webhook.secret)
         last_error = ""
         for attempt in range(1, webhook.max_attempts + 1):
             number = previous + attempt
@@ -628,7 +672,7 @@ class _Run:
             headers = {
                 "Content-Type": "application/json",
                 IDEMPOTENCY_HEADER: outbox_id,
-                SIGNATURE_HEADER: signature,
+                SIGNATURE_HEADER: sign(body, outbox_id, webhook.secret, timestamp=webhook.clock()),
                 "X-Outreach-Delivery": str(delivery_id),
                 "X-Outreach-Attempt": str(number),
                 "X-Outreach-Target": spec.target,
@@ -637,9 +681,11 @@ class _Run:
             t0 = time.perf_counter()
             status: int | None = None
             try:
-                response = http.post(webhook.url, content=body, headers=headers)
+                response = http.post(webhook.url, body, headers)
                 status = response.status_code
                 error = None if status < 300 else f"HTTP {status}: {response.text[:200]}"
+            except DeadlineExceeded as exc:
+                error = f"DeadlineExceeded: {exc}"
             except httpx.HTTPError as exc:  # the URL may carry a token: never log it
                 text = str(exc).replace(webhook.url, redact_url(webhook.url))
                 error = f"{type(exc).__name__}: {text}"[:300]

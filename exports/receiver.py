@@ -1,7 +1,11 @@
 """A local webhook receiver on 127.0.0.1 for tests, the demo and benchmarks.
 
-It checks each POST's ``X-Outreach-Signature-256`` against the shared secret (401 when it
-does not verify), answers 200 for a new ``Idempotency-Key`` and 200 with
+It checks each POST's ``X-Outreach-Signature`` (exports/signing.py) against the shared
+secret, the ``Idempotency-Key`` and the body, and its timestamp against the receiver's
+clock (``clock``, default ``time.time``; ``tolerance_s``, default 300 s,
+``OUTREACH_WEBHOOK_TOLERANCE_S`` for ``python -m exports.receiver``): 401 with the reason
+when it does not verify, so a captured request replayed under another key or after the
+tolerance is refused. It answers 200 for a new ``Idempotency-Key`` and 200 with
 ``{"duplicate": true}`` for one it has seen, and keeps everything it got in ``received``
 (with the arrival time and the status it answered). ``fail_next(n, status)`` makes the
 next n requests fail; ``reject(key, status)`` refuses one key every time (a poison row);
@@ -26,7 +30,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from exports.outbox import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
+from exports.signing import (
+    DEFAULT_TOLERANCE_S,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    Clock,
+    SignatureError,
+    verify,
+)
 
 
 @dataclass
@@ -39,11 +50,23 @@ class Received:
     received_at: float  # time.time()
     headers: dict[str, str]
     status: int = 200  # what the receiver answered
+    rejected: str | None = None  # why the signature did not verify
 
 
 class WebhookReceiver:
-    def __init__(self, secret: str, *, host: str = "127.0.0.1", port: int = 0, path: str = "/hook"):
+    def __init__(
+        self,
+        secret: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/hook",
+        tolerance_s: float = DEFAULT_TOLERANCE_S,
+        clock: Clock = time.time,
+    ):
         self.secret = secret
+        self.tolerance_s = tolerance_s
+        self.clock = clock
         self.host = host
         self.port = port
         self.path = path
@@ -87,7 +110,19 @@ class WebhookReceiver:
 
     def _handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict]:
         key = headers.get(IDEMPOTENCY_HEADER.lower())
-        ok = verify_signature(raw, self.secret, headers.get(SIGNATURE_HEADER.lower()))
+        rejected = None
+        try:
+            verify(
+                raw,
+                key,
+                headers.get(SIGNATURE_HEADER.lower()),
+                self.secret,
+                now=self.clock(),
+                tolerance_s=self.tolerance_s,
+            )
+        except SignatureError as exc:
+            rejected = str(exc)
+        ok = rejected is None
         try:
             body = json.loads(raw)
         except ValueError:
@@ -96,14 +131,14 @@ class WebhookReceiver:
             if self._fail or key in self._reject:
                 status = self._fail.pop(0) if self._fail else self._reject[key]
                 self.received.append(
-                    Received(key, body, raw, ok, False, time.time(), headers, status)
+                    Received(key, body, raw, ok, False, time.time(), headers, status, rejected)
                 )
                 return status, {"error": "injected failure"}
             duplicate = ok and key in self._keys
             if urlsplit(path).path != self.path:
                 status, answer = 404, {"error": "unknown path"}
             elif not ok:
-                status, answer = 401, {"error": "bad signature"}
+                status, answer = 401, {"error": f"bad signature: {rejected}"}
             elif not key:
                 status, answer = 400, {"error": "no idempotency key"}
             else:
@@ -112,7 +147,7 @@ class WebhookReceiver:
                     self._keys.add(key)
                     self._lock.notify_all()
             self.received.append(
-                Received(key, body, raw, ok, duplicate, time.time(), headers, status)
+                Received(key, body, raw, ok, duplicate, time.time(), headers, status, rejected)
             )
             return status, answer
 
@@ -173,10 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--print", dest="show", choices=["accepted", "all", "none"], default="accepted")
     args = p.parse_args(argv)
-    secret = load_settings().webhook_secret
+    settings = load_settings()
+    secret = settings.webhook_secret
     if not secret:
         p.error("set OUTREACH_WEBHOOK_SECRET")
-    receiver = WebhookReceiver(secret, port=args.port)
+    try:
+        tolerance = float(settings.webhook_tolerance_s or DEFAULT_TOLERANCE_S)
+    except ValueError:
+        p.error(f"OUTREACH_WEBHOOK_TOLERANCE_S={settings.webhook_tolerance_s!r} is not a number")
+    receiver = WebhookReceiver(secret, port=args.port, tolerance_s=tolerance)
     print(receiver.start(), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -194,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                     "key": r.idempotency_key,
                     "status": r.status,
                     "signature_ok": r.signature_ok,
+                    "rejected": r.rejected,
                     "duplicate": r.duplicate,
                     "received_at": r.received_at,
                     "body": r.body,

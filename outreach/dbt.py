@@ -1,25 +1,49 @@
-"""Run dbt against the warehouse with the env-driven profile in ``profiles.yml``."""
+"""Run dbt against the warehouse with the env-driven profile in ``profiles.yml``.
+
+dbt runs as a child process in its own session. When we are told to stop (SIGTERM, SIGINT
+or Ctrl-C), the child gets one SIGINT, on which dbt cancels its queries on the server
+(dbt-postgres' ``cancel_open`` terminates their backends) and exits; if it has not exited
+after ``STOP_GRACE_S`` it is killed. If we die without a word (SIGKILL), the kernel sends
+dbt the same SIGINT (``PR_SET_PDEATHSIG``). And if dbt itself is killed, the server
+notices the closed connection within ``client_connection_check_interval`` and cancels the
+query; ``statement_timeout`` bounds every statement in any case (outreach.warehouse
+``session_options``, passed to dbt as ``PGOPTIONS``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from outreach.settings import DBT_PROJECT_DIR, PROJECT_ROOT
-from outreach.warehouse import database_url, url_parts
+from outreach.warehouse import database_url, session_options, url_parts
+
+STOP_GRACE_S = 30.0  # after the SIGINT, how long dbt may take to cancel and exit
+_PR_SET_PDEATHSIG = 1
+
+
+class DbtInterrupted(KeyboardInterrupt):
+    """dbt was stopped because we were told to stop; its server queries were cancelled."""
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:
-    """Environment variables that profiles.yml reads."""
+    """Environment variables that profiles.yml reads (and PGOPTIONS, which libpq reads:
+    the statement timeout and the client check of builds)."""
     parts = url_parts(url or database_url())
+    options = " ".join(filter(None, [os.environ.get("PGOPTIONS", ""), session_options()]))
     return {
         "OUTREACH_PG_HOST": parts["host"],
         "OUTREACH_PG_PORT": parts["port"],
         "OUTREACH_PG_USER": parts["user"],
         "OUTREACH_PG_PASSWORD": parts["password"],
         "OUTREACH_PG_DBNAME": parts["dbname"],
+        "PGOPTIONS": options,
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -29,11 +53,80 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
 BUILDING_COMMANDS = {"build", "run", "test", "seed", "snapshot", "source"}
 
 
+def _prepare_child() -> None:  # runs in the child, before exec
+    # dbt must hear SIGINT even when we were started with it ignored (e.g. `cmd &` in a
+    # script): Python only turns SIGINT into KeyboardInterrupt if it is not ignored
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if sys.platform == "linux":
+        _interrupt_when_parent_dies()
+
+
+def _interrupt_when_parent_dies() -> None:
+    # not Linux: statement_timeout and the client check still bound the queries
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+
+
+def _run(cmd: list[str], env: dict[str, str], check: bool, capture: bool):
+    """subprocess.run, except that a stop request reaches dbt as one SIGINT (see above)."""
+    pipe = subprocess.PIPE if capture else None
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        text=True,
+        stdout=pipe,
+        stderr=pipe,
+        start_new_session=True,  # Ctrl-C in a terminal reaches us; we forward it once
+        preexec_fn=_prepare_child,
+    )
+    stopped: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if proc.poll() is not None:
+            return
+        if stopped:  # asked twice: no more waiting
+            proc.kill()
+            return
+        stopped.append(signum)
+        proc.send_signal(signal.SIGINT)
+        timer = threading.Timer(STOP_GRACE_S, lambda: proc.poll() is None and proc.kill())
+        timer.daemon = True
+        timer.start()
+
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handlers[signum] = signal.signal(signum, stop)
+    try:
+        try:
+            out, err = proc.communicate()
+        except BaseException:  # e.g. KeyboardInterrupt raised by an outer handler
+            if proc.poll() is None:
+                stop(signal.SIGINT, None)
+            proc.wait()
+            raise
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if stopped:
+        message = (
+            f"dbt stopped on {signal.Signals(stopped[0]).name} (exit {proc.returncode}); "
+            "it cancelled its queries on the server"
+        )
+        print(message, file=sys.stderr, flush=True)
+        raise DbtInterrupted(message)
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    if check:
+        done.check_returncode()
+    return done
+
+
 def run_dbt(args: list[str], *, url: str | None = None, check: bool = True, capture: bool = False):
     """Run the dbt CLI in a subprocess (keeps dbt's globals out of our process).
 
     Commands that touch the warehouse first make sure every loader's raw tables exist, and
-    are recorded as pipeline events (a failed one also as a pipeline error).
+    are recorded as pipeline events (a failed one also as a pipeline error). A stop request
+    (SIGTERM, SIGINT) cancels dbt's queries and raises DbtInterrupted.
     """
     url = url or database_url()
     if BUILDING_COMMANDS & set(args[:1]):
@@ -44,12 +137,12 @@ def run_dbt(args: list[str], *, url: str | None = None, check: bool = True, capt
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [str(dbt), *args] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main", *args]
     if not BUILDING_COMMANDS & set(args[:1]):
-        return subprocess.run(cmd, env=env, check=check, text=True, capture_output=capture)
+        return _run(cmd, env, check, capture)
     from outreach.events import recording
 
     # every building command is a pipeline event (dbt.build, dbt.run, ...): outreach/events.py
     with recording(url, f"dbt.{args[0]}", {"runner": "cli", "args": args}) as event:
-        done = subprocess.run(cmd, env=env, check=check, text=True, capture_output=capture)
+        done = _run(cmd, env, check, capture)
         event.update(returncode=done.returncode)
         if done.returncode != 0:
             event.fail(f"dbt {' '.join(args)} exited with {done.returncode}")

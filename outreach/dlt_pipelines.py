@@ -33,17 +33,21 @@ from pathlib import Path
 from typing import Any
 
 from outreach.settings import load_settings
-from outreach.warehouse import url_parts
+from outreach.warehouse import session_options, url_parts
 
 
 def dlt_credentials(url: str) -> Any:
     """dlt PostgresCredentials for ``url``; an empty password for a server with trust (or
-    peer/cert) auth, which dlt otherwise refuses."""
+    peer/cert) auth, which dlt otherwise refuses. Loads run with the statement timeout and
+    client check of ``outreach.warehouse.session_options``."""
     from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
     credentials = PostgresCredentials(url)
     if credentials.password is None:
         credentials.password = ""
+    query = dict(credentials.query or {})
+    query["options"] = " ".join(filter(None, [query.get("options", ""), session_options()]))
+    credentials.query = query
     return credentials
 
 

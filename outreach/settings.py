@@ -50,8 +50,13 @@ class Settings:
     # outbox deliveries (exports/): kept as given, parsed and checked by exports.config
     export_max_attempts: str | None = None  # answered failed attempts before a dead letter
     export_breaker_cooldown_s: str | None = None  # circuit breaker cool-down per target
+    export_deadline_s: str | None = None  # total time one delivery attempt may take
+    webhook_tolerance_s: str | None = None  # local receiver: signature timestamp tolerance
     ple_envelope: str | None = None  # unset: the payload as is; "heir_orbt": wrapped
     notify_channel: str | None = None  # pg_notify channel for each delivered outbox row
+    # builds and loads: PostgreSQL durations ("15min", "90s"; "0" = none), see warehouse.py
+    statement_timeout: str = "15min"
+    client_check_interval: str = "5s"
     intake_companies: str | None = None  # default intake files for the Dagster intake asset
     intake_people: str | None = None
 
@@ -92,8 +97,12 @@ def load_settings() -> Settings:
         webhook_secret=_env("OUTREACH_WEBHOOK_SECRET"),
         export_max_attempts=_env("OUTREACH_EXPORT_MAX_ATTEMPTS"),
         export_breaker_cooldown_s=_env("OUTREACH_EXPORT_BREAKER_COOLDOWN_S"),
+        export_deadline_s=_env("OUTREACH_EXPORT_DEADLINE_S"),
+        webhook_tolerance_s=_env("OUTREACH_WEBHOOK_TOLERANCE_S"),
         ple_envelope=_env("OUTREACH_PLE_ENVELOPE"),
         notify_channel=_env("OUTREACH_NOTIFY_CHANNEL"),
+        statement_timeout=_env("OUTREACH_STATEMENT_TIMEOUT", "15min"),
+        client_check_interval=_env("OUTREACH_CLIENT_CHECK_INTERVAL", "5s"),
         intake_companies=_env("OUTREACH_INTAKE_COMPANIES"),
         intake_people=_env("OUTREACH_INTAKE_PEOPLE"),
     )

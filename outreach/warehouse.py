@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit
 
 from outreach.settings import Settings, load_settings
@@ -46,6 +47,36 @@ def redact(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return url
+
+
+_DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?(us|ms|s|min|h|d)?$")
+
+
+class SettingError(ValueError):
+    """A setting from the environment has a value we cannot use."""
+
+
+def _duration(name: str, value: str) -> str:
+    compact = value.replace(" ", "")
+    if not _DURATION.match(compact):
+        raise SettingError(
+            f"{name}={value!r}: expected a PostgreSQL duration such as 15min, 90s, 500ms "
+            "or 0 (no limit)"
+        )
+    return compact
+
+
+def session_options(settings: Settings | None = None) -> str:
+    """libpq ``options`` for the connections of builds and loads (dbt via ``PGOPTIONS``,
+    dlt via its credentials): ``statement_timeout`` (``OUTREACH_STATEMENT_TIMEOUT``,
+    default 15min; a model that needs longer raises its own, see the ``statement_timeout``
+    macro) and ``client_connection_check_interval`` (``OUTREACH_CLIENT_CHECK_INTERVAL``,
+    default 5s: the server notices a client that went away, killed dbt included, within
+    that interval and cancels its query; PostgreSQL 14+)."""
+    settings = settings or load_settings()
+    timeout = _duration("OUTREACH_STATEMENT_TIMEOUT", settings.statement_timeout)
+    check = _duration("OUTREACH_CLIENT_CHECK_INTERVAL", settings.client_check_interval)
+    return f"-c statement_timeout={timeout} -c client_connection_check_interval={check}"
 
 
 # SQLSTATE classes of a failed connection: 08 connection exception, 28 invalid

@@ -10,8 +10,9 @@ import psycopg
 import pytest
 
 from exports.alerts import ALERT_OUTBOX, AlertConfigError, deliver_alerts
-from exports.outbox import OutboxSpec, Webhook, deliver, pending_count, sign, verify_signature
+from exports.outbox import OutboxSpec, Webhook, deliver, pending_count
 from exports.receiver import WebhookReceiver
+from exports.signing import SignatureError, sign, verify
 
 SECRET = "whsec-test-5b2e"
 SPEC = OutboxSpec(target="test_alerts", relation="outbox_test.notifications")
@@ -44,11 +45,13 @@ def attempts(url, target=SPEC.target):
 
 
 def test_signature_verifies_only_with_the_secret_and_the_exact_body():
-    body = b'{"a": 1}'
-    assert verify_signature(body, SECRET, sign(body, SECRET))
-    assert not verify_signature(body + b" ", SECRET, sign(body, SECRET))
-    assert not verify_signature(body, "other", sign(body, SECRET))
-    assert not verify_signature(body, SECRET, None)
+    body, now = b'{"a": 1}', 1_767_225_600
+    header = sign(body, "k", SECRET, timestamp=now)
+    assert verify(body, "k", header, SECRET, now=now) == now
+    for args in ((body + b" ", "k", header, SECRET), (body, "k", header, "other"),
+                 (body, "k", None, SECRET)):  # fmt: skip
+        with pytest.raises(SignatureError):
+            verify(*args, now=now)
 
 
 def test_each_row_is_delivered_once_in_order_signed_with_its_idempotency_key(outbox):

@@ -29,10 +29,10 @@ from exports.outbox import (
     circuit_breaker,
     dead_letter_ids,
     pending_count,
-    verify_signature,
 )
 from exports.ple import PLE_OUTBOX, deliver_ple, heir_orbt
 from exports.receiver import WebhookReceiver
+from exports.signing import SignatureError, parse, verify
 from outreach.settings import PROJECT_ROOT
 
 SECRET = "whsec-exports-test-7f3a91"
@@ -219,9 +219,11 @@ def test_signatures_verify_with_the_shared_secret_only(ple_outbox):
         got = list(receiver.received)
     assert len(got) == 9
     for r in got:
-        header = r.headers["x-outreach-signature-256"]
-        assert verify_signature(r.raw, SECRET, header)
-        assert not verify_signature(r.raw, SECRET + "x", header)
+        header, key = r.headers["x-outreach-signature"], r.idempotency_key
+        now = parse(header)[0]
+        assert verify(r.raw, key, header, SECRET, now=now) == now
+        with pytest.raises(SignatureError):
+            verify(r.raw, key, header, SECRET + "x", now=now)
         assert r.headers["idempotency-key"] == r.body["intel_id"]
 
 

@@ -1,5 +1,14 @@
 -- One row per contact_id: the latest intake row (by load time, then row number) of any
 -- of the person's identities, with the first time the person was seen.
+-- A table (analysed when built): as a view, the planner guessed ~0.5 % of the real rows
+-- for the `recency = 1` filter and could re-run this view once per contact downstream.
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['contact_id'], 'unique': True}],
+    )
+}}
+
 with
 
 people as (
