@@ -705,6 +705,7 @@ def import_dataset(
     progress: Progress = print,
     pipelines_dir: Path | None = None,
     progress_every: int = s.IMPORT_PROGRESS_ITEMS,
+    batch_rows: int = s.ARROW_BATCH_ROWS,
 ) -> RefreshResult:
     """Land an exported Apify dataset (JSON array, ``{"items": [...]}`` or JSON Lines) as
     its own job, exactly as a live run would. The dataset id is a fingerprint of the items,
@@ -714,8 +715,8 @@ def import_dataset(
 
     The file is streamed (loaders/apify_linkedin/files.py), twice: a first pass computes the
     fingerprint and proves the whole file parses, the second lands it in arrow batches of
-    ``ARROW_BATCH_ROWS`` items; peak memory does not grow with the file. Both passes print
-    a progress line every ``progress_every`` items."""
+    ``batch_rows`` items; peak memory does not grow with the file. Both passes print a
+    progress line every ``progress_every`` items."""
     started = time.monotonic()
     path = Path(path)
     if not path.is_file():
@@ -747,6 +748,7 @@ def import_dataset(
             dataset_id=dataset_id,
             observed_at=when,
             loaded_at=_now(),
+            batch_rows=batch_rows,
         )
         items = _counted(dataset.items(), progress, progress_every, "landing")
         land(collector, items, url, pipelines_dir=pipelines_dir)
