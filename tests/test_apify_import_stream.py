@@ -143,6 +143,11 @@ def test_shape_detection_and_unusable_files(tmp_path):
     for shape in (ARRAY, WRAPPED, JSON_LINES):
         dataset = open_dataset(write(tmp_path / "f", items, shape))
         assert dataset.shape == shape and list(dataset.items()) == items
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + write(bom, items).read_bytes())
+    assert list(open_dataset(bom).items()) == items  # a UTF-8 byte order mark is skipped
+    (tmp_path / "empty.json").write_bytes(b" \n")
+    assert list(open_dataset(tmp_path / "empty.json").items()) == []  # then "is empty"
     (tmp_path / "one.json").write_bytes(b'{\n  "fullName": "A"\n}\n')
     with pytest.raises(MalformedDataset, match="one.json is malformed: line 1 is not a"):
         open_dataset(tmp_path / "one.json")

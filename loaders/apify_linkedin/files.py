@@ -41,10 +41,12 @@ class DatasetFile:
 
     path: Path
     shape: str
+    start: int = 0  # 3 after a UTF-8 byte order mark
 
     def items(self) -> Iterator[Any]:
         """The file's items in order, parsed one at a time."""
         with self.path.open("rb") as f:
+            f.seek(self.start)
             if self.shape == JSON_LINES:
                 yield from _json_lines(self.path, f)
             else:
@@ -55,22 +57,22 @@ def open_dataset(path: Path) -> DatasetFile:
     """The dataset file at ``path`` with its shape, detected from its first value (reads
     no more than the first item). Raises ``MalformedDataset`` for anything else."""
     with path.open("rb") as f:
-        head = f.read(_BUFFER).lstrip()
-        if head.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
-            head = head[3:].lstrip()
-        if not head:
-            return DatasetFile(path, ARRAY)  # an empty file: no items (EmptyDataset later)
+        head = f.read(_BUFFER)
+        start = 3 if head.startswith(b"\xef\xbb\xbf") else 0  # a UTF-8 byte order mark
+        head = head[start:].lstrip()
+        if not head:  # an empty file: no items (the import fails as an empty dataset)
+            return DatasetFile(path, JSON_LINES, start)
         if head[:1] == b"[":
-            return DatasetFile(path, ARRAY)
+            return DatasetFile(path, ARRAY, start)
         if head[:1] != b"{":
             raise MalformedDataset(
                 f"{path.name} is malformed: it starts with {head[:20]!r}; expected a JSON "
                 "array of items, an object with an items array, or JSON Lines"
             )
-        f.seek(0)
+        f.seek(start)
         if _first_object_wraps_items(f):
-            return DatasetFile(path, WRAPPED)
-        f.seek(0)
+            return DatasetFile(path, WRAPPED, start)
+        f.seek(start)
         first = f.readline(_MAX_LINE).strip()
         if first.startswith(b"{") and not _parses(first):
             raise MalformedDataset(
@@ -78,7 +80,7 @@ def open_dataset(path: Path) -> DatasetFile:
                 "first object has no items array; expected a JSON array of items, an object "
                 "with an items array, or JSON Lines (one item per line)"
             )
-        return DatasetFile(path, JSON_LINES)
+        return DatasetFile(path, JSON_LINES, start)
 
 
 def _parses(line: bytes) -> bool:
@@ -118,7 +120,7 @@ def _json_items(path: Path, f: BinaryIO, prefix: str) -> Iterator[Any]:
 
 
 def _json_lines(path: Path, f: BinaryIO) -> Iterator[Any]:
-    index, offset = 0, 0
+    index, offset = 0, f.tell()
     for number, line in enumerate(f, start=1):
         if line.strip():
             try:
