@@ -12,7 +12,9 @@ Prints one JSON document:
 
 - ``baseline``: a 1,000-item import in the same run: the command's fixed cost;
 - ``imports``: per size, the file's size, the wall seconds, the child's peak RSS
-  (``ru_maxrss`` from ``wait4``: the import process alone) and rows landed;
+  (``ru_maxrss`` from ``wait4``: the import process alone), rows landed, and when the last
+  progress line of each pass arrived (check pass, landing pass; the rest is dlt's
+  normalize and the COPY into PostgreSQL);
 - ``ratios``: peak RSS of the largest vs the smallest size (bounded memory: ~1, however
   many times bigger the file), peak RSS over file size, and seconds per item largest vs
   smallest (linear time: ~1);
@@ -96,23 +98,41 @@ def run_import(path: Path, db_url: str, state: Path, code_root: Path | None = No
         "--observed-at",
         OBSERVED_AT,
     ]
-    log = state / f"{path.stem}.log"
-    state.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True
+    )
+    lines: list[tuple[float, str]] = [(time.perf_counter() - t0, x) for x in proc.stdout]
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    lines = log.read_text(errors="replace").splitlines()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}:\n" + "\n".join(lines))
+        raise RuntimeError(
+            f"{' '.join(command)} exited {proc.returncode}:\n" + "".join(x for _, x in lines)
+        )
+
+    def last(word: str) -> float | None:
+        return next((t for t, x in reversed(lines) if x.strip().startswith(word)), None)
+
+    # when the last progress line of each pass arrived (the passes print every 100k items)
+    checked, landing = last("checked:"), last("landing:")
     return {
         "seconds": round(seconds, 1),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
-        "progress_lines": sum("items" in line and line.startswith("  ") for line in lines),
-        "summary": next((x.strip() for x in reversed(lines) if "completed:" in x), lines[-1]),
+        "progress_lines": sum(x.startswith("  ") and "items" in x for _, x in lines),
+        "progress_at_seconds": {
+            "last_checked": checked and round(checked, 1),
+            "last_landing": landing and round(landing, 1),
+        },
+        "summary": next((x.strip() for _, x in reversed(lines) if "completed:" in x), ""),
     }
+
+
+def _parse_and_extract(result: dict, n: int) -> dict:
+    """Microseconds per item up to the landing pass's last progress line (both passes over
+    the file: parse, fingerprint, arrow batches, dlt extract), apart from the load."""
+    at = result["progress_at_seconds"]["last_landing"]
+    return {"us_per_item_to_last_landing_line": round(at / n * 1e6)} if at else {}
 
 
 def _rows(db_url: str) -> int:
@@ -185,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                 **result,
                 "rss_over_file": round(result["peak_rss_mb"] / file_mb, 2),
                 "us_per_item": round(result["seconds"] / n * 1e6),
+                **_parse_and_extract(result, n),
             }
 
         report["baseline"] = one(BASELINE_ITEMS)
@@ -203,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
                 large["us_per_item"] / small["us_per_item"], 3
             ),
         }
+        key = "us_per_item_to_last_landing_line"
+        if key in small and key in large:
+            report["ratios"]["read_and_extract_time_per_item_largest_vs_smallest"] = round(
+                large[key] / small[key], 3
+            )
         if args.compare:
             report["compare"] = {"code_root": str(args.compare), "imports": []}
             for n in sorted(int(x) for x in args.compare_sizes.split(",") if x):
