@@ -207,8 +207,8 @@ class ItemCollector:
     rate_limited: ApifyRateLimited | None = None
     erased: frozenset[str] = frozenset()  # GDPR tombstones (outreach.tombstones)
     erased_items: int = 0  # items of erased people, dropped
-    _seen: KeySet = field(default_factory=lambda: KeySet())  # first 8 bytes of item keys
-    _observed: KeySet = field(default_factory=lambda: KeySet())  # URL hashes (imports)
+    _seen: KeySet = field(default_factory=KeySet)  # first 8 bytes of each item key
+    _observed: KeySet = field(default_factory=KeySet)  # profile URL hashes (imports)
 
     @property
     def profiles_count(self) -> int:
