@@ -805,6 +805,11 @@ def _warehouse_url() -> str:
 
 
 # ---------------------------------------------------------------------------- CLI
+def _print_now(message: str) -> None:
+    """A progress line, flushed: it shows when written even with stdout piped to a log."""
+    print(message, flush=True)
+
+
 def run_cli(
     *,
     from_file: str | Path | None = None,
@@ -813,7 +818,7 @@ def run_cli(
     max_profiles: int = s.DEFAULT_MAX_PROFILES,
     actor_id: str = s.DEFAULT_ACTOR_ID,
     timeout_s: float = s.DEFAULT_TIMEOUT_S,
-    progress: Progress = print,
+    progress: Progress = _print_now,
 ) -> int:
     """``outreach load apify-linkedin [--from-file F [--observed-at T]] [--all] ...``:
     a manual refresh (or an import), a printed summary; exit 0 when every job completed,
