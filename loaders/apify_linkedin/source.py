@@ -155,13 +155,16 @@ class KeySet:
             return False
         done = self._sorted
         if done.size:
-            at = done.searchsorted(key)
-            if at < done.size and done[at] == key:
+            wanted = np.uint64(key)  # not a Python int: one > 2**63 would cast the whole array
+            at = done.searchsorted(wanted)
+            if at < done.size and done[at] == wanted:
                 return False
         self._recent.add(key)
         if len(self._recent) >= self._flush_at:
             recent = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
-            self._sorted = np.union1d(done, recent)
+            merged = np.concatenate((done, recent))  # disjoint: recent keys are new ones
+            merged.sort()
+            self._sorted = merged
             self._recent = set()
         return True
 
