@@ -16,7 +16,7 @@ Retries and backoff are the client's; failures never raise out of a job: they en
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from loaders.apify_linkedin import jobs as J
 from loaders.apify_linkedin import settings as s
+from loaders.apify_linkedin.files import open_dataset
 from loaders.apify_linkedin.helpers import (
     ApifyError,
     ApifyRateLimited,
@@ -351,7 +352,7 @@ def _finish(
     token: str | None,
     status: str,
     total: int,
-    completed: list[str],
+    completed: list[str] | int,
     skipped: list[str],
     collector: ItemCollector | None,
     error: ApifyError | None,
@@ -360,12 +361,14 @@ def _finish(
     dataset_id: str | None,
 ) -> JobOutcome:
     landed = J.items_landed(ctx_url, job.job_unique_id)
+    # imports pass a count: they keep no list of the (maybe millions of) profiles
+    n_completed = completed if isinstance(completed, int) else len(completed)
     received = collector.items_received if collector else 0
     metadata = {
         **metadata,
         "skipped_urls": skipped,
         "profiles_attempted": total,
-        "profiles_completed": len(completed),
+        "profiles_completed": n_completed,
         "items_received": received,
         "items_landed": landed,
         "duplicate_items": collector.duplicate_items if collector else 0,
@@ -383,7 +386,7 @@ def _finish(
         job,
         status=status,
         total_profiles=total,
-        profiles_completed=len(completed),
+        profiles_completed=n_completed,
         profiles_skipped=len(skipped),
         items_received=received,
         items_landed=landed,
@@ -395,7 +398,7 @@ def _finish(
         job_unique_id=job.job_unique_id,
         status=status,
         total_profiles=total,
-        profiles_completed=len(completed),
+        profiles_completed=n_completed,
         profiles_skipped=len(skipped),
         items_received=received,
         items_landed=landed,
@@ -672,26 +675,12 @@ def refresh_profiles(
 
 
 # ---------------------------------------------------------------------------- import
-def _read_items(path: Path) -> list[Any]:
-    """A dataset export: a JSON array of items, or JSON Lines (one item per line)."""
-    data = path.read_bytes()
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as first:
-        lines = [line for line in data.splitlines() if line.strip()]
-        try:
-            return [orjson.loads(line) for line in lines]
-        except orjson.JSONDecodeError:
-            raise MalformedDataset(
-                f"{path.name} is malformed: neither a JSON array nor JSON Lines ({first})"
-            ) from None
-    if isinstance(value, dict) and isinstance(value.get("items"), list):
-        value = value["items"]  # {"items": [...]} wrapper some exports use
-    if not isinstance(value, list):
-        raise MalformedDataset(
-            f"{path.name} is malformed: a JSON {type(value).__name__}, expected an array of items"
-        )
-    return value
+def _counted(items: Iterable[Any], progress: Progress, every: int, what: str) -> Iterator[Any]:
+    """``items`` unchanged, with a progress line every ``every`` items (0: none)."""
+    for count, item in enumerate(items, start=1):
+        yield item
+        if every and count % every == 0:
+            progress(f"  {what}: {count:,} items")
 
 
 def _parse_observed_at(value: datetime | str | None) -> datetime:
@@ -715,11 +704,19 @@ def import_dataset(
     database_url: str | None = None,
     progress: Progress = print,
     pipelines_dir: Path | None = None,
+    progress_every: int = s.IMPORT_PROGRESS_ITEMS,
+    batch_rows: int = s.ARROW_BATCH_ROWS,
 ) -> RefreshResult:
-    """Land an exported Apify dataset (JSON array or JSON Lines) as its own job, exactly as
-    a live run would. The dataset id is a fingerprint of the items, so importing the same
-    data again lands nothing new. Raises ApifyConfigError for a missing file or bad
-    ``observed_at``; a malformed or empty file ends the job ``failed``."""
+    """Land an exported Apify dataset (JSON array, ``{"items": [...]}`` or JSON Lines) as
+    its own job, exactly as a live run would. The dataset id is a fingerprint of the items,
+    so importing the same data again lands nothing new. Raises ApifyConfigError for a
+    missing file or bad ``observed_at``; a malformed or empty file ends the job ``failed``
+    and lands nothing.
+
+    The file is streamed (loaders/apify_linkedin/files.py), twice: a first pass computes the
+    fingerprint and proves the whole file parses, the second lands it in arrow batches of
+    ``batch_rows`` items; peak memory does not grow with the file. Both passes print a
+    progress line every ``progress_every`` items."""
     started = time.monotonic()
     path = Path(path)
     if not path.is_file():
@@ -740,8 +737,10 @@ def import_dataset(
     dataset_id: str | None = None
     meta: dict[str, Any] = {"observed_at": when.isoformat()}
     try:
-        items = _read_items(path)
-        dataset_id = f"file-{dataset_fingerprint(items)[:24]}"
+        dataset = open_dataset(path)
+        progress(f"reading {path.name} ({dataset.shape}, {path.stat().st_size:,} bytes)")
+        read = _counted(dataset.items(), progress, progress_every, "checked")
+        dataset_id = f"file-{dataset_fingerprint(read)[:24]}"
         J.update_job(url, job, dataset_id=dataset_id)
         collector = ItemCollector(
             job_unique_id=job.job_unique_id,
@@ -749,14 +748,15 @@ def import_dataset(
             dataset_id=dataset_id,
             observed_at=when,
             loaded_at=_now(),
+            batch_rows=batch_rows,
         )
+        items = _counted(dataset.items(), progress, progress_every, "landing")
         land(collector, items, url, pipelines_dir=pipelines_dir)
         if collector.error is not None:
             raise collector.error
-        profiles = sorted(collector.profile_urls)
-        status, error, completed, skipped = "completed", None, profiles, []
+        status, error, completed, skipped = "completed", None, collector.profiles_count, []
     except (MalformedDataset, EmptyDataset) as exc:
-        status, error, completed, skipped = "failed", exc, [], []
+        status, error, completed, skipped = "failed", exc, 0, []
     except BaseException as exc:
         _finish(
             url,
@@ -779,7 +779,7 @@ def import_dataset(
         job,
         token=load_settings().apify_token,
         status=status,
-        total=len(completed),
+        total=completed,
         completed=completed,
         skipped=skipped,
         collector=collector,
@@ -805,6 +805,11 @@ def _warehouse_url() -> str:
 
 
 # ---------------------------------------------------------------------------- CLI
+def _print_now(message: str) -> None:
+    """A progress line, flushed: it shows when written even with stdout piped to a log."""
+    print(message, flush=True)
+
+
 def run_cli(
     *,
     from_file: str | Path | None = None,
@@ -813,7 +818,7 @@ def run_cli(
     max_profiles: int = s.DEFAULT_MAX_PROFILES,
     actor_id: str = s.DEFAULT_ACTOR_ID,
     timeout_s: float = s.DEFAULT_TIMEOUT_S,
-    progress: Progress = print,
+    progress: Progress = _print_now,
 ) -> int:
     """``outreach load apify-linkedin [--from-file F [--observed-at T]] [--all] ...``:
     a manual refresh (or an import), a printed summary; exit 0 when every job completed,

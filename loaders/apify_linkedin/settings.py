@@ -48,3 +48,6 @@ TEST_MODE_TOKEN = "apify_test_mode_token"
 # rows per arrow table handed to dlt, and per load file (load files are COPYed in parallel)
 ARROW_BATCH_ROWS = 10_000
 LOAD_FILE_ROWS = 10_000
+
+# an import prints a progress line every this many items (per pass: check, then landing)
+IMPORT_PROGRESS_ITEMS = 100_000

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from loaders.apify_linkedin import settings as s
@@ -135,6 +136,42 @@ def apify_linkedin_source(batches: Iterable[pa.Table], new_dataset: bool = False
 
 
 # ---------------------------------------------------------------------------- collecting
+_U64 = 2**64 - 1
+
+
+class KeySet:
+    """A set of 64-bit keys at ~8 bytes a key: a sorted numpy array plus a Python set of
+    the latest keys, merged into the array every ``flush_at`` keys. (A set of Python ints
+    costs ~70 bytes a key: 70 MB per million items, growing with the dataset.)"""
+
+    def __init__(self, flush_at: int = 65_536) -> None:
+        self._sorted = np.empty(0, dtype=np.uint64)
+        self._recent: set[int] = set()
+        self._flush_at = flush_at
+
+    def add_new(self, key: int) -> bool:
+        """Add ``key`` (0 <= key < 2**64); False if it was already there."""
+        if key in self._recent:
+            return False
+        done = self._sorted
+        if done.size:
+            wanted = np.uint64(key)  # not a Python int: one > 2**63 would cast the whole array
+            at = done.searchsorted(wanted)
+            if at < done.size and done[at] == wanted:
+                return False
+        self._recent.add(key)
+        if len(self._recent) >= self._flush_at:
+            recent = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
+            merged = np.concatenate((done, recent))  # disjoint: recent keys are new ones
+            merged.sort()
+            self._sorted = merged
+            self._recent = set()
+        return True
+
+    def __len__(self) -> int:
+        return int(self._sorted.size) + len(self._recent)
+
+
 _NO_FIELDS = (None,) * len(FIELD_NAMES)  # an item that is not an object: lands as given
 
 
@@ -151,7 +188,8 @@ class ItemCollector:
     whether what was extracted gets loaded (partial success) or dropped.
 
     ``requested`` (normalised URLs) bounds what is remembered to the job's own profiles;
-    without it (imports) every observed profile URL is kept in ``profile_urls``.
+    without it (imports) the distinct observed profile URLs are only counted
+    (``profiles_count``), as 64-bit hashes in a ``KeySet`` (~8 bytes a profile).
     """
 
     job_unique_id: str
@@ -172,7 +210,13 @@ class ItemCollector:
     rate_limited: ApifyRateLimited | None = None
     erased: frozenset[str] = frozenset()  # GDPR tombstones (outreach.tombstones)
     erased_items: int = 0  # items of erased people, dropped
-    _seen: set[int] = field(default_factory=set)  # first 8 bytes of each item key
+    _seen: KeySet = field(default_factory=KeySet)  # first 8 bytes of each item key
+    _observed: KeySet = field(default_factory=KeySet)  # profile URL hashes (imports)
+
+    @property
+    def profiles_count(self) -> int:
+        """Distinct profiles observed: the job's own requested ones, or (imports) all."""
+        return len(self._observed) if self.requested is None else len(self.profile_urls)
 
     def _table(self, rows: list[tuple]) -> pa.Table:
         n = len(rows)
@@ -193,7 +237,12 @@ class ItemCollector:
 
     def batches(self, items: Iterable[Any]) -> Iterator[pa.Table]:
         prefix = hashlib.sha256(self.dataset_id.encode() + b"\n")
-        seen, requested, urls = self._seen, self.requested, self.profile_urls
+        seen, requested, urls, observed_keys = (
+            self._seen,
+            self.requested,
+            self.profile_urls,
+            self._observed,
+        )
         rows: list[tuple] = []
         try:
             for index, raw in enumerate(items):
@@ -206,10 +255,9 @@ class ItemCollector:
                 digest.update(canonical)
                 key = digest.digest()
                 short = int.from_bytes(key[:8], "little")
-                if short in seen:
+                if not seen.add_new(short):
                     self.duplicate_items += 1
                     continue
-                seen.add(short)
                 fields = item_fields(raw) if raw.__class__ is dict else _NO_FIELDS
                 observed = observed_urls(fields)
                 if observed is None:
@@ -217,7 +265,9 @@ class ItemCollector:
                 else:
                     self.profiles_observed += 1
                     for url in observed:
-                        if url and (requested is None or url in requested):
+                        if url and requested is None:
+                            observed_keys.add_new(hash(url) & _U64)
+                        elif url and url in requested:
                             urls.add(url)
                 rows.append((key.hex(), index, *fields, canonical))
                 if len(rows) >= self.batch_rows:
