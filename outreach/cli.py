@@ -22,12 +22,22 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
+def _fail_with(exc: BaseException) -> int:
+    """A step's error: exit 2 for an operator mistake (missing file, unset key), else 1."""
+    from outreach.events import OperatorError
+
+    return _fail(str(exc), EXIT_USAGE if isinstance(exc, OperatorError) else 1)
+
+
 # exit codes every command shares (documented in the epilog and the README)
+EXIT_USAGE = 2  # bad arguments or configuration: a missing file, an unset key or secret
 EXIT_UNREACHABLE = 5  # the warehouse database cannot be reached or refused the login
 EXIT_BUSY = 6  # another load of the same source is still running after the wait
 
-EPILOG = """exit codes: 0 done; 1 failed (the message says why); 2 bad arguments (or, for
-load linkedin-ads, the access token was rejected); 3 and 4 as each command's help says;
+EPILOG = """exit codes: 0 done; 1 failed (the message says why); 2 bad arguments or
+configuration: a missing file, an unset API key, a webhook URL without its secret (or, for
+load linkedin-ads, the access token was rejected): not recorded as a pipeline error;
+3 and 4 as each command's help says;
 5 the warehouse database cannot be reached or refused the login (wrong password);
 6 another load of the same source is still running (waited OUTREACH_LOAD_LOCK_TIMEOUT_S,
 default 600 s); 130 interrupted."""
@@ -191,7 +201,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         from loaders.intake.run import IntakeError, load_intake_files
 
         if not args.companies and not args.people:
-            return _fail("give --companies FILE and/or --people FILE")
+            return _fail("give --companies FILE and/or --people FILE", EXIT_USAGE)
         try:
             summary = load_intake_files(
                 companies=Path(args.companies) if args.companies else None,
@@ -199,7 +209,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                 progress=print,
             )
         except IntakeError as exc:
-            return _fail(str(exc))
+            return _fail_with(exc)
         print(summary.render())
         return 0
     if args.source == "apify-linkedin":
@@ -237,7 +247,7 @@ def cmd_load_millionverifier(args: argparse.Namespace) -> int:
             progress=print,
         )
     except VerifierError as exc:
-        return _fail(str(exc))
+        return _fail_with(exc)
     print(summary.render())
     return {mv.RUN_COMPLETED: 0, mv.RUN_PARTIAL: 4, mv.RUN_CREDITS_EXHAUSTED: 3}.get(
         summary.status, 1
@@ -261,7 +271,7 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
             date.fromisoformat(d) if d else None for d in (args.start_date, args.end_date)
         )
     except ValueError as exc:
-        return _fail(f"--start-date / --end-date: {exc} (expected YYYY-MM-DD)")
+        return _fail(f"--start-date / --end-date: {exc} (expected YYYY-MM-DD)", EXIT_USAGE)
     try:
         if args.from_file:
             summary = import_analytics_file(
@@ -279,7 +289,7 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
     except LinkedInAuthError as exc:
         return _fail(str(exc), 2)
     except LinkedInAdsError as exc:
-        return _fail(str(exc))
+        return _fail_with(exc)
     print(summary.render())
     return 0
 
@@ -359,12 +369,23 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Deliver an outbox to its webhook. Exit 0 when nothing deliverable is left pending, 3
     when the receiver is unavailable or its circuit breaker is open (rows stay pending), 4
-    when the receiver refused rows (failed or dead-lettered), 1 when the export cannot run
-    (no webhook URL or secret, a bad setting, the outbox not built)."""
+    when the receiver refused rows (failed or dead-lettered), 2 when the export is not
+    configured (no webhook URL, a URL without its secret, a bad setting), 1 when it cannot
+    run otherwise (the outbox not built). With --json every outcome, errors included, is
+    one JSON object on stdout."""
     from exports.config import ExportConfigError
     from exports.outbox import redact_url
     from outreach.embedded import EmbeddedError
     from outreach.warehouse import database_url
+
+    def error(message: str, code: int, kind: str) -> int:
+        if args.json:
+            print(
+                json.dumps(
+                    {"target": args.target, "error": message, "kind": kind, "exit_code": code}
+                )
+            )
+        return _fail(message, code)
 
     settings = load_settings()
     if args.target == "ple":
@@ -376,18 +397,26 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         url, variable = settings.alert_webhook_url, "ALERT_WEBHOOK_URL"
     if not url:
-        return _fail(f"{variable} is not set: nothing sent, the rows wait in the outbox")
+        return error(
+            f"{variable} is not set: nothing sent, the rows wait in the outbox",
+            EXIT_USAGE,
+            "config_error",
+        )
     progress = (lambda m: print(m, file=sys.stderr)) if args.json else print
     try:
         warehouse = database_url(settings)
         progress(f"export {args.target} -> {redact_url(url)}")
         report = run(warehouse, progress=progress, retry_dead=args.retry_dead)
-    except (ExportConfigError, EmbeddedError) as exc:
-        return _fail(str(exc))
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+    except ExportConfigError as exc:
+        return error(str(exc), EXIT_USAGE, "config_error")
+    except EmbeddedError as exc:
+        return error(str(exc), 1, "warehouse_error")
     if report.missing_relation:
-        return _fail(f"{report.relation} does not exist yet: build the models first")
+        return error(
+            f"{report.relation} does not exist yet: build the models first", 1, "not_built"
+        )
+    if args.json:  # (without --json, the run printed its summary as it ended)
+        print(json.dumps(report.as_dict(), indent=2))
     if report.dead_letters:
         progress(
             f"{report.dead_letters} rows in the dead letter (marketing.outbox_delivery_state); "
