@@ -12,6 +12,7 @@ import os
 import shlex
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from outreach.settings import PROJECT_ROOT, load_settings
@@ -101,12 +102,19 @@ def cmd_db(args: argparse.Namespace) -> int:
                     f"embedded PostgreSQL running: {redact(url)} (`outreach db url` shows the password)"
                 )
         elif args.db_command == "stop":
-            if external:
-                print("OUTREACH_DATABASE_URL is set: the server is not ours to stop")
-            else:
-                stopped = embedded_server(settings).stop()
-                print("stopped" if stopped else "not running")
+            # the embedded server of this project (its .outreach folder), whatever
+            # OUTREACH_DATABASE_URL says: `eval "$(outreach env)"` sets it to that server
+            stopped = embedded_server(settings).stop()
+            print("stopped" if stopped else "not running")
+            if external and not stopped:
+                print(
+                    f"(OUTREACH_DATABASE_URL points at {redact(settings.database_url)}: "
+                    "not ours to stop)"
+                )
         elif args.db_command == "status":
+            server = embedded_server(settings)
+            st = server.status()
+            embedded = {**st.as_dict(), **({"url": redact(server.url())} if st.running else {})}
             if external:
                 from outreach.warehouse import connect
 
@@ -116,14 +124,12 @@ def cmd_db(args: argparse.Namespace) -> int:
                     "mode": "external",
                     "url": redact(settings.database_url),
                     "version": version,
+                    "embedded": embedded,
                 }
             else:
-                st = embedded_server(settings).status()
-                info = {"mode": "embedded", **st.as_dict()}
-                if st.running:
-                    info["url"] = redact(embedded_server(settings).url())
+                info = {"mode": "embedded", **embedded}
             print(json.dumps(info, indent=2))
-            return 0 if external or info.get("running") else 3
+            return 0 if external or st.running else 3
         elif args.db_command == "grant-reader":
             return cmd_db_grant_reader(args, database_url(settings))
         elif args.db_command == "psql":
@@ -172,6 +178,11 @@ def cmd_env(args: argparse.Namespace) -> int:
     env = {"OUTREACH_DATABASE_URL": url, **dbt_env(url)}
     env["DAGSTER_HOME"] = str(_dagster_home())
     env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    # the venv's bin first on PATH, so plain `dbt` and `dagster` are this project's (once:
+    # evaluating it again does not grow PATH)
+    venv_bin = str(Path(sys.executable).parent)
+    rest = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and d != venv_bin]
+    env["PATH"] = os.pathsep.join([venv_bin, *rest])
     for key, value in env.items():
         print(f"export {key}={shlex.quote(value)}")
     return 0
@@ -314,14 +325,34 @@ def cmd_ops(args: argparse.Namespace) -> int:
             "select error_id, created_at, severity, event_type, record_id, error_message"
             " from raw_ops.pipeline_errors where not resolved order by created_at, error_id"
         ).fetchall()
-    for error_id, created_at, severity, event_type, record_id, message in rows:
-        first_line = (message.splitlines() or [""])[0][:120]
-        print(
-            f"{error_id:>6}  {created_at:%Y-%m-%d %H:%M}  {severity:<8} {event_type:<24} "
-            f"{record_id or '-':<12} {first_line}"
-        )
+    columns = ("error_id", "created_at", "severity", "event_type", "record_id", "message")
+    if args.json:
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        for record in records:
+            record["created_at"] = record["created_at"].isoformat()
+        print(json.dumps(records, indent=2))
+        return 0
+    print(_table(columns, [(*row[:4], row[4] or "-", row[5]) for row in rows]))
     print(f"{len(rows)} unresolved error(s); `outreach ops resolve-error ID` resolves one")
     return 0
+
+
+def _table(columns: tuple[str, ...], rows: list[tuple]) -> str:
+    """A plain text table: a header, then one row each; the last column (a message) in
+    full, its further lines indented under it."""
+    texts = [
+        [f"{v:%Y-%m-%d %H:%M:%S%z}" if hasattr(v, "strftime") else str(v) for v in row]
+        for row in rows
+    ]
+    widths = [max([len(columns[i])] + [len(t[i]) for t in texts]) for i in range(len(columns) - 1)]
+    indent = " " * (sum(widths) + 2 * len(widths))
+
+    def line(values: list[str]) -> str:
+        head = "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=False))
+        first, *more = (values[-1].splitlines() or [""]) if values else [""]
+        return "\n".join([f"{head}  {first}".rstrip(), *(f"{indent}{m}" for m in more)])
+
+    return "\n".join([line(list(columns)), *(line(t) for t in texts)])
 
 
 # ---------------------------------------------------------------------------- gdpr
@@ -351,18 +382,44 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
             else:
                 print(text)
             return 0
+        if not args.dry_run and not args.yes:
+            refused = _confirm_erase(args.email)
+            if refused is not None:
+                return refused
         summary = erase_person(
             url,
             args.email,
             linkedin_urls=args.linkedin_url,
             names=args.name,
             rebuild=not args.no_rebuild,
-            progress=print,
+            progress=(lambda m: print(m, file=sys.stderr)) if args.json else print,
+            dry_run=args.dry_run,
         )
     except GdprError as exc:
         return _fail(str(exc))
-    print(summary.render())
-    return 0 if not summary.left_over else 4
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print(summary.render())
+    return 0 if args.dry_run or not summary.left_over else 4
+
+
+def _confirm_erase(email: str) -> int | None:
+    """Ask before erasing (on a terminal); None to go on, else the exit code."""
+    if not sys.stdin.isatty():
+        return _fail(
+            "gdpr erase deletes data for good: confirm with --yes (no terminal to ask on), "
+            "or see what it would do with --dry-run",
+            EXIT_USAGE,
+        )
+    answer = input(
+        f"Erase everything held about {email} (raw rows, key maps, files; cannot be undone)? "
+        "Type 'erase' to go on: "
+    )
+    if answer.strip().lower() != "erase":
+        print("nothing erased", file=sys.stderr)
+        return 1
+    return None
 
 
 # ---------------------------------------------------------------------------- export
@@ -476,6 +533,82 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 130
 
 
+# ---------------------------------------------------------------------------- completion
+def cmd_completion(args: argparse.Namespace) -> int:
+    """A bash completion script generated from the argparse tree (no extra dependency)."""
+    print(bash_completion(build_parser()))
+    return 0
+
+
+def _words(parser: argparse.ArgumentParser, path: str, out: dict[str, list[str]]) -> None:
+    words: list[str] = []
+    for action in parser._actions:
+        words += [o for o in action.option_strings if o.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                words.append(name)
+                _words(child, f"{path} {name}".strip(), out)
+        elif not action.option_strings and action.choices:
+            words += list(action.choices)
+    out[path] = words
+
+
+def bash_completion(parser: argparse.ArgumentParser) -> str:
+    tree: dict[str, list[str]] = {}
+    _words(parser, "", tree)
+    cases = "\n".join(
+        f'        "{path}") words={shlex.quote(" ".join(words))} ;;'
+        for path, words in sorted(tree.items())
+        if words
+    )
+    known = "|".join(f'"{path}"' for path in sorted(tree) if path)
+    return f"""# bash completion for outreach (generated by `outreach completion bash`)
+_outreach() {{
+    local cur word next path="" words=""
+    cur="${{COMP_WORDS[COMP_CWORD]}}"
+    for word in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
+        next="${{path:+$path }}$word"
+        case "$next" in
+            {known}) path="$next" ;;
+        esac
+    done
+    case "$path" in
+{cases}
+    esac
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}}
+complete -o default -F _outreach outreach"""
+
+
+COMMAND_EXIT_CODES = {
+    "load millionverifier": "this command: 0 every email answered, 4 some unanswered, "
+    "3 the credits ran out, 1 the run failed.",
+    "load linkedin-ads": "this command: 2 also when LinkedIn rejected the access token (401).",
+    "load apify-linkedin": "this command: 1 when a refresh job failed.",
+    "export": "this command: 0 nothing deliverable left pending; 3 the receiver is "
+    "unavailable or its circuit breaker is open (rows stay pending); 4 the receiver refused "
+    "rows; 2 not configured (no URL, no secret); 1 the outbox is not built.",
+    "gdpr erase": "this command: 4 the email or a profile URL is still found afterwards; "
+    "2 not confirmed (no terminal and no --yes); 1 the answer was not 'erase'.",
+    "db status": "this command: 3 the embedded server is not running (no URL set).",
+    "ops resolve-error": "this command: 1 when an id was not found or already resolved.",
+}
+
+
+def _parsers(
+    parser: argparse.ArgumentParser, path: str = ""
+) -> list[tuple[argparse.ArgumentParser, str]]:
+    """Every subcommand's parser with its own exit-code line (if any)."""
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                here = f"{path} {name}".strip()
+                out.append((child, COMMAND_EXIT_CODES.get(here, "")))
+                out += _parsers(child, here)
+    return out
+
+
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -484,7 +617,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from outreach import __version__
+
+    p.add_argument("--version", action="version", version=f"outreach {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     d = sub.add_parser(
         "demo", help="generate demo data, load it, build every model, print a summary"
@@ -498,11 +634,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="the warehouse server: start|stop|status|url|psql|grant-reader")
-    dbs = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    dbs = db.add_subparsers(dest="db_command", metavar="ACTION")
     for name, text in [
         ("start", "start the embedded PostgreSQL (no-op with OUTREACH_DATABASE_URL)"),
-        ("stop", "stop the embedded PostgreSQL"),
-        ("status", "show whether the server runs, its port and data folder (JSON)"),
+        ("stop", "stop the embedded PostgreSQL (even when OUTREACH_DATABASE_URL is set)"),
+        (
+            "status",
+            "show whether the embedded server runs, its port and data folder, and the "
+            "OUTREACH_DATABASE_URL server if set (JSON); exit 3 when the embedded one is "
+            "not running and no URL is set",
+        ),
         (
             "url",
             "print the connection URL, password included (starts the embedded server if needed)",
@@ -521,23 +662,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="environment variable holding NAME's password (never pass it as an argument)",
     )
     ps = dbs.add_parser("psql", help="open psql on the warehouse; extra args go to psql")
-    ps.add_argument("psql_args", nargs=argparse.REMAINDER)
+    ps.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments passed to psql")
     db.set_defaults(func=cmd_db)
 
-    e = sub.add_parser("env", help="print export lines so plain `dbt` and `dagster dev` work")
+    e = sub.add_parser(
+        "env",
+        help="print export lines (the warehouse URL, dbt profile, the venv's bin on PATH): "
+        'after `eval "$(outreach env)"` plain `dbt` and `dagster dev` work',
+    )
     e.set_defaults(func=cmd_env)
 
     t = sub.add_parser("dbt", help="run dbt against the warehouse (arguments pass through)")
-    t.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    t.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments passed to dbt")
     t.set_defaults(func=cmd_dbt)
 
     f = sub.add_parser("sqlfluff", help="sqlfluff lint|fix the dbt models (dbt templater)")
-    f.add_argument("action", nargs="?", default="lint", choices=["lint", "fix"])
-    f.add_argument("paths", nargs="*")
+    f.add_argument(
+        "action", nargs="?", default="lint", choices=["lint", "fix"], help="lint (default) or fix"
+    )
+    f.add_argument("paths", nargs="*", help="paths under dbt_project/ (default models)")
     f.set_defaults(func=cmd_sqlfluff)
 
     ld = sub.add_parser("load", help="load vendor data or intake files into the raw schemas")
-    lds = ld.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    lds = ld.add_subparsers(dest="source", metavar="SOURCE")
     li = lds.add_parser("intake", help="company/people intake files (CSV or JSONL)")
     li.add_argument("--companies", help="companies file (.csv or .jsonl)")
     li.add_argument("--people", help="people file (.csv or .jsonl)")
@@ -604,13 +751,16 @@ def build_parser() -> argparse.ArgumentParser:
     ld.set_defaults(func=cmd_load)
 
     op = sub.add_parser("ops", help="pipeline errors: list unresolved, resolve-error ID")
-    ops = op.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
-    ops.add_parser("errors", help="list the unresolved pipeline errors")
+    ops = op.add_subparsers(dest="ops_command", metavar="ACTION")
+    oe = ops.add_parser("errors", help="list the unresolved pipeline errors (full messages)")
+    oe.add_argument("--json", action="store_true", help="print them as a JSON array")
     re_ = ops.add_parser("resolve-error", help="mark pipeline errors resolved")
-    re_.add_argument("error_ids", type=int, nargs="+", metavar="ID")
+    re_.add_argument(
+        "error_ids", type=int, nargs="+", metavar="ID", help="error ids (from `ops errors`)"
+    )
     op.set_defaults(func=cmd_ops)
     g = sub.add_parser("gdpr", help="GDPR requests: export|erase everything about a person")
-    gs = g.add_subparsers(dest="gdpr_command", required=True, metavar="ACTION")
+    gs = g.add_subparsers(dest="gdpr_command", metavar="ACTION")
     for action, text in [
         ("export", "write everything held about the person (raw and marts) as JSON"),
         ("erase", "delete the person from raw, tombstone them for later loads, rebuild"),
@@ -640,6 +790,18 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument(
                 "--no-rebuild", action="store_true", help="skip the dbt rebuild afterwards"
             )
+            a.add_argument(
+                "--yes",
+                "-y",
+                action="store_true",
+                help="do not ask for confirmation (required when not on a terminal)",
+            )
+            a.add_argument(
+                "--dry-run",
+                action="store_true",
+                help="report what would be erased (rows, tombstones, files); change nothing",
+            )
+            a.add_argument("--json", action="store_true", help="print the summary as JSON")
     g.set_defaults(func=cmd_gdpr)
     x = sub.add_parser(
         "export", help="deliver an outbox to its webhook: ple (PLE enqueue) or alerts"
@@ -654,9 +816,32 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_export)
 
     u = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1:3000")
-    u.add_argument("--host", default="127.0.0.1")
-    u.add_argument("--port", type=int, default=3000)
+    u.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    u.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     u.set_defaults(func=cmd_ui)
+
+    c = sub.add_parser("completion", help="print a shell completion script")
+    c.add_argument(
+        "shell",
+        choices=["bash"],
+        help='the shell; e.g. `eval "$(outreach completion bash)"` in ~/.bashrc',
+    )
+    c.set_defaults(func=cmd_completion)
+
+    # every command's help ends with the exit codes: its own, then the shared ones
+    for parser, own in _parsers(p):
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = "\n".join(filter(None, [textwrap.fill(own, 88), EPILOG]))
+
+    # a command group run without its action prints the group's help
+    for group, dest in (
+        (db, "db_command"),
+        (ld, "source"),
+        (op, "ops_command"),
+        (g, "gdpr_command"),
+    ):
+        group.set_defaults(help_parser=group, help_dest=dest)
+    p.set_defaults(help_parser=p, help_dest="command")
     return p
 
 
@@ -670,6 +855,10 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(func=cmd_db, db_command="psql", psql_args=argv[2:])
     else:
         args = parser.parse_args(argv)
+        if getattr(args, args.help_dest, None) is None:
+            # bare `outreach` (or `outreach db`): the help, on stdout, exit 0 (as dbt and dlt)
+            args.help_parser.print_help()
+            return 0
     from outreach.dlt_pipelines import LoadBusyError
     from outreach.warehouse import connection_failure
 
@@ -677,6 +866,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `outreach … | head`
+        sys.stderr.close()
+        return 0
     except LoadBusyError as exc:
         return _fail(str(exc), EXIT_BUSY)
     except Exception as exc:
