@@ -8,7 +8,8 @@
   (outreach/events.py), so ``marketing.pipeline_errors``, ``vw_unresolved_errors`` and the
   error-rate threshold see it; alerts go out through ``marketing.ops_alert_notifications``.
   A run that failed only on operator mistakes (``OperatorError``: a missing file, an unset
-  key) is not a pipeline error and is not recorded.
+  key) is not a pipeline error and is not recorded; one that only skipped (``SkippedRun``:
+  an open circuit breaker) is recorded as a ``skipped`` event, without an error.
 """
 
 from __future__ import annotations
@@ -33,13 +34,23 @@ def _root_errors(context: dg.RunFailureSensorContext) -> list[tuple[str, Any]]:
     return steps
 
 
+def _only(context: dg.RunFailureSensorContext, names: set[str]) -> bool:
+    causes = [error for _, error in _root_errors(context)]
+    return bool(causes) and all(e is not None and e.cls_name in names for e in causes)
+
+
 def operator_mistake_only(context: dg.RunFailureSensorContext) -> bool:
     """True when every failed step failed on an operator mistake (an ``OperatorError``)."""
     from outreach.events import operator_error_names
 
-    names = operator_error_names()
-    causes = [error for _, error in _root_errors(context)]
-    return bool(causes) and all(e is not None and e.cls_name in names for e in causes)
+    return _only(context, operator_error_names())
+
+
+def skipped_only(context: dg.RunFailureSensorContext) -> bool:
+    """True when every failed step only skipped (``SkippedRun``: an open circuit breaker)."""
+    from outreach.events import SkippedRun
+
+    return _only(context, {SkippedRun.__name__})
 
 
 def run_failure_facts(context: dg.RunFailureSensorContext) -> tuple[dict, str]:
@@ -80,6 +91,10 @@ def pipeline_run_failures(context: dg.RunFailureSensorContext) -> None:
         return
     payload, message = run_failure_facts(context)
     url = database_url()
+    if skipped_only(context):
+        event_id = record_event(url, "dagster.run", {**payload, "skipped": message}, "skipped")
+        context.log.info(f"run {context.dagster_run.run_id} skipped: event {event_id}")
+        return
     event_id = record_event(url, "dagster.run", payload, status="failed")
     error_id = record_error(
         url, "dagster.run", context.dagster_run.run_id, message, "error", event_id=event_id

@@ -112,6 +112,12 @@ class OperatorError(Exception):
     Loader and export configuration errors inherit from it."""
 
 
+class SkippedRun(Exception):  # noqa: N818 (it is not an error: the point)
+    """A step that did nothing on purpose (an export whose circuit breaker is open): raised
+    (as the cause of the orchestrator's failure) so a retry policy tries again later, but
+    recorded as a ``skipped`` run, not as a pipeline error."""
+
+
 def operator_error_names() -> set[str]:
     """Class names of every ``OperatorError`` subclass imported so far (Dagster's error info
     carries the class name only)."""

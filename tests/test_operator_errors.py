@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -200,3 +201,36 @@ def test_a_dagster_run_that_failed_on_an_operator_mistake_is_not_recorded(fresh_
     ).for_run_failure()
     pipeline_run_failures(context)
     assert ops_rows(fresh_warehouse) == ([], [])
+
+
+@pytest.mark.slow
+def test_a_dagster_run_the_open_breaker_skipped_is_recorded_skipped(fresh_warehouse):
+    import dagster as dg
+
+    from orchestration.assets.exports import raise_if_unavailable
+    from orchestration.sensors import pipeline_run_failures
+
+    report = SimpleNamespace(
+        stopped="circuit breaker open for ple: 3 consecutive failures",
+        pending_after=5,
+        breaker_open=True,
+        attempts=0,
+    )
+
+    @dg.asset
+    def ple_step() -> None:
+        raise_if_unavailable(report, {}, "export ple")
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([ple_step], instance=instance, raise_on_error=False)
+    assert not result.success
+    context = dg.build_run_status_sensor_context(
+        sensor_name="pipeline_run_failures",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+    ).for_run_failure()
+    pipeline_run_failures(context)
+    events, errors = ops_rows(fresh_warehouse)
+    assert [e[:2] for e in events] == [("dagster.run", "skipped")] and errors == []
+    assert "circuit breaker open" in events[0][2]["skipped"]
