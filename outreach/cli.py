@@ -217,11 +217,11 @@ def cmd_load(args: argparse.Namespace) -> int:
             summary = load_intake_files(
                 companies=Path(args.companies) if args.companies else None,
                 people=Path(args.people) if args.people else None,
-                progress=print,
+                progress=_progress(args),
             )
         except IntakeError as exc:
             return _fail_with(exc)
-        print(summary.render())
+        _print_summary(args, summary)
         return 0
     if args.source == "apify-linkedin":
         from loaders.apify_linkedin.run import run_cli
@@ -241,6 +241,20 @@ def cmd_load(args: argparse.Namespace) -> int:
     return _fail(f"unknown source {args.source}")
 
 
+def _progress(args: argparse.Namespace):
+    """Progress lines: on stdout, or on stderr when stdout carries --json."""
+    if getattr(args, "json", False):
+        return lambda message: print(message, file=sys.stderr)
+    return print
+
+
+def _print_summary(args: argparse.Namespace, summary) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(summary.as_dict(), indent=2, default=str))
+    else:
+        print(summary.render())
+
+
 def cmd_load_millionverifier(args: argparse.Namespace) -> int:
     """Verify the due emails (or a file's) through MillionVerifier into raw_verifier.
     Exit 0 when every email got an answer, 4 when some stayed unanswered, 3 when the
@@ -255,11 +269,11 @@ def cmd_load_millionverifier(args: argparse.Namespace) -> int:
             api_timeout_s=args.timeout,
             bulk_threshold=args.bulk_threshold,
             max_emails=args.limit,
-            progress=print,
+            progress=_progress(args),
         )
     except VerifierError as exc:
         return _fail_with(exc)
-    print(summary.render())
+    _print_summary(args, summary)
     return {mv.RUN_COMPLETED: 0, mv.RUN_PARTIAL: 4, mv.RUN_CREDITS_EXHAUSTED: 3}.get(
         summary.status, 1
     )
@@ -286,7 +300,7 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
     try:
         if args.from_file:
             summary = import_analytics_file(
-                Path(args.from_file), account=args.account, progress=print
+                Path(args.from_file), account=args.account, progress=_progress(args)
             )
         else:
             summary = load_linkedin_ads(
@@ -295,13 +309,13 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
                 lookback_days=args.lookback_days,
                 accounts=[a for a in (args.accounts or "").split(",") if a.strip()] or None,
                 connections_file=args.connections,
-                progress=print,
+                progress=_progress(args),
             )
     except LinkedInAuthError as exc:
         return _fail(str(exc), 2)
     except LinkedInAdsError as exc:
         return _fail_with(exc)
-    print(summary.render())
+    _print_summary(args, summary)
     return 0
 
 
@@ -748,6 +762,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-file", metavar="FILE", help="load an exported adAnalytics response (JSON) instead"
     )
     lad.add_argument("--account", help="with --from-file: the ad account the rows belong to")
+    for loader in (li, mv, lad):
+        loader.add_argument(
+            "--json",
+            action="store_true",
+            help="print the summary as JSON on stdout (progress goes to stderr)",
+        )
     ld.set_defaults(func=cmd_load)
 
     op = sub.add_parser("ops", help="pipeline errors: list unresolved, resolve-error ID")

@@ -297,3 +297,24 @@ def test_bash_completion_completes_commands_actions_and_options():
     assert complete("db", "st") == {"start", "status", "stop"}
     assert {"--dry-run", "--yes"} <= complete("gdpr", "erase", "--")
     assert complete("export", "p") == {"ple"}
+
+
+# ---------------------------------------------------------------------------- --json loads
+def test_load_intake_json_prints_the_summary_as_json_and_progress_on_stderr(fresh_warehouse):
+    args = ("load", "intake", "--companies", str(INTAKE / "companies.csv"))
+    table = cli(
+        *args, "--people", str(INTAKE / "people.csv"), OUTREACH_DATABASE_URL=fresh_warehouse
+    )
+    assert table.returncode == 0, table.stderr
+    again = cli(
+        *args,
+        "--people",
+        str(INTAKE / "people.csv"),
+        "--json",
+        OUTREACH_DATABASE_URL=fresh_warehouse,
+    )
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["dataset"] == "raw_intake" and summary["new"] == 0
+    assert summary["already_present"] == summary["loaded"] > 0
+    assert "loading into raw_intake" in again.stderr
