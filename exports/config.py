@@ -27,12 +27,13 @@ from exports.outbox import (
     pending_count,
     requeue_dead,
 )
+from outreach.events import OperatorError
 from outreach.settings import Settings, load_settings
 
 _CHANNEL = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class ExportConfigError(Exception):
+class ExportConfigError(OperatorError):
     """The export cannot run as configured (a webhook URL without the secret, a bad value)."""
 
 
@@ -93,7 +94,8 @@ def run_export(database_url: str, specs: Sequence[OutboxSpec], **options: Any) -
     Without a URL nothing is sent and the rows wait (the report says why). A relation that
     does not exist yet is skipped (reported as missing). Each run is a pipeline event
     ``export.<target>`` (outreach/events.py): failed, with an error, when the receiver was
-    unavailable, the breaker open or rows were refused."""
+    unavailable, the breaker opened or rows were refused; skipped (no error) when the
+    open breaker skipped the run without an attempt."""
     from outreach.events import recording
 
     target = specs[0].target if specs else "unknown"
@@ -102,7 +104,10 @@ def run_export(database_url: str, specs: Sequence[OutboxSpec], **options: Any) -
     ) as event:
         report = _run_export(database_url, specs, **options)
         event.update(summary=report.as_dict())
-        if options.get("url") and report.stopped:
+        if options.get("url") and report.breaker_open and not report.attempts:
+            # the open breaker skipped the run: nothing was tried, nothing newly failed
+            event.skip(report.stopped or "circuit breaker open")
+        elif options.get("url") and report.stopped:
             event.fail(f"export {target} stopped: {report.stopped}")
         elif report.failed_rows or report.dead_lettered:
             event.fail(

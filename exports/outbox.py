@@ -302,9 +302,14 @@ class DeliveryReport:
             return "\n".join(p.render() for p in self.parts)
         if self.missing_relation:
             return f"{self.relation} does not exist yet (build the models first): nothing sent"
+        # the counts add up: pending before = delivered + dead-lettered + pending after,
+        # and pending after = failed (retried next run) + held + not tried
+        untried = max(self.pending_after - self.failed_rows - self.held_rows, 0)
         text = (
-            f"{self.target} ({self.relation}): {self.delivered} delivered, {self.failed_rows} "
-            f"failed, {self.dead_lettered} dead-lettered, {self.pending_after} pending, "
+            f"{self.target} ({self.relation}): {self.pending_before} rows pending: "
+            f"{self.delivered} delivered, {self.dead_lettered} dead-lettered, "
+            f"{self.pending_after} pending ({self.failed_rows} failed and retried next run, "
+            f"{self.held_rows} held behind a failed row, {untried} not tried); "
             f"{self.dead_letters} in the dead letter ({self.attempts} attempts, "
             f"{self.seconds:.2f} s)"
         )

@@ -7,9 +7,14 @@
   event (status failed) and a pipeline error (record_id = the run id) in ``raw_ops``
   (outreach/events.py), so ``marketing.pipeline_errors``, ``vw_unresolved_errors`` and the
   error-rate threshold see it; alerts go out through ``marketing.ops_alert_notifications``.
+  A run that failed only on operator mistakes (``OperatorError``: a missing file, an unset
+  key) is not a pipeline error and is not recorded; one that only skipped (``SkippedRun``:
+  an open circuit breaker) is recorded as a ``skipped`` event, without an error.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import dagster as dg
 
@@ -18,15 +23,44 @@ from orchestration.assets.apify import linkedin_refresh_rate_limit_retry
 from orchestration.assets.exports import exports_sensors
 
 
-def run_failure_facts(context: dg.RunFailureSensorContext) -> tuple[dict, str]:
-    """The payload and error message recorded for a failed run."""
-    run = context.dagster_run
+def _root_errors(context: dg.RunFailureSensorContext) -> list[tuple[str, Any]]:
+    """(step key, root cause error info or None) of each failed step."""
     steps = []
     for event in context.get_step_failure_events():
         error = getattr(event.event_specific_data, "error", None)
         while error is not None and error.cause is not None:  # the root cause says most
             error = error.cause
-        steps.append((event.step_key, error.message.strip() if error else event.message))
+        steps.append((event.step_key, error))
+    return steps
+
+
+def _only(context: dg.RunFailureSensorContext, names: set[str]) -> bool:
+    causes = [error for _, error in _root_errors(context)]
+    return bool(causes) and all(e is not None and e.cls_name in names for e in causes)
+
+
+def operator_mistake_only(context: dg.RunFailureSensorContext) -> bool:
+    """True when every failed step failed on an operator mistake (an ``OperatorError``)."""
+    from outreach.events import operator_error_names
+
+    return _only(context, operator_error_names())
+
+
+def skipped_only(context: dg.RunFailureSensorContext) -> bool:
+    """True when every failed step only skipped (``SkippedRun``: an open circuit breaker)."""
+    from outreach.events import SkippedRun
+
+    return _only(context, {SkippedRun.__name__})
+
+
+def run_failure_facts(context: dg.RunFailureSensorContext) -> tuple[dict, str]:
+    """The payload and error message recorded for a failed run."""
+    run = context.dagster_run
+    messages = {e.step_key: e.message for e in context.get_step_failure_events()}
+    steps = [
+        (step, error.message.strip() if error else messages[step])
+        for step, error in _root_errors(context)
+    ]
     payload = {
         "run_id": run.run_id,
         "job_name": run.job_name,
@@ -50,8 +84,17 @@ def pipeline_run_failures(context: dg.RunFailureSensorContext) -> None:
     from outreach.events import record_error, record_event
     from outreach.warehouse import database_url
 
+    if operator_mistake_only(context):
+        context.log.info(
+            f"run {context.dagster_run.run_id} failed on an operator mistake: not recorded"
+        )
+        return
     payload, message = run_failure_facts(context)
     url = database_url()
+    if skipped_only(context):
+        event_id = record_event(url, "dagster.run", {**payload, "skipped": message}, "skipped")
+        context.log.info(f"run {context.dagster_run.run_id} skipped: event {event_id}")
+        return
     event_id = record_event(url, "dagster.run", payload, status="failed")
     error_id = record_error(
         url, "dagster.run", context.dagster_run.run_id, message, "error", event_id=event_id

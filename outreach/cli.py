@@ -12,6 +12,7 @@ import os
 import shlex
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from outreach.settings import PROJECT_ROOT, load_settings
@@ -22,12 +23,22 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
+def _fail_with(exc: BaseException) -> int:
+    """A step's error: exit 2 for an operator mistake (missing file, unset key), else 1."""
+    from outreach.events import OperatorError
+
+    return _fail(str(exc), EXIT_USAGE if isinstance(exc, OperatorError) else 1)
+
+
 # exit codes every command shares (documented in the epilog and the README)
+EXIT_USAGE = 2  # bad arguments or configuration: a missing file, an unset key or secret
 EXIT_UNREACHABLE = 5  # the warehouse database cannot be reached or refused the login
 EXIT_BUSY = 6  # another load of the same source is still running after the wait
 
-EPILOG = """exit codes: 0 done; 1 failed (the message says why); 2 bad arguments (or, for
-load linkedin-ads, the access token was rejected); 3 and 4 as each command's help says;
+EPILOG = """exit codes: 0 done; 1 failed (the message says why); 2 bad arguments or
+configuration: a missing file, an unset API key, a webhook URL without its secret (or, for
+load linkedin-ads, the access token was rejected): not recorded as a pipeline error;
+3 and 4 as each command's help says;
 5 the warehouse database cannot be reached or refused the login (wrong password);
 6 another load of the same source is still running (waited OUTREACH_LOAD_LOCK_TIMEOUT_S,
 default 600 s); 130 interrupted."""
@@ -91,12 +102,19 @@ def cmd_db(args: argparse.Namespace) -> int:
                     f"embedded PostgreSQL running: {redact(url)} (`outreach db url` shows the password)"
                 )
         elif args.db_command == "stop":
-            if external:
-                print("OUTREACH_DATABASE_URL is set: the server is not ours to stop")
-            else:
-                stopped = embedded_server(settings).stop()
-                print("stopped" if stopped else "not running")
+            # the embedded server of this project (its .outreach folder), whatever
+            # OUTREACH_DATABASE_URL says: `eval "$(outreach env)"` sets it to that server
+            stopped = embedded_server(settings).stop()
+            print("stopped" if stopped else "not running")
+            if external and not stopped:
+                print(
+                    f"(OUTREACH_DATABASE_URL points at {redact(settings.database_url)}: "
+                    "not ours to stop)"
+                )
         elif args.db_command == "status":
+            server = embedded_server(settings)
+            st = server.status()
+            embedded = {**st.as_dict(), **({"url": redact(server.url())} if st.running else {})}
             if external:
                 from outreach.warehouse import connect
 
@@ -106,14 +124,12 @@ def cmd_db(args: argparse.Namespace) -> int:
                     "mode": "external",
                     "url": redact(settings.database_url),
                     "version": version,
+                    "embedded": embedded,
                 }
             else:
-                st = embedded_server(settings).status()
-                info = {"mode": "embedded", **st.as_dict()}
-                if st.running:
-                    info["url"] = redact(embedded_server(settings).url())
+                info = {"mode": "embedded", **embedded}
             print(json.dumps(info, indent=2))
-            return 0 if external or info.get("running") else 3
+            return 0 if external or st.running else 3
         elif args.db_command == "grant-reader":
             return cmd_db_grant_reader(args, database_url(settings))
         elif args.db_command == "psql":
@@ -162,6 +178,11 @@ def cmd_env(args: argparse.Namespace) -> int:
     env = {"OUTREACH_DATABASE_URL": url, **dbt_env(url)}
     env["DAGSTER_HOME"] = str(_dagster_home())
     env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    # the venv's bin first on PATH, so plain `dbt` and `dagster` are this project's (once:
+    # evaluating it again does not grow PATH)
+    venv_bin = str(Path(sys.executable).parent)
+    rest = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and d != venv_bin]
+    env["PATH"] = os.pathsep.join([venv_bin, *rest])
     for key, value in env.items():
         print(f"export {key}={shlex.quote(value)}")
     return 0
@@ -191,16 +212,16 @@ def cmd_load(args: argparse.Namespace) -> int:
         from loaders.intake.run import IntakeError, load_intake_files
 
         if not args.companies and not args.people:
-            return _fail("give --companies FILE and/or --people FILE")
+            return _fail("give --companies FILE and/or --people FILE", EXIT_USAGE)
         try:
             summary = load_intake_files(
                 companies=Path(args.companies) if args.companies else None,
                 people=Path(args.people) if args.people else None,
-                progress=print,
+                progress=_progress(args),
             )
         except IntakeError as exc:
-            return _fail(str(exc))
-        print(summary.render())
+            return _fail_with(exc)
+        _print_summary(args, summary)
         return 0
     if args.source == "apify-linkedin":
         from loaders.apify_linkedin.run import run_cli
@@ -220,6 +241,20 @@ def cmd_load(args: argparse.Namespace) -> int:
     return _fail(f"unknown source {args.source}")
 
 
+def _progress(args: argparse.Namespace):
+    """Progress lines: on stdout, or on stderr when stdout carries --json."""
+    if getattr(args, "json", False):
+        return lambda message: print(message, file=sys.stderr)
+    return print
+
+
+def _print_summary(args: argparse.Namespace, summary) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(summary.as_dict(), indent=2, default=str))
+    else:
+        print(summary.render())
+
+
 def cmd_load_millionverifier(args: argparse.Namespace) -> int:
     """Verify the due emails (or a file's) through MillionVerifier into raw_verifier.
     Exit 0 when every email got an answer, 4 when some stayed unanswered, 3 when the
@@ -234,11 +269,11 @@ def cmd_load_millionverifier(args: argparse.Namespace) -> int:
             api_timeout_s=args.timeout,
             bulk_threshold=args.bulk_threshold,
             max_emails=args.limit,
-            progress=print,
+            progress=_progress(args),
         )
     except VerifierError as exc:
-        return _fail(str(exc))
-    print(summary.render())
+        return _fail_with(exc)
+    _print_summary(args, summary)
     return {mv.RUN_COMPLETED: 0, mv.RUN_PARTIAL: 4, mv.RUN_CREDITS_EXHAUSTED: 3}.get(
         summary.status, 1
     )
@@ -261,11 +296,11 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
             date.fromisoformat(d) if d else None for d in (args.start_date, args.end_date)
         )
     except ValueError as exc:
-        return _fail(f"--start-date / --end-date: {exc} (expected YYYY-MM-DD)")
+        return _fail(f"--start-date / --end-date: {exc} (expected YYYY-MM-DD)", EXIT_USAGE)
     try:
         if args.from_file:
             summary = import_analytics_file(
-                Path(args.from_file), account=args.account, progress=print
+                Path(args.from_file), account=args.account, progress=_progress(args)
             )
         else:
             summary = load_linkedin_ads(
@@ -274,13 +309,13 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
                 lookback_days=args.lookback_days,
                 accounts=[a for a in (args.accounts or "").split(",") if a.strip()] or None,
                 connections_file=args.connections,
-                progress=print,
+                progress=_progress(args),
             )
     except LinkedInAuthError as exc:
         return _fail(str(exc), 2)
     except LinkedInAdsError as exc:
-        return _fail(str(exc))
-    print(summary.render())
+        return _fail_with(exc)
+    _print_summary(args, summary)
     return 0
 
 
@@ -304,14 +339,34 @@ def cmd_ops(args: argparse.Namespace) -> int:
             "select error_id, created_at, severity, event_type, record_id, error_message"
             " from raw_ops.pipeline_errors where not resolved order by created_at, error_id"
         ).fetchall()
-    for error_id, created_at, severity, event_type, record_id, message in rows:
-        first_line = (message.splitlines() or [""])[0][:120]
-        print(
-            f"{error_id:>6}  {created_at:%Y-%m-%d %H:%M}  {severity:<8} {event_type:<24} "
-            f"{record_id or '-':<12} {first_line}"
-        )
+    columns = ("error_id", "created_at", "severity", "event_type", "record_id", "message")
+    if args.json:
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        for record in records:
+            record["created_at"] = record["created_at"].isoformat()
+        print(json.dumps(records, indent=2))
+        return 0
+    print(_table(columns, [(*row[:4], row[4] or "-", row[5]) for row in rows]))
     print(f"{len(rows)} unresolved error(s); `outreach ops resolve-error ID` resolves one")
     return 0
+
+
+def _table(columns: tuple[str, ...], rows: list[tuple]) -> str:
+    """A plain text table: a header, then one row each; the last column (a message) in
+    full, its further lines indented under it."""
+    texts = [
+        [f"{v:%Y-%m-%d %H:%M:%S%z}" if hasattr(v, "strftime") else str(v) for v in row]
+        for row in rows
+    ]
+    widths = [max([len(columns[i])] + [len(t[i]) for t in texts]) for i in range(len(columns) - 1)]
+    indent = " " * (sum(widths) + 2 * len(widths))
+
+    def line(values: list[str]) -> str:
+        head = "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=False))
+        first, *more = (values[-1].splitlines() or [""]) if values else [""]
+        return "\n".join([f"{head}  {first}".rstrip(), *(f"{indent}{m}" for m in more)])
+
+    return "\n".join([line(list(columns)), *(line(t) for t in texts)])
 
 
 # ---------------------------------------------------------------------------- gdpr
@@ -341,30 +396,67 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
             else:
                 print(text)
             return 0
+        if not args.dry_run and not args.yes:
+            refused = _confirm_erase(args.email)
+            if refused is not None:
+                return refused
         summary = erase_person(
             url,
             args.email,
             linkedin_urls=args.linkedin_url,
             names=args.name,
             rebuild=not args.no_rebuild,
-            progress=print,
+            progress=(lambda m: print(m, file=sys.stderr)) if args.json else print,
+            dry_run=args.dry_run,
         )
     except GdprError as exc:
         return _fail(str(exc))
-    print(summary.render())
-    return 0 if not summary.left_over else 4
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print(summary.render())
+    return 0 if args.dry_run or not summary.left_over else 4
+
+
+def _confirm_erase(email: str) -> int | None:
+    """Ask before erasing (on a terminal); None to go on, else the exit code."""
+    if not sys.stdin.isatty():
+        return _fail(
+            "gdpr erase deletes data for good: confirm with --yes (no terminal to ask on), "
+            "or see what it would do with --dry-run",
+            EXIT_USAGE,
+        )
+    answer = input(
+        f"Erase everything held about {email} (raw rows, key maps, files; cannot be undone)? "
+        "Type 'erase' to go on: "
+    )
+    if answer.strip().lower() != "erase":
+        print("nothing erased", file=sys.stderr)
+        return 1
+    return None
 
 
 # ---------------------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace) -> int:
     """Deliver an outbox to its webhook. Exit 0 when nothing deliverable is left pending, 3
     when the receiver is unavailable or its circuit breaker is open (rows stay pending), 4
-    when the receiver refused rows (failed or dead-lettered), 1 when the export cannot run
-    (no webhook URL or secret, a bad setting, the outbox not built)."""
+    when the receiver refused rows (failed or dead-lettered), 2 when the export is not
+    configured (no webhook URL, a URL without its secret, a bad setting), 1 when it cannot
+    run otherwise (the outbox not built). With --json every outcome, errors included, is
+    one JSON object on stdout."""
     from exports.config import ExportConfigError
     from exports.outbox import redact_url
     from outreach.embedded import EmbeddedError
     from outreach.warehouse import database_url
+
+    def error(message: str, code: int, kind: str) -> int:
+        if args.json:
+            print(
+                json.dumps(
+                    {"target": args.target, "error": message, "kind": kind, "exit_code": code}
+                )
+            )
+        return _fail(message, code)
 
     settings = load_settings()
     if args.target == "ple":
@@ -376,18 +468,26 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         url, variable = settings.alert_webhook_url, "ALERT_WEBHOOK_URL"
     if not url:
-        return _fail(f"{variable} is not set: nothing sent, the rows wait in the outbox")
+        return error(
+            f"{variable} is not set: nothing sent, the rows wait in the outbox",
+            EXIT_USAGE,
+            "config_error",
+        )
     progress = (lambda m: print(m, file=sys.stderr)) if args.json else print
     try:
         warehouse = database_url(settings)
         progress(f"export {args.target} -> {redact_url(url)}")
         report = run(warehouse, progress=progress, retry_dead=args.retry_dead)
-    except (ExportConfigError, EmbeddedError) as exc:
-        return _fail(str(exc))
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+    except ExportConfigError as exc:
+        return error(str(exc), EXIT_USAGE, "config_error")
+    except EmbeddedError as exc:
+        return error(str(exc), 1, "warehouse_error")
     if report.missing_relation:
-        return _fail(f"{report.relation} does not exist yet: build the models first")
+        return error(
+            f"{report.relation} does not exist yet: build the models first", 1, "not_built"
+        )
+    if args.json:  # (without --json, the run printed its summary as it ended)
+        print(json.dumps(report.as_dict(), indent=2))
     if report.dead_letters:
         progress(
             f"{report.dead_letters} rows in the dead letter (marketing.outbox_delivery_state); "
@@ -447,6 +547,82 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 130
 
 
+# ---------------------------------------------------------------------------- completion
+def cmd_completion(args: argparse.Namespace) -> int:
+    """A bash completion script generated from the argparse tree (no extra dependency)."""
+    print(bash_completion(build_parser()))
+    return 0
+
+
+def _words(parser: argparse.ArgumentParser, path: str, out: dict[str, list[str]]) -> None:
+    words: list[str] = []
+    for action in parser._actions:
+        words += [o for o in action.option_strings if o.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                words.append(name)
+                _words(child, f"{path} {name}".strip(), out)
+        elif not action.option_strings and action.choices:
+            words += list(action.choices)
+    out[path] = words
+
+
+def bash_completion(parser: argparse.ArgumentParser) -> str:
+    tree: dict[str, list[str]] = {}
+    _words(parser, "", tree)
+    cases = "\n".join(
+        f'        "{path}") words={shlex.quote(" ".join(words))} ;;'
+        for path, words in sorted(tree.items())
+        if words
+    )
+    known = "|".join(f'"{path}"' for path in sorted(tree) if path)
+    return f"""# bash completion for outreach (generated by `outreach completion bash`)
+_outreach() {{
+    local cur word next path="" words=""
+    cur="${{COMP_WORDS[COMP_CWORD]}}"
+    for word in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
+        next="${{path:+$path }}$word"
+        case "$next" in
+            {known}) path="$next" ;;
+        esac
+    done
+    case "$path" in
+{cases}
+    esac
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}}
+complete -o default -F _outreach outreach"""
+
+
+COMMAND_EXIT_CODES = {
+    "load millionverifier": "this command: 0 every email answered, 4 some unanswered, "
+    "3 the credits ran out, 1 the run failed.",
+    "load linkedin-ads": "this command: 2 also when LinkedIn rejected the access token (401).",
+    "load apify-linkedin": "this command: 1 when a refresh job failed.",
+    "export": "this command: 0 nothing deliverable left pending; 3 the receiver is "
+    "unavailable or its circuit breaker is open (rows stay pending); 4 the receiver refused "
+    "rows; 2 not configured (no URL, no secret); 1 the outbox is not built.",
+    "gdpr erase": "this command: 4 the email or a profile URL is still found afterwards; "
+    "2 not confirmed (no terminal and no --yes); 1 the answer was not 'erase'.",
+    "db status": "this command: 3 the embedded server is not running (no URL set).",
+    "ops resolve-error": "this command: 1 when an id was not found or already resolved.",
+}
+
+
+def _parsers(
+    parser: argparse.ArgumentParser, path: str = ""
+) -> list[tuple[argparse.ArgumentParser, str]]:
+    """Every subcommand's parser with its own exit-code line (if any)."""
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                here = f"{path} {name}".strip()
+                out.append((child, COMMAND_EXIT_CODES.get(here, "")))
+                out += _parsers(child, here)
+    return out
+
+
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -455,7 +631,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from outreach import __version__
+
+    p.add_argument("--version", action="version", version=f"outreach {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     d = sub.add_parser(
         "demo", help="generate demo data, load it, build every model, print a summary"
@@ -469,11 +648,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="the warehouse server: start|stop|status|url|psql|grant-reader")
-    dbs = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    dbs = db.add_subparsers(dest="db_command", metavar="ACTION")
     for name, text in [
         ("start", "start the embedded PostgreSQL (no-op with OUTREACH_DATABASE_URL)"),
-        ("stop", "stop the embedded PostgreSQL"),
-        ("status", "show whether the server runs, its port and data folder (JSON)"),
+        ("stop", "stop the embedded PostgreSQL (even when OUTREACH_DATABASE_URL is set)"),
+        (
+            "status",
+            "show whether the embedded server runs, its port and data folder, and the "
+            "OUTREACH_DATABASE_URL server if set (JSON); exit 3 when the embedded one is "
+            "not running and no URL is set",
+        ),
         (
             "url",
             "print the connection URL, password included (starts the embedded server if needed)",
@@ -492,23 +676,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="environment variable holding NAME's password (never pass it as an argument)",
     )
     ps = dbs.add_parser("psql", help="open psql on the warehouse; extra args go to psql")
-    ps.add_argument("psql_args", nargs=argparse.REMAINDER)
+    ps.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments passed to psql")
     db.set_defaults(func=cmd_db)
 
-    e = sub.add_parser("env", help="print export lines so plain `dbt` and `dagster dev` work")
+    e = sub.add_parser(
+        "env",
+        help="print export lines (the warehouse URL, dbt profile, the venv's bin on PATH): "
+        'after `eval "$(outreach env)"` plain `dbt` and `dagster dev` work',
+    )
     e.set_defaults(func=cmd_env)
 
     t = sub.add_parser("dbt", help="run dbt against the warehouse (arguments pass through)")
-    t.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    t.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments passed to dbt")
     t.set_defaults(func=cmd_dbt)
 
     f = sub.add_parser("sqlfluff", help="sqlfluff lint|fix the dbt models (dbt templater)")
-    f.add_argument("action", nargs="?", default="lint", choices=["lint", "fix"])
-    f.add_argument("paths", nargs="*")
+    f.add_argument(
+        "action", nargs="?", default="lint", choices=["lint", "fix"], help="lint (default) or fix"
+    )
+    f.add_argument("paths", nargs="*", help="paths under dbt_project/ (default models)")
     f.set_defaults(func=cmd_sqlfluff)
 
     ld = sub.add_parser("load", help="load vendor data or intake files into the raw schemas")
-    lds = ld.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    lds = ld.add_subparsers(dest="source", metavar="SOURCE")
     li = lds.add_parser("intake", help="company/people intake files (CSV or JSONL)")
     li.add_argument("--companies", help="companies file (.csv or .jsonl)")
     li.add_argument("--people", help="people file (.csv or .jsonl)")
@@ -572,16 +762,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-file", metavar="FILE", help="load an exported adAnalytics response (JSON) instead"
     )
     lad.add_argument("--account", help="with --from-file: the ad account the rows belong to")
+    for loader in (li, mv, lad):
+        loader.add_argument(
+            "--json",
+            action="store_true",
+            help="print the summary as JSON on stdout (progress goes to stderr)",
+        )
     ld.set_defaults(func=cmd_load)
 
     op = sub.add_parser("ops", help="pipeline errors: list unresolved, resolve-error ID")
-    ops = op.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
-    ops.add_parser("errors", help="list the unresolved pipeline errors")
+    ops = op.add_subparsers(dest="ops_command", metavar="ACTION")
+    oe = ops.add_parser("errors", help="list the unresolved pipeline errors (full messages)")
+    oe.add_argument("--json", action="store_true", help="print them as a JSON array")
     re_ = ops.add_parser("resolve-error", help="mark pipeline errors resolved")
-    re_.add_argument("error_ids", type=int, nargs="+", metavar="ID")
+    re_.add_argument(
+        "error_ids", type=int, nargs="+", metavar="ID", help="error ids (from `ops errors`)"
+    )
     op.set_defaults(func=cmd_ops)
     g = sub.add_parser("gdpr", help="GDPR requests: export|erase everything about a person")
-    gs = g.add_subparsers(dest="gdpr_command", required=True, metavar="ACTION")
+    gs = g.add_subparsers(dest="gdpr_command", metavar="ACTION")
     for action, text in [
         ("export", "write everything held about the person (raw and marts) as JSON"),
         ("erase", "delete the person from raw, tombstone them for later loads, rebuild"),
@@ -611,6 +810,18 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument(
                 "--no-rebuild", action="store_true", help="skip the dbt rebuild afterwards"
             )
+            a.add_argument(
+                "--yes",
+                "-y",
+                action="store_true",
+                help="do not ask for confirmation (required when not on a terminal)",
+            )
+            a.add_argument(
+                "--dry-run",
+                action="store_true",
+                help="report what would be erased (rows, tombstones, files); change nothing",
+            )
+            a.add_argument("--json", action="store_true", help="print the summary as JSON")
     g.set_defaults(func=cmd_gdpr)
     x = sub.add_parser(
         "export", help="deliver an outbox to its webhook: ple (PLE enqueue) or alerts"
@@ -625,9 +836,32 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_export)
 
     u = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on 127.0.0.1:3000")
-    u.add_argument("--host", default="127.0.0.1")
-    u.add_argument("--port", type=int, default=3000)
+    u.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    u.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     u.set_defaults(func=cmd_ui)
+
+    c = sub.add_parser("completion", help="print a shell completion script")
+    c.add_argument(
+        "shell",
+        choices=["bash"],
+        help='the shell; e.g. `eval "$(outreach completion bash)"` in ~/.bashrc',
+    )
+    c.set_defaults(func=cmd_completion)
+
+    # every command's help ends with the exit codes: its own, then the shared ones
+    for parser, own in _parsers(p):
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = "\n".join(filter(None, [textwrap.fill(own, 88), EPILOG]))
+
+    # a command group run without its action prints the group's help
+    for group, dest in (
+        (db, "db_command"),
+        (ld, "source"),
+        (op, "ops_command"),
+        (g, "gdpr_command"),
+    ):
+        group.set_defaults(help_parser=group, help_dest=dest)
+    p.set_defaults(help_parser=p, help_dest="command")
     return p
 
 
@@ -641,6 +875,10 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(func=cmd_db, db_command="psql", psql_args=argv[2:])
     else:
         args = parser.parse_args(argv)
+        if getattr(args, args.help_dest, None) is None:
+            # bare `outreach` (or `outreach db`): the help, on stdout, exit 0 (as dbt and dlt)
+            args.help_parser.print_help()
+            return 0
     from outreach.dlt_pipelines import LoadBusyError
     from outreach.warehouse import connection_failure
 
@@ -648,6 +886,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `outreach … | head`
+        sys.stderr.close()
+        return 0
     except LoadBusyError as exc:
         return _fail(str(exc), EXIT_BUSY)
     except Exception as exc:

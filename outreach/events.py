@@ -4,7 +4,9 @@
   ``load.intake``, ``dbt.build``, ``export.alerts``, ``dagster.run``), ``pending`` while
   it runs, then ``processed`` or ``failed``; ``payload`` (jsonb) says what it was given and
   what it did. A pending event names the process that runs it (the raw-only column
-  ``runner``: host, pid, the pid's start time, boot id); the next step recorded closes the pending events of
+  ``runner``: host, pid, the pid's start time, boot id); ``skipped`` when it ran but did
+  nothing on purpose (an export whose circuit breaker is open): no error, and not a run the
+  error rates count. The next step recorded closes the pending events of
   runs that died without a word (killed, crashed) as ``abandoned``: on this host when that
   process is gone, on another host when older than ``ABANDON_AFTER``.
 - ``raw_ops.pipeline_errors``: one row per error (``record_id`` names what failed: the
@@ -14,6 +16,10 @@
 dbt publishes them as ``marketing.pipeline_events``, ``marketing.pipeline_errors``,
 ``marketing.vw_error_rate_24h`` and ``marketing.vw_unresolved_errors``; the monitoring
 thresholds (``seeds/monitoring_thresholds.csv``) read them too.
+
+Operator mistakes are not pipeline errors: a step that raises ``OperatorError`` (a missing
+file, a missing API key, a webhook URL without its secret) leaves no event and no error
+behind; the command fails with the message and exit code 2.
 
 Recording never makes a step fail: every function here that a step calls logs a warning
 and returns ``None`` when the warehouse cannot be written. The simple API::
@@ -49,7 +55,7 @@ from outreach.warehouse import connection_failure
 log = logging.getLogger(__name__)
 
 SCHEMA = "raw_ops"
-EVENT_STATUSES = ("pending", "processed", "failed", "abandoned")
+EVENT_STATUSES = ("pending", "processed", "failed", "abandoned", "skipped")
 # a pending event of another host (whose process we cannot check) older than this is dead
 ABANDON_AFTER = timedelta(hours=24)
 SEVERITIES = ("warning", "error", "critical")
@@ -63,7 +69,7 @@ create table if not exists {SCHEMA}.pipeline_events (
     event_type text not null,
     payload jsonb not null default '{{}}'::jsonb,
     status text not null default 'pending'
-        check (status in ('pending', 'processed', 'failed', 'abandoned')),
+        check (status in ('pending', 'processed', 'failed', 'abandoned', 'skipped')),
     created_at timestamptz not null default now(),
     processed_at timestamptz,
     updated_at timestamptz not null default now(),
@@ -96,6 +102,31 @@ comment on table {SCHEMA}.pipeline_errors is
 TABLES = {"pipeline_events", "pipeline_errors"}
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OperatorError(Exception):
+    """A mistake of whoever started the step, not a failure of the pipeline: a missing or
+    unusable input file, an unset API key, a webhook URL without its secret, a bad
+    argument. The command fails with the message (exit code 2); ``recording`` leaves no
+    event and no error for it, so it never counts in error rates nor fires an ops alert.
+    Loader and export configuration errors inherit from it."""
+
+
+class SkippedRun(Exception):  # noqa: N818 (it is not an error: the point)
+    """A step that did nothing on purpose (an export whose circuit breaker is open): raised
+    (as the cause of the orchestrator's failure) so a retry policy tries again later, but
+    recorded as a ``skipped`` run, not as a pipeline error."""
+
+
+def operator_error_names() -> set[str]:
+    """Class names of every ``OperatorError`` subclass imported so far (Dagster's error info
+    carries the class name only)."""
+    names, todo = set(), [OperatorError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
 
 
 def ensure_raw_tables(database_url: str) -> bool:
@@ -154,14 +185,14 @@ def _allow_abandoned(conn: psycopg.Connection) -> None:
         """,
         (f"{SCHEMA}.pipeline_events",),
     ).fetchone()
-    if definition is None or "abandoned" in definition[0]:
+    if definition is None or all(status in definition[0] for status in EVENT_STATUSES):
         return
     conn.execute(
         f"""
         alter table {SCHEMA}.pipeline_events
             drop constraint pipeline_events_status_check,
             add constraint pipeline_events_status_check
-                check (status in ('pending', 'processed', 'failed', 'abandoned'))
+                check (status in ('pending', 'processed', 'failed', 'abandoned', 'skipped'))
         """
     )
 
@@ -474,18 +505,34 @@ def mark_failed(
 
 class StepEvent:
     """What ``recording`` yields: ``update(**facts)`` adds to the payload recorded at the
-    end; ``fail(message)`` ends the step ``failed`` with an error without raising."""
+    end; ``fail(message)`` ends the step ``failed`` with an error without raising;
+    ``skip(reason)`` ends it ``skipped`` (no error: it did nothing on purpose)."""
 
     def __init__(self, event_id: int | None) -> None:
         self.event_id = event_id
         self.facts: dict[str, Any] = {}
         self.failure: tuple[str, str] | None = None
+        self.skipped: str | None = None
 
     def update(self, **facts: Any) -> None:
         self.facts.update(facts)
 
     def fail(self, message: str, severity: str = "error") -> None:
         self.failure = (message, severity)
+
+    def skip(self, reason: str) -> None:
+        self.skipped = reason
+
+
+def _forget_event(database_url: str, event_id: int | None) -> None:
+    """Remove the pending event of a step that never started (an operator mistake)."""
+    if event_id is None:
+        return
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            f"delete from {SCHEMA}.pipeline_events where event_id = %s and status = 'pending'",
+            (event_id,),
+        )
 
 
 @contextmanager
@@ -496,7 +543,9 @@ def recording(
 ) -> Iterator[StepEvent]:
     """Record a step: an event ``pending`` on entry, ``processed`` on a normal exit,
     ``failed`` plus an error (record_id = the event id) when the block raises (the
-    exception propagates) or calls ``event.fail(...)``. Never raises on its own."""
+    exception propagates) or calls ``event.fail(...)``, ``skipped`` when it calls
+    ``event.skip(reason)``. An ``OperatorError`` leaves nothing behind (the pending event
+    is removed): it is the operator's mistake, not the pipeline's. Never raises on its own."""
     url = database_url
     if url is None:
         url = _safely("event", _warehouse_url)
@@ -511,6 +560,9 @@ def recording(
         _safely("abandoned events", close_abandoned, url)
     try:
         yield event
+    except OperatorError:
+        _safely("event", _forget_event, url, event.event_id)
+        raise
     except BaseException as exc:
         if unrecorded is not None and connection_failure(exc) and connection_failure(unrecorded):
             raise  # the warehouse is unreachable: the step's own error says so, in one line
@@ -532,6 +584,16 @@ def recording(
         message, severity = event.failure
         mark_failed(url, event.event_id, event.facts)
         record_error(url, event_type, event.event_id, message, severity, event_id=event.event_id)
+    elif event.skipped is not None:
+        if event.event_id is not None:
+            _safely(
+                "event status",
+                set_event_status,
+                url,
+                event.event_id,
+                "skipped",
+                payload={**event.facts, "skipped": event.skipped},
+            )
     else:
         mark_processed(url, event.event_id, event.facts)
 

@@ -303,6 +303,7 @@ class ErasureSummary:
     files_deleted: list[str] = field(default_factory=list)  # under the state dir, relative
     files_scanned: int = 0
     not_reached: list[str] = field(default_factory=list)
+    dry_run: bool = False  # counted what an erasure would do, changed nothing
 
     @property
     def left_over(self) -> dict[str, Any]:
@@ -346,10 +347,13 @@ class ErasureSummary:
             "files_scanned": self.files_scanned,
             "files_deleted": self.files_deleted,
             "not_reached": self.not_reached,
+            "dry_run": self.dry_run,
         }
 
     def render(self) -> str:
         # no plain identifiers here: this is printed and may end up in logs
+        if self.dry_run:
+            return self._render_dry_run()
         out = [
             f"GDPR erasure of email sha256 {tombstones.sha256(self.subject.email)[:16]}… "
             f"({len(self.subject.linkedin_urls)} LinkedIn URL(s), "
@@ -380,6 +384,26 @@ class ErasureSummary:
         if self.not_reached:
             out.append("NOT REACHED (erase these by hand if they hold the person):")
             out += [f"  {what}" for what in self.not_reached]
+        return "\n".join(out)
+
+    def _render_dry_run(self) -> str:
+        out = [
+            f"DRY RUN, nothing changed: an erasure of email sha256 "
+            f"{tombstones.sha256(self.subject.email)[:16]}… "
+            f"({len(self.subject.linkedin_urls)} LinkedIn URL(s), "
+            f"{len(self.subject.names)} name(s) tied to it) would",
+            f"add tombstones: {self.tombstones_added}",
+        ]
+        out += [f"delete {n:>6}  {rel}" for rel, n in sorted(self.deleted.items())]
+        out += [f"redact {n:>6}  {rel}" for rel, n in sorted(self.redacted.items())]
+        if not self.deleted:
+            out.append("delete nothing: no rows hold the email or a LinkedIn URL of the person")
+        out.append(
+            f"delete {len(self.files_deleted)} of {self.files_scanned} file(s) under the "
+            "state dir (they hold the email or a profile URL)"
+        )
+        out += [f"  {path}" for path in self.files_deleted]
+        out.append("then rebuild the dbt models (dbt run --full-refresh)")
         return "\n".join(out)
 
 
@@ -531,13 +555,13 @@ def _file_holds(path: Path, hashes: frozenset[str]) -> bool:
 
 
 def erase_state_files(
-    subject: Subject, state_dir: Path, *, skip: Iterable[Path] = ()
+    subject: Subject, state_dir: Path, *, skip: Iterable[Path] = (), delete: bool = True
 ) -> tuple[int, list[str], list[str]]:
     """Delete every file under ``state_dir`` (dlt working folders and the rest) that holds
     the subject's email or a LinkedIn URL in any spelling. Directories in ``skip`` (the
     embedded server's data directory: the warehouse, erased through SQL) are left out.
     Returns (files scanned, files deleted, what could not be read) with paths relative to
-    ``state_dir``."""
+    ``state_dir``; with ``delete=False`` the files that would be deleted, left in place."""
     hashes = frozenset(
         h for _, h in tombstones.identifier_hashes([subject.email], subject.linkedin_urls)
     )
@@ -563,7 +587,9 @@ def erase_state_files(
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 unreadable.append(f"{relative}: {getattr(exc, 'strerror', None) or exc}")
                 continue
-            if holds:
+            if holds and not delete:
+                deleted.append(relative)
+            elif holds:
                 try:
                     path.unlink()
                     deleted.append(relative)
@@ -594,15 +620,34 @@ def erase_person(
     rebuild: bool = True,
     progress: Progress = print,
     state_dir: Path | None = None,
+    dry_run: bool = False,
 ) -> ErasureSummary:
     """Erase the person (see the module docstring); returns what was done and what remains.
-    ``state_dir`` is the folder whose files are swept (default: the settings' state dir)."""
+    ``state_dir`` is the folder whose files are swept (default: the settings' state dir).
+    ``dry_run``: the same statements in a transaction that is rolled back, the files only
+    listed, no rebuild: the summary says what an erasure would do, nothing is changed."""
+    from outreach.settings import load_settings
+
+    state = Path(state_dir or load_settings().state_dir)
     with psycopg.connect(database_url) as conn:
         subject = find_subject(conn, email, linkedin_urls, names)
         conn.rollback()
-        summary = ErasureSummary(subject)
+        summary = ErasureSummary(subject, dry_run=dry_run)
         strong = _combined(subject.patterns(), {EMAIL, LINKEDIN_URL})
         every = _combined(subject.patterns(), {EMAIL, LINKEDIN_URL, NAME})
+        if dry_run:
+            with conn.transaction(force_rollback=True):
+                tombstones.ensure_table(conn)
+                summary.tombstones_added = tombstones.record(
+                    conn, tombstones.identifier_hashes([subject.email], subject.linkedin_urls)
+                )
+                _delete_raw(conn, strong, every, summary)
+                _redact_keymap(conn, subject, strong, summary)
+                _delete_built(conn, strong, summary)
+            summary.files_scanned, summary.files_deleted, summary.not_reached = erase_state_files(
+                subject, state, skip=[state / "pgdata"], delete=False
+            )
+            return summary
         tombstones.ensure_table(conn)
         with conn.transaction():
             summary.tombstones_added = tombstones.record(
@@ -617,9 +662,6 @@ def erase_person(
             f"{sum(summary.redacted.values())} key-map row(s)"
         )
     _vacuum(database_url, summary.deleted)
-    from outreach.settings import load_settings
-
-    state = Path(state_dir or load_settings().state_dir)
     summary.files_scanned, summary.files_deleted, unreadable = erase_state_files(
         subject, state, skip=[state / "pgdata"]
     )

@@ -419,13 +419,13 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 def test_cli_exit_codes_summary_and_no_secret_in_the_output(ple_outbox, tmp_path):
     base = {"OUTREACH_DATABASE_URL": ple_outbox, "OUTREACH_WEBHOOK_SECRET": SECRET}
     no_url = run_cli(["ple"], base)
-    assert no_url.returncode == 1 and "PLE_WEBHOOK_URL is not set" in no_url.stderr
+    assert no_url.returncode == 2 and "PLE_WEBHOOK_URL is not set" in no_url.stderr
 
     port = free_port()
     hook = f"http://user:pw-in-url@127.0.0.1:{port}/hook?token=tok-in-url"
     env = {**base, "PLE_WEBHOOK_URL": hook, "OUTREACH_EXPORT_BREAKER_COOLDOWN_S": "0"}
     no_secret = run_cli(["ple"], {**env, "OUTREACH_WEBHOOK_SECRET": ""})
-    assert no_secret.returncode == 1 and "OUTREACH_WEBHOOK_SECRET" in no_secret.stderr
+    assert no_secret.returncode == 2 and "OUTREACH_WEBHOOK_SECRET" in no_secret.stderr
 
     down = run_cli(["ple"], env)
     assert down.returncode == 3, down.stdout + down.stderr

@@ -199,7 +199,7 @@ def test_export_writes_every_row_held_about_the_person_grouped_by_relation(built
 
 
 def test_erase_removes_the_person_from_every_table_and_view_and_prints_no_pii(built):
-    result = cli(built, "gdpr", "erase", "--email", EMAIL)
+    result = cli(built, "gdpr", "erase", "--email", EMAIL, "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     printed = (result.stdout + result.stderr).lower()
     assert not any(needle in printed for needle in NEEDLES)
@@ -282,6 +282,6 @@ def test_export_after_erasure_finds_nothing(built):
 
 
 def test_an_address_that_is_not_an_email_is_refused(built):
-    result = cli(built, "gdpr", "erase", "--email", "not-an-address")
+    result = cli(built, "gdpr", "erase", "--email", "not-an-address", "--yes")
     assert result.returncode == 1 and "is not an email address" in result.stderr
     assert rows(built, "select count(*) from raw_ops.gdpr_tombstones")[0][0] == 2

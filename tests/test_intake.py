@@ -448,7 +448,7 @@ def test_outreach_load_intake_with_a_missing_file_fails_with_a_message(fresh_war
         text=True,
         timeout=120,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "error: gone.jsonl: file not found" in result.stderr
 
 

@@ -141,7 +141,7 @@ def test_an_erased_person_does_not_come_back_when_intake_runs_from_dagster(wareh
     needles = (EMAIL, "ona-erased")
     assert "raw_intake.people" in found_anywhere(warehouse, needles)
 
-    erased = cli(warehouse, "gdpr", "erase", "--email", EMAIL, "--no-rebuild")
+    erased = cli(warehouse, "gdpr", "erase", "--email", EMAIL, "--no-rebuild", "--yes")
     assert erased.returncode == 0, erased.stdout + erased.stderr
     assert found_anywhere(warehouse, needles) == {}
 

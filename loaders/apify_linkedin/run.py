@@ -54,7 +54,7 @@ from loaders.apify_linkedin.source import (
     dataset_fingerprint,
 )
 from outreach.dlt_pipelines import load_lock, pipelines_dir_for, warehouse_pipeline
-from outreach.events import recorded
+from outreach.events import OperatorError, recorded
 from outreach.settings import load_settings
 from outreach.tombstones import read_tombstones
 
@@ -77,7 +77,7 @@ Progress = Callable[[str], Any]
 _STOP_KINDS = {"http_error", "server_error", "transport_error", "rate_limited", "invalid_response"}
 
 
-class ApifyConfigError(ApifyError):
+class ApifyConfigError(ApifyError, OperatorError):
     """The loader cannot start: no token, unreadable file, bad argument."""
 
     kind = "config_error"

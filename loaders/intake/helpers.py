@@ -30,10 +30,16 @@ import pyarrow.csv as pa_csv
 
 from loaders.intake import settings as s
 from outreach import tombstones
+from outreach.events import OperatorError
 
 
 class IntakeError(Exception):
-    """A fatal problem with an intake file (missing, wrong type, no usable header)."""
+    """A fatal problem with an intake load."""
+
+
+class IntakeFileError(IntakeError, OperatorError):
+    """An intake file that cannot be used (missing, wrong type, no usable header): the
+    operator's mistake, not a pipeline error (outreach/events.py)."""
 
 
 # ---------------------------------------------------------------------------- raw tables
@@ -178,7 +184,7 @@ class Frame:
 def file_format(path: Path) -> str:
     fmt = s.FILE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise IntakeError(
+        raise IntakeFileError(
             f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
             f"expected one of {', '.join(sorted(s.FILE_FORMATS))}"
         )
@@ -190,7 +196,7 @@ def check_file(path: Path, entity: str) -> str:
     fmt = file_format(path)
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "file not found"
-        raise IntakeError(f"{path}: {what}; expected a {entity} file (.csv, .jsonl or .ndjson)")
+        raise IntakeFileError(f"{path}: {what}; expected a {entity} file (.csv, .jsonl or .ndjson)")
     return fmt
 
 
@@ -201,7 +207,7 @@ def read_file(path: Path, entity: str) -> Frame:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise IntakeError(
+        raise IntakeFileError(
             f"{path}: cannot be read ({exc.strerror}); expected a readable file"
         ) from None
     if fmt == "csv":
@@ -218,7 +224,7 @@ def _read_csv(path: Path, data: bytes, entity: str) -> Frame:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise IntakeError(
+        raise IntakeFileError(
             f"{path}: not UTF-8 text (bad byte on line {line}); expected a UTF-8 CSV file"
         ) from None
     csv.field_size_limit(2**31 - 1)  # long values are quarantined by their field's limit
@@ -231,14 +237,14 @@ def _read_csv(path: Path, data: bytes, entity: str) -> Frame:
         while header is not None and not "".join(header).strip():
             header = next(reader, None)  # leading blank lines
         if header is None:
-            raise IntakeError(
+            raise IntakeFileError(
                 f"{path}: empty file, no header row; expected a header with some of "
                 f"{_expected_columns(entity)}"
             )
         names = _unique_names(header)
         layout = _layout(tuple(names), entity)
         if not any(layout):
-            raise IntakeError(
+            raise IntakeFileError(
                 f"{path}: no recognisable columns in header ({', '.join(names)}); "
                 f"expected some of {_expected_columns(entity)}"
             )
@@ -271,7 +277,7 @@ def _read_csv(path: Path, data: bytes, entity: str) -> Frame:
             rows.append(values)
             numbers.append(number)
     except csv.Error as exc:
-        raise IntakeError(
+        raise IntakeFileError(
             f"{path}: unreadable CSV at line {reader.line_num} ({exc}); expected a "
             "comma-separated file with a header row"
         ) from None
@@ -407,7 +413,7 @@ def _read_jsonl(path: Path, data: bytes, entity: str) -> Frame:
 
     split = [split_record(record, entity) for record in records]
     if records and not any(values for values, _ in split):
-        raise IntakeError(
+        raise IntakeFileError(
             f"{path}: no recognisable fields in any JSON object; expected some of "
             f"{_expected_columns(entity)}"
         )

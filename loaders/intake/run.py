@@ -27,6 +27,7 @@ from loaders.intake.helpers import (
     EntityStats,
     ExistingState,
     IntakeError,
+    IntakeFileError,
     build_batch,
     check_file,
     read_existing,
@@ -165,7 +166,7 @@ def load_intake_files(
     companies = Path(companies) if companies else None
     people = Path(people) if people else None
     if companies is None and people is None:
-        raise IntakeError("no intake files given; expected a companies and/or a people file")
+        raise IntakeFileError("no intake files given; expected a companies and/or a people file")
     for path, entity in ((companies, s.COMPANY), (people, s.PERSON)):
         if path is not None:
             check_file(path, entity)

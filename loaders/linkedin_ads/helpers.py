@@ -34,6 +34,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from loaders.linkedin_ads import settings as s
+from outreach.events import OperatorError
 from outreach.http import redact_secrets as redact
 
 
@@ -44,7 +45,7 @@ class LinkedInAdsError(Exception):
     kind = "linkedin_ads_error"
 
 
-class LinkedInConfigError(LinkedInAdsError):
+class LinkedInConfigError(LinkedInAdsError, OperatorError):
     kind = "config_error"  # no token, no accounts, a bad connections file or argument
 
 

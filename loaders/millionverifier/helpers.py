@@ -34,6 +34,7 @@ from dlt.sources.helpers.requests import Client, RequestException, Response, Tim
 from requests.utils import should_bypass_proxies
 
 from loaders.millionverifier import settings as s
+from outreach.events import OperatorError
 from outreach.http import REDACTED, redact_secrets
 
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:api|key)=)[^&\s\"'#]+")
@@ -64,7 +65,7 @@ class VerifierError(Exception):
     kind = "error"
 
 
-class VerifierConfigError(VerifierError):
+class VerifierConfigError(VerifierError, OperatorError):
     """The run cannot start: no API key, unreadable emails file, bad argument."""
 
     kind = "config_error"

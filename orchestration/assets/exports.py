@@ -63,16 +63,23 @@ def _state_counts(url: str, target: str) -> list[tuple[str, int]]:
 
 
 def raise_if_unavailable(report, metadata: dict[str, Any], what: str) -> None:
-    """Rows stay pending (nothing is lost): fail so the retry policy tries again later."""
+    """Rows stay pending (nothing is lost): fail so the retry policy tries again later. A
+    run the open breaker skipped without an attempt fails with a ``SkippedRun`` cause: the
+    run-failure sensor records it as skipped, not as a pipeline error."""
+    from outreach.events import SkippedRun
+
     if (
         report.stopped
         and report.pending_after
         and (report.breaker_open or "unavailable" in report.stopped)
     ):
-        raise dg.Failure(
+        failure = dg.Failure(
             description=f"{what}: {report.stopped}; {report.pending_after} pending",
             metadata=metadata,
         )
+        if report.breaker_open and not report.attempts:
+            raise failure from SkippedRun(report.stopped)
+        raise failure
 
 
 @dg.asset(

@@ -142,7 +142,7 @@ windowed_events as (
     from scoped
     inner join events
         on scoped.window_start < events.created_at and scoped.evaluated_at >= events.created_at
-    where scoped.metric = 'pipeline_error_rate'
+    where scoped.metric = 'pipeline_error_rate' and events.status <> 'skipped'
     group by scoped.threshold_id, events.event_type
 ),
 

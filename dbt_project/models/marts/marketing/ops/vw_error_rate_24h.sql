@@ -17,7 +17,10 @@ events as (
         sum(case when events.status = 'pending' then 1 else 0 end) as pending_events
     from {{ ref('stg_ops__pipeline_events') }} as events
     cross join as_of
-    where events.created_at > as_of.window_start and events.created_at <= as_of.window_end
+    where
+        events.created_at > as_of.window_start and events.created_at <= as_of.window_end
+        -- a skipped run (an open circuit breaker) did nothing: no run to count
+        and events.status <> 'skipped'
     group by events.event_type
 ),
 
