@@ -68,3 +68,43 @@ def monkeypatch_module():
     mp = pytest.MonkeyPatch()
     yield mp
     mp.undo()
+
+
+@pytest.fixture
+def run_failure_sensor():
+    """Materialize one failing asset in a throwaway Dagster instance, then run our
+    ``pipeline_run_failures`` sensor on that run's failure (as the daemon would)."""
+    import dagster as dg
+
+    from orchestration.sensors import pipeline_run_failures
+
+    def run(step):
+        instance = dg.DagsterInstance.ephemeral()
+        result = dg.materialize([step], instance=instance, raise_on_error=False)
+        assert not result.success
+        context = dg.build_run_status_sensor_context(
+            sensor_name="pipeline_run_failures",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_failure_event(),
+        ).for_run_failure()
+        pipeline_run_failures(context)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def ple_outbox_table():
+    """Create ``marketing.ple_enqueue_outbox`` with the published columns on ``conn``
+    (for export tests that need exact rows rather than a dbt build)."""
+
+    def create(conn: psycopg.Connection) -> None:
+        conn.execute("create schema if not exists marketing")
+        conn.execute(
+            "create table marketing.ple_enqueue_outbox (outbox_id text, person_unique_id text,"
+            " company_unique_id text, change_type text, priority text, payload jsonb,"
+            " created_at timestamptz)"
+        )
+
+    return create

@@ -120,14 +120,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_export_summary_counts_add_up(fresh_warehouse):
+def test_export_summary_counts_add_up(fresh_warehouse, ple_outbox_table):
     with psycopg.connect(fresh_warehouse, autocommit=True) as conn:
-        conn.execute("create schema marketing")
-        conn.execute(
-            "create table marketing.ple_enqueue_outbox (outbox_id text, person_unique_id text,"
-            " company_unique_id text, change_type text, priority text, payload jsonb,"
-            " created_at timestamptz)"
-        )
+        ple_outbox_table(conn)
         conn.execute(
             "insert into marketing.ple_enqueue_outbox select 'i' || n, 'p' || n, 'c1',"
             " 'promotion', 'high', jsonb_build_object('n', n),"

@@ -64,7 +64,7 @@ def ple_rows() -> list[tuple[str, str, dict]]:
 
 
 @pytest.fixture
-def ple_outbox(fresh_warehouse, monkeypatch):
+def ple_outbox(fresh_warehouse, monkeypatch, ple_outbox_table):
     """marketing.ple_enqueue_outbox as the dbt model publishes it (columns), 9 rows."""
     for name in (
         "PLE_WEBHOOK_URL",
@@ -77,12 +77,7 @@ def ple_outbox(fresh_warehouse, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OUTREACH_WEBHOOK_SECRET", SECRET)
     with psycopg.connect(fresh_warehouse, autocommit=True) as conn:
-        conn.execute("create schema marketing")
-        conn.execute(
-            "create table marketing.ple_enqueue_outbox (outbox_id text, person_unique_id text,"
-            " company_unique_id text, change_type text, priority text, payload jsonb,"
-            " created_at timestamptz)"
-        )
+        ple_outbox_table(conn)
         for n, (oid, person, payload) in enumerate(ple_rows()):
             conn.execute(
                 "insert into marketing.ple_enqueue_outbox values (%s, %s, %s, %s, 'high', %s,"

@@ -138,14 +138,9 @@ def test_a_real_failure_is_still_a_pipeline_error(fresh_warehouse, tmp_path):
 
 
 @pytest.fixture
-def outbox(fresh_warehouse):
+def outbox(fresh_warehouse, ple_outbox_table):
     with psycopg.connect(fresh_warehouse, autocommit=True) as conn:
-        conn.execute("create schema marketing")
-        conn.execute(
-            "create table marketing.ple_enqueue_outbox (outbox_id text, person_unique_id text,"
-            " company_unique_id text, change_type text, priority text, payload jsonb,"
-            " created_at timestamptz)"
-        )
+        ple_outbox_table(conn)
         for n in range(5):
             payload = {"person_id": f"p{n}", "change_type": "promotion", "intel_id": f"i{n}"}
             conn.execute(
@@ -180,35 +175,28 @@ def test_a_run_skipped_by_the_open_breaker_is_skipped_not_an_error(outbox):
 
 
 @pytest.mark.slow
-def test_a_dagster_run_that_failed_on_an_operator_mistake_is_not_recorded(fresh_warehouse):
+def test_a_dagster_run_that_failed_on_an_operator_mistake_is_not_recorded(
+    fresh_warehouse, run_failure_sensor
+):
     import dagster as dg
 
     from loaders.intake.helpers import IntakeFileError
-    from orchestration.sensors import pipeline_run_failures
 
     @dg.asset
     def intake_step() -> None:
         raise IntakeFileError("companies.csv: file not found")
 
-    instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([intake_step], instance=instance, raise_on_error=False)
-    assert not result.success
-    context = dg.build_run_status_sensor_context(
-        sensor_name="pipeline_run_failures",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-    ).for_run_failure()
-    pipeline_run_failures(context)
+    run_failure_sensor(intake_step)
     assert ops_rows(fresh_warehouse) == ([], [])
 
 
 @pytest.mark.slow
-def test_a_dagster_run_the_open_breaker_skipped_is_recorded_skipped(fresh_warehouse):
+def test_a_dagster_run_the_open_breaker_skipped_is_recorded_skipped(
+    fresh_warehouse, run_failure_sensor
+):
     import dagster as dg
 
     from orchestration.assets.exports import raise_if_unavailable
-    from orchestration.sensors import pipeline_run_failures
 
     report = SimpleNamespace(
         stopped="circuit breaker open for ple: 3 consecutive failures",
@@ -221,16 +209,7 @@ def test_a_dagster_run_the_open_breaker_skipped_is_recorded_skipped(fresh_wareho
     def ple_step() -> None:
         raise_if_unavailable(report, {}, "export ple")
 
-    instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([ple_step], instance=instance, raise_on_error=False)
-    assert not result.success
-    context = dg.build_run_status_sensor_context(
-        sensor_name="pipeline_run_failures",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-    ).for_run_failure()
-    pipeline_run_failures(context)
+    run_failure_sensor(ple_step)
     events, errors = ops_rows(fresh_warehouse)
     assert [e[:2] for e in events] == [("dagster.run", "skipped")] and errors == []
     assert "circuit breaker open" in events[0][2]["skipped"]

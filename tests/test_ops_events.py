@@ -161,7 +161,7 @@ def test_cli_lists_unresolved_errors_and_resolves_them(fresh_warehouse):
 
 
 @pytest.mark.slow
-def test_run_failure_sensor_records_a_real_failed_dagster_run(fresh_warehouse):
+def test_run_failure_sensor_records_a_real_failed_dagster_run(fresh_warehouse, run_failure_sensor):
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -173,16 +173,7 @@ def test_run_failure_sensor_records_a_real_failed_dagster_run(fresh_warehouse):
     def flaky_step() -> None:
         raise RuntimeError("the vendor API answered 503")
 
-    instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([flaky_step], instance=instance, raise_on_error=False)
-    assert not result.success
-    context = dg.build_run_status_sensor_context(
-        sensor_name="pipeline_run_failures",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-    ).for_run_failure()
-    pipeline_run_failures(context)
+    result = run_failure_sensor(flaky_step)
 
     run_id = result.dagster_run.run_id
     [(event_id, event_type, status, ended, payload)] = events(fresh_warehouse)
