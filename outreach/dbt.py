@@ -75,7 +75,8 @@ def _run(cmd: list[str], env: dict[str, str], check: bool, capture: bool, progre
     """
     pipe = subprocess.PIPE if capture else None
     if progress is not None:
-        env = {"DBT_LOG_FORMAT": "json", **env}  # a --log-format argument still wins
+        # a --log-format argument still wins; logs/dbt.log keeps its usual debug text
+        env = {"DBT_LOG_FORMAT": "json", "DBT_LOG_FORMAT_FILE": "debug", **env}
     proc = subprocess.Popen(
         cmd,
         env=env,
