@@ -190,8 +190,10 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 def cmd_dbt(args: argparse.Namespace) -> int:
     from outreach.dbt import run_dbt
+    from outreach.progress import ProgressLine
 
-    return run_dbt(args.dbt_args, check=False).returncode
+    # dbt's lines on stdout as usual; "dbt 12/80 model (9 s)" on stderr while it builds
+    return run_dbt(args.dbt_args, check=False, progress=ProgressLine(sys.stderr)).returncode
 
 
 def cmd_sqlfluff(args: argparse.Namespace) -> int:

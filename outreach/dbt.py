@@ -67,14 +67,21 @@ def _interrupt_when_parent_dies() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
 
 
-def _run(cmd: list[str], env: dict[str, str], check: bool, capture: bool):
-    """subprocess.run, except that a stop request reaches dbt as one SIGINT (see above)."""
+def _run(cmd: list[str], env: dict[str, str], check: bool, capture: bool, progress=None):
+    """subprocess.run, except that a stop request reaches dbt as one SIGINT (see above).
+
+    With ``progress`` (an outreach.progress.ProgressLine), dbt logs JSON lines that we turn
+    back into its text lines (printed, or captured) while the line shows nodes done of total.
+    """
     pipe = subprocess.PIPE if capture else None
+    if progress is not None:
+        # a --log-format argument still wins; logs/dbt.log keeps its usual debug text
+        env = {"DBT_LOG_FORMAT": "json", "DBT_LOG_FORMAT_FILE": "debug", **env}
     proc = subprocess.Popen(
         cmd,
         env=env,
         text=True,
-        stdout=pipe,
+        stdout=pipe if progress is None else subprocess.PIPE,
         stderr=pipe,
         start_new_session=True,  # Ctrl-C in a terminal reaches us; we forward it once
         preexec_fn=_prepare_child,
@@ -99,7 +106,10 @@ def _run(cmd: list[str], env: dict[str, str], check: bool, capture: bool):
             handlers[signum] = signal.signal(signum, stop)
     try:
         try:
-            out, err = proc.communicate()
+            if progress is None:
+                out, err = proc.communicate()
+            else:
+                out, err = _follow(proc, capture, progress)
         except BaseException:  # e.g. KeyboardInterrupt raised by an outer handler
             if proc.poll() is None:
                 stop(signal.SIGINT, None)
@@ -121,12 +131,60 @@ def _run(cmd: list[str], env: dict[str, str], check: bool, capture: bool):
     return done
 
 
-def run_dbt(args: list[str], *, url: str | None = None, check: bool = True, capture: bool = False):
+def _follow(proc: subprocess.Popen, capture: bool, progress) -> tuple[str | None, str | None]:
+    """Read dbt's JSON log lines as they come: text lines out (or kept), progress updated."""
+    from outreach.progress import DbtProgress, dbt_text, parse_dbt_line
+
+    nodes = DbtProgress(progress)
+    err_parts: list[str] = []
+    reader = None
+    if capture:  # stderr drains beside us, so neither pipe fills up and blocks dbt
+        reader = threading.Thread(target=lambda: err_parts.append(proc.stderr.read()), daemon=True)
+        reader.start()
+    finished = threading.Event()
+
+    def tick() -> None:
+        while not finished.wait(1.0):
+            with progress.lock:
+                nodes.tick()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    out_lines: list[str] = []
+    try:
+        for raw in proc.stdout:
+            event = parse_dbt_line(raw)
+            text = dbt_text(event) if event else raw.rstrip("\n")
+            if event:
+                with progress.lock:
+                    nodes.feed(event)
+            if capture:
+                out_lines.append(text + "\n")
+            else:
+                progress.write_above(text, sys.stdout)
+        proc.wait()
+    finally:
+        finished.set()
+        progress.close()
+    if reader is not None:
+        reader.join()
+    return ("".join(out_lines) if capture else None), ("".join(err_parts) if capture else None)
+
+
+def run_dbt(
+    args: list[str],
+    *,
+    url: str | None = None,
+    check: bool = True,
+    capture: bool = False,
+    progress=None,
+):
     """Run the dbt CLI in a subprocess (keeps dbt's globals out of our process).
 
     Commands that touch the warehouse first make sure every loader's raw tables exist, and
     are recorded as pipeline events (a failed one also as a pipeline error). A stop request
-    (SIGTERM, SIGINT) cancels dbt's queries and raises DbtInterrupted.
+    (SIGTERM, SIGINT) cancels dbt's queries and raises DbtInterrupted. ``progress`` (an
+    outreach.progress.ProgressLine) shows nodes done of total while a building command runs.
     """
     url = url or database_url()
     if BUILDING_COMMANDS & set(args[:1]):
@@ -142,7 +200,7 @@ def run_dbt(args: list[str], *, url: str | None = None, check: bool = True, capt
 
     # every building command is a pipeline event (dbt.build, dbt.run, ...): outreach/events.py
     with recording(url, f"dbt.{args[0]}", {"runner": "cli", "args": args}) as event:
-        done = _run(cmd, env, check, capture)
+        done = _run(cmd, env, check, capture, progress)
         event.update(returncode=done.returncode)
         if done.returncode != 0:
             event.fail(f"dbt {' '.join(args)} exited with {done.returncode}")

@@ -16,6 +16,56 @@ def _step(n: int, total: int, text: str) -> float:
     return time.monotonic()
 
 
+DEMO_SCHEMA = "outreach_demo"  # its table `runs` marks a warehouse the demo filled from empty
+
+
+def _user_schemas(conn) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "select nspname from pg_namespace where nspname not like 'pg\\_%'"
+            " and nspname not in ('information_schema', 'public') order by 1"
+        )
+    ]
+
+
+def prepare_demo_warehouse(url: str) -> str:
+    """Make a rerun tell the same story as the first run.
+
+    A warehouse the demo filled from empty (marked by ``outreach_demo.runs``) is reset: its
+    schemas are dropped and its dlt working dirs removed, so dates, queues, refresh jobs and
+    KPI windows start over from today. An empty warehouse is marked. A warehouse holding
+    anything else is left as it is (the demo then adds to it, and says so).
+    """
+    import shutil
+
+    import psycopg
+    from psycopg import sql
+
+    from outreach.dlt_pipelines import pipelines_dir_for
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        schemas = _user_schemas(conn)
+        marked = conn.execute("select to_regclass(%s)", (f"{DEMO_SCHEMA}.runs",)).fetchone()[0]
+        if schemas and not marked:
+            return "warehouse holds other data: the demo adds to it (a rerun will differ)"
+        for schema in schemas:
+            conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+        shutil.rmtree(pipelines_dir_for(url), ignore_errors=True)
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(DEMO_SCHEMA)))
+        conn.execute(
+            sql.SQL("create table {}.runs (started_at timestamptz not null default now())").format(
+                sql.Identifier(DEMO_SCHEMA)
+            )
+        )
+        conn.execute(
+            sql.SQL("insert into {}.runs default values").format(sql.Identifier(DEMO_SCHEMA))
+        )
+    if marked:
+        return f"reset the previous demo's data ({len(schemas)} schemas): this run starts over"
+    return "empty warehouse: marked as the demo's, so a rerun starts over"
+
+
 def published_counts(url: str) -> list[tuple[str, str, int]]:
     """(schema, object, rows) for every table and view in the published schemas."""
     import psycopg
@@ -54,9 +104,13 @@ def quarantine_counts(url: str) -> list[tuple[str, str, int]]:
 
 def _dbt_build(args: list[str], url: str, started: float) -> bool:
     """Run a dbt build step; print its result line, or its output when it fails."""
-    from outreach.dbt import run_dbt
+    import sys
 
-    proc = run_dbt(args, url=url, check=False, capture=True)
+    from outreach.dbt import run_dbt
+    from outreach.progress import ProgressLine
+
+    line = ProgressLine(sys.stdout, prefix="      ")  # "dbt 120/567 int_person_keys (14 s)"
+    proc = run_dbt(args, url=url, check=False, capture=True, progress=line)
     done = [line for line in proc.stdout.splitlines() if re.search(r"Done\. PASS=", line)]
     if proc.returncode != 0:
         print(proc.stdout[-8000:])
@@ -111,7 +165,8 @@ def run_demo(
     t = _step(1, total, "warehouse")
     url = database_url(settings)
     where = "embedded PostgreSQL" if settings.embedded else "OUTREACH_DATABASE_URL"
-    print(f"      {where}: {redact(url)} ({time.monotonic() - t:.1f}s)")
+    print(f"      {where}: {redact(url)}")
+    print(f"      {prepare_demo_warehouse(url)} ({time.monotonic() - t:.1f}s)")
 
     t = _step(2, total, f"demo data: {companies} companies, {people} people (seed {seed})")
     out_dir = out_dir or settings.state_dir / "demo"

@@ -20,10 +20,16 @@ DEMO_SECRET = "outreach-demo-secret"
 
 
 def _build(url: str, progress: Callable[[str], Any], command: str = "build") -> bool:
+    import sys
+
     from outreach.dbt import run_dbt
+    from outreach.progress import ProgressLine
 
     t = time.monotonic()
-    proc = run_dbt([command, "--select", s.DBT_SELECT], url=url, check=False, capture=True)
+    line = ProgressLine(sys.stdout, prefix="      ")
+    proc = run_dbt(
+        [command, "--select", s.DBT_SELECT], url=url, check=False, capture=True, progress=line
+    )
     if proc.returncode != 0:
         progress(proc.stdout[-6000:])
         progress(f"error: dbt {command} of the ads models failed (output above)")
