@@ -208,6 +208,8 @@ def cmd_sqlfluff(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- load
 def cmd_load(args: argparse.Namespace) -> int:
+    from outreach.dagster_report import report_load
+
     if args.source == "intake":
         from loaders.intake.run import IntakeError, load_intake_files
 
@@ -221,6 +223,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             )
         except IntakeError as exc:
             return _fail_with(exc)
+        report_load("intake", None, summary)
         _print_summary(args, summary)
         return 0
     if args.source == "apify-linkedin":
@@ -511,12 +514,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _dagster_home() -> Path:
-    home = Path(os.environ.get("DAGSTER_HOME") or load_settings().state_dir / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
-    return home
+    from outreach.dagster_report import dagster_home
+
+    return dagster_home()
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
