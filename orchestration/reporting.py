@@ -87,7 +87,37 @@ def _intake_metadata(summary: Any) -> dict[str, Mapping[str, Any]]:
     }
 
 
-_LOAD_METADATA = {"intake": _intake_metadata}
+def _apify_metadata(result: Any) -> dict[str, Mapping[str, Any]]:
+    summary = result.summary()
+    items = {k: v for k, v in summary.items() if k != "jobs_table" and v is not None}
+    items["jobs_table"] = dg.MetadataValue.md(summary["jobs_table"])
+    return {
+        "profile_items": items,
+        "refresh_jobs": {"jobs": summary["jobs"], "jobs_failed": summary["jobs_failed"]},
+    }
+
+
+def _verifier_metadata(summary: Any) -> dict[str, Mapping[str, Any]]:
+    return {
+        "email_checks": {
+            "run_id": summary.run_id,
+            "status": summary.status,
+            "method": summary.method,
+            "emails_requested": summary.requested,
+            "emails_answered": summary.answered,
+            "emails_unanswered": summary.unanswered_total,
+            "results": dict(sorted(summary.by_result.items())),
+        },
+        "verification_runs": {"run_id": summary.run_id, "status": summary.status},
+    }
+
+
+# loader -> its summary's metadata per table, as the loader's Dagster asset gives it
+_LOAD_METADATA = {
+    "intake": _intake_metadata,
+    "apify_linkedin": _apify_metadata,
+    "millionverifier": _verifier_metadata,
+}
 
 
 def report_load_results(home: Path, url: str, loader: str, summary: Any) -> int:

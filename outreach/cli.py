@@ -208,8 +208,6 @@ def cmd_sqlfluff(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- load
 def cmd_load(args: argparse.Namespace) -> int:
-    from outreach.dagster_report import report_load
-
     if args.source == "intake":
         from loaders.intake.run import IntakeError, load_intake_files
 
@@ -223,7 +221,6 @@ def cmd_load(args: argparse.Namespace) -> int:
             )
         except IntakeError as exc:
             return _fail_with(exc)
-        report_load("intake", None, summary)
         _print_summary(args, summary)
         return 0
     if args.source == "apify-linkedin":
@@ -276,6 +273,9 @@ def cmd_load_millionverifier(args: argparse.Namespace) -> int:
         )
     except VerifierError as exc:
         return _fail_with(exc)
+    from outreach.dagster_report import report_load
+
+    report_load("millionverifier", None, summary)
     _print_summary(args, summary)
     return {mv.RUN_COMPLETED: 0, mv.RUN_PARTIAL: 4, mv.RUN_CREDITS_EXHAUSTED: 3}.get(
         summary.status, 1

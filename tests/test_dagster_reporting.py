@@ -131,3 +131,21 @@ def test_run_results_older_than_the_command_are_not_reported_again(reported, tmp
     # a command started after that file was written (dbt failed before writing its own)
     assert report_dbt_results(tmp_path, warehouse, ["build"], started=written + 60) == 0
     assert report_dbt_results(tmp_path, warehouse, ["build"], started=written) > 0
+
+
+def test_a_cli_apify_import_is_a_materialization_of_both_raw_apify_assets(warehouse, tmp_path):
+    home = tmp_path / "home"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "OUTREACH_DAGSTER_REPORT": "1"}
+    export = Path(__file__).parent / "fixtures" / "apify" / "dataset_export.json"
+    done = _outreach(
+        ["load", "apify-linkedin", "--from-file", str(export), "--observed-at", "2025-01-31"], env
+    )
+    assert done.returncode == 0, done.stderr
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        items = _latest(instance, "raw_apify/profile_items")
+        assert items.metadata["dagster/row_count"].value > 0
+        assert "jobs_table" in items.metadata
+        assert _latest(instance, "raw_apify/refresh_jobs").metadata["jobs"].value >= 1
+    finally:
+        instance.dispose()
