@@ -31,9 +31,10 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from orchestration.domains import ADS, EXPORTS
 from orchestration.resources import WarehouseResource
 
-ADS_GROUP = "linkedin_ads"
+ADS_GROUP = ADS
 RAW_DATASET = "raw_linkedin_ads"
 RAW_TABLES = ("campaign_analytics", "campaigns", "accounts", "pulls")
 RAW_KEYS = [dg.AssetKey([RAW_DATASET, t]) for t in RAW_TABLES]
@@ -210,7 +211,7 @@ class AlertStepConfig(dg.Config):
 @dg.asset(
     key=ALERT_STEP_KEY,
     deps=[NOTIFICATIONS_KEY, CURRENT_VALUES_KEY],
-    group_name=ADS_GROUP,
+    group_name=EXPORTS,  # an outbound delivery, right of the KPI marts it reads
     kinds={"python", "webhook"},
     retry_policy=dg.RetryPolicy(
         max_retries=5, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
