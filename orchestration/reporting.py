@@ -23,6 +23,8 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
+from orchestration.metadata import plot_metadata
+
 REPORTED_BY = "outreach-cli"
 _MATERIALIZING = {"model", "seed", "snapshot"}
 _CHECK_STATUS = {"pass": True, "warn": False, "fail": False, "error": False}
@@ -244,6 +246,10 @@ def report_dbt_results(home: Path, url: str, args: Sequence[str], started: float
         for i, (unique_id, event) in enumerate(events):
             if not isinstance(event, dg.AssetMaterialization):
                 continue
+            plots = plot_metadata(conn, event.asset_key)  # the domain's plot, as Dagster runs
+            if plots:
+                event = event.with_metadata({**event.metadata, **plots})
+                events[i] = (unique_id, event)
             node = manifest["nodes"][unique_id]
             if node["config"].get("materialized") in {"view", "ephemeral"}:
                 continue  # counting a view runs its query

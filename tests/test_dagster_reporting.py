@@ -49,6 +49,7 @@ def reported(warehouse, tmp_path_factory):
             "-s",
             "stg_intake__companies",
             "kpi_definitions",
+            "+company",
             "--indirect-selection",
             "cautious",
         ],
@@ -149,3 +150,17 @@ def test_a_cli_apify_import_is_a_materialization_of_both_raw_apify_assets(wareho
         assert _latest(instance, "raw_apify/refresh_jobs").metadata["jobs"].value >= 1
     finally:
         instance.dispose()
+
+
+def test_a_domains_headline_mart_carries_plot_ready_counts_by_category(reported, warehouse):
+    import psycopg
+
+    instance, _, _ = reported
+    mat = _latest(instance, "company/company")
+    with psycopg.connect(warehouse) as conn:
+        companies = conn.execute("select count(*) from company.company").fetchone()[0]
+    counts = {k: v.value for k, v in mat.metadata.items() if k.startswith("companies/")}
+    assert counts and sum(counts.values()) == companies == mat.metadata["dagster/row_count"].value
+    assert mat.metadata["companies_by_category"].value == {
+        k.split("/", 1)[1]: v for k, v in counts.items()
+    }

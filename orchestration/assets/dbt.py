@@ -23,6 +23,7 @@ from psycopg import sql
 
 from orchestration.dbt_project import outreach_dbt_project, prepare_manifest
 from orchestration.domains import INTAKE, OWNER, dbt_domains, source_domain
+from orchestration.metadata import plot_metadata
 from orchestration.resources import WarehouseResource
 
 
@@ -171,7 +172,8 @@ def _with_row_counts(context: dg.AssetExecutionContext, events, warehouse: Wareh
     with warehouse.connect(autocommit=True) as conn:
         for event in events:
             if isinstance(event, dg.Output):
-                relation = COUNTED.get(context.asset_key_for_output(event.output_name))
+                asset_key = context.asset_key_for_output(event.output_name)
+                relation = COUNTED.get(asset_key)
                 if relation is not None:
                     query = sql.SQL("select count(*) from {}.{}").format(
                         *map(sql.Identifier, relation)
@@ -180,4 +182,9 @@ def _with_row_counts(context: dg.AssetExecutionContext, events, warehouse: Wareh
                     event = event.with_metadata(
                         {**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows)}
                     )
+                plots = plot_metadata(
+                    conn, asset_key
+                )  # the domain's plot (orchestration/metadata.py)
+                if plots:
+                    event = event.with_metadata({**event.metadata, **plots})
             yield event
