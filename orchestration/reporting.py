@@ -114,8 +114,22 @@ def _verifier_metadata(summary: Any) -> dict[str, Mapping[str, Any]]:
     }
 
 
+def _ads_metadata(summary: Any) -> dict[str, Mapping[str, Any]]:
+    return {
+        "campaign_analytics": {
+            "rows_fetched": summary.total("rows"),
+            "rows_new": summary.total("new"),
+            "rows_restated": summary.total("restated"),
+            "rows_unchanged": summary.total("unchanged"),
+            "rows_zeroed": summary.total("zeroed"),
+        },
+        "pulls": {"accounts": summary.as_dict()["accounts"]},
+    }
+
+
 # loader -> its summary's metadata per table, as the loader's Dagster asset gives it
 _LOAD_METADATA = {
+    "linkedin_ads": _ads_metadata,
     "intake": _intake_metadata,
     "apify_linkedin": _apify_metadata,
     "millionverifier": _verifier_metadata,

@@ -318,6 +318,9 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
         return _fail(str(exc), 2)
     except LinkedInAdsError as exc:
         return _fail_with(exc)
+    from outreach.dagster_report import report_load
+
+    report_load("linkedin_ads", None, summary)
     _print_summary(args, summary)
     return 0
 

@@ -164,3 +164,36 @@ def test_a_domains_headline_mart_carries_plot_ready_counts_by_category(reported,
     assert mat.metadata["companies_by_category"].value == {
         k.split("/", 1)[1]: v for k, v in counts.items()
     }
+
+
+def test_a_cli_linkedin_ads_import_is_reported_once_and_starts_the_kpi_job(warehouse, tmp_path):
+    from orchestration.assets.ads import linkedin_ads_kpi_trigger
+    from orchestration.definitions import defs
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "OUTREACH_DAGSTER_REPORT": "1"}
+    instance = dg.DagsterInstance.from_config(str(home))
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+        return linkedin_ads_kpi_trigger(context)
+
+    try:
+        first = tick(None)  # the sensor starts watching from now
+        export = (
+            Path(__file__).parent / "fixtures" / "linkedin_ads" / "adanalytics_campaign_daily.json"
+        )
+        done = _outreach(
+            ["load", "linkedin-ads", "--from-file", str(export), "--account", "510000001"], env
+        )
+        assert done.returncode == 0, done.stderr
+        analytics = _latest(instance, "raw_linkedin_ads/campaign_analytics")
+        assert analytics.metadata["rows_new"].value == analytics.metadata["dagster/row_count"].value
+        assert analytics.metadata["rows_new"].value > 0
+        assert _latest(instance, "raw_linkedin_ads/pulls").metadata["dagster/row_count"].value == 1
+        after = tick(first.cursor)
+        assert len(after.run_requests) == 1  # the KPI job, as for any load outside Dagster
+        assert not after.asset_events  # the CLI reported the load: no second materialization
+    finally:
+        instance.dispose()
