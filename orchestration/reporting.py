@@ -30,8 +30,11 @@ _MATERIALIZING = {"model", "seed", "snapshot"}
 _CHECK_STATUS = {"pass": True, "warn": False, "fail": False, "error": False}
 
 
-def _instance(home: Path) -> dg.DagsterInstance:
-    return dg.DagsterInstance.from_config(str(home))
+def _record(home: Path, events: Sequence[Any]) -> None:
+    """Write the events to the Dagster instance at ``home`` (its dagster.yaml), then close it."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for event in events:
+            instance.report_runless_asset_event(event)
 
 
 def _metadata_value(value: Any) -> dg.MetadataValue:
@@ -163,9 +166,7 @@ def report_load_results(home: Path, url: str, loader: str, summary: Any) -> int:
                     metadata={k: _metadata_value(v) for k, v in meta.items()},
                 )
             )
-    instance = _instance(home)
-    for event in events:
-        instance.report_runless_asset_event(event)
+    _record(home, events)
     return len(events)
 
 
@@ -276,7 +277,5 @@ def report_dbt_results(home: Path, url: str, args: Sequence[str], started: float
                         {**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows)}
                     ),
                 )
-    instance = _instance(home)
-    for _, event in events:
-        instance.report_runless_asset_event(event)
+    _record(home, [event for _, event in events])
     return len(events)
