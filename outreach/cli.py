@@ -275,6 +275,9 @@ def cmd_load_millionverifier(args: argparse.Namespace) -> int:
         )
     except VerifierError as exc:
         return _fail_with(exc)
+    from outreach.dagster_report import report_load
+
+    report_load("millionverifier", None, summary)
     _print_summary(args, summary)
     return {mv.RUN_COMPLETED: 0, mv.RUN_PARTIAL: 4, mv.RUN_CREDITS_EXHAUSTED: 3}.get(
         summary.status, 1
@@ -317,6 +320,9 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
         return _fail(str(exc), 2)
     except LinkedInAdsError as exc:
         return _fail_with(exc)
+    from outreach.dagster_report import report_load
+
+    report_load("linkedin_ads", None, summary)
     _print_summary(args, summary)
     return 0
 
@@ -513,12 +519,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _dagster_home() -> Path:
-    home = Path(os.environ.get("DAGSTER_HOME") or load_settings().state_dir / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
-    return home
+    from outreach.dagster_report import dagster_home
+
+    return dagster_home()
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

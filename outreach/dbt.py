@@ -19,8 +19,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+from outreach.dagster_report import report_dbt_run
 from outreach.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from outreach.warehouse import database_url, session_options, url_parts
 
@@ -200,7 +202,11 @@ def run_dbt(
 
     # every building command is a pipeline event (dbt.build, dbt.run, ...): outreach/events.py
     with recording(url, f"dbt.{args[0]}", {"runner": "cli", "args": args}) as event:
-        done = _run(cmd, env, check, capture, progress)
+        started = time.time()
+        try:
+            done = _run(cmd, env, check, capture, progress)
+        finally:  # what dbt built or tested, in Dagster's history too (never raises)
+            report_dbt_run(url, args, started)
         event.update(returncode=done.returncode)
         if done.returncode != 0:
             event.fail(f"dbt {' '.join(args)} exited with {done.returncode}")

@@ -15,6 +15,10 @@ import psycopg
 import pytest
 
 from outreach.settings import load_settings
+
+# CLI runs report to Dagster (outreach/dagster_report.py); the suite keeps the project's
+# Dagster history clean and fast. tests/test_dagster_reporting.py turns it on for itself.
+os.environ.setdefault("OUTREACH_DAGSTER_REPORT", "0")
 from outreach.warehouse import database_url
 
 

@@ -86,19 +86,77 @@ def test_published_marts_are_keyed_by_schema_and_table(graph):
         assert graph.get(key(k)).is_materializable
 
 
-def test_dbt_models_are_grouped_by_folder(graph):
-    assert graph.get(key("staging/stg_intake__companies")).group_name == "staging"
-    assert graph.get(key("company/company")).group_name == "marts_company"
-    assert graph.get(key("people/contact")).group_name == "marts_people"
-    assert graph.get(key("marketing/company_master")).group_name == "marts_marketing"
-    intermediate = [
-        k
-        for k in graph.get_all_asset_keys()
-        if k.path[-1].startswith("int_") and k.path[0] != "raw_intake"
+DOMAIN_GROUPS = [
+    "intake",
+    "linkedin_refresh",
+    "email_verification",
+    "ads",
+    "ops",
+    "campaigns",
+    "exports",
+]
+
+
+def test_dbt_models_are_grouped_by_domain(graph):
+    assert graph.get(key("staging/stg_intake__companies")).group_name == "intake"
+    assert graph.get(key("company/company")).group_name == "intake"
+    assert graph.get(key("marketing/people_intelligence")).group_name == "linkedin_refresh"
+    assert graph.get(key("people/contact_verification")).group_name == "email_verification"
+    assert graph.get(key("marketing/kpi_current_values")).group_name == "ads"
+    assert graph.get(key("marketing/pipeline_errors")).group_name == "ops"
+    assert graph.get(key("bit/signal")).group_name == "campaigns"
+    assert graph.get(key("exports/kpi_alerts_webhook")).group_name == "exports"
+    assert graph.get(key("exports/ple_enqueue_webhook")).group_name == "exports"
+
+
+def test_every_asset_has_a_domain_group_an_owner_and_a_description(graph):
+    for k in graph.get_all_asset_keys():
+        node = graph.get(k)
+        name = k.to_user_string()
+        assert node.group_name in DOMAIN_GROUPS, (name, node.group_name)
+        assert node.owners == ["team:data-platform"], name
+        assert (node.description or "").strip(), name
+
+
+def test_raw_ops_tables_have_a_description_and_a_kind(graph):
+    raw_ops = [k for k in graph.get_all_asset_keys() if k.path[0] == "raw_ops"]
+    assert key("raw_ops/pipeline_events") in raw_ops
+    for k in raw_ops:
+        node = graph.get(k)
+        assert node.description.startswith(f"raw_ops.{k.path[-1]}: "), k
+        assert "postgres" in node.kinds, k
+
+
+def test_every_check_has_a_description_dbt_tests_one_made_from_their_kwargs(graph):
+    for check_key in graph.asset_check_keys:
+        spec = graph.get_check_spec(check_key)
+        assert (spec.description or "").strip(), check_key.to_user_string()
+    accepted = [
+        graph.get_check_spec(c).description
+        for c in graph.asset_check_keys
+        if c.asset_key == key("people/contact_verification")
+        and c.name.startswith("accepted_values_contact_verification_email_status")
     ]
-    assert intermediate
-    # intermediate models of a source with its own group (e.g. ads) live in that group
-    assert "intermediate" in {graph.get(k).group_name for k in intermediate}
+    assert accepted == [
+        "accepted_values on contact_verification.email_status: green, yellow, red, gray"
+    ]
+
+
+def test_the_group_graph_reads_left_to_right_without_a_cycle(graph):
+    import graphlib
+
+    edges: dict[str, set[str]] = {g: set() for g in DOMAIN_GROUPS}
+    for k in graph.get_all_asset_keys():
+        child = graph.get(k).group_name
+        for parent in graph.get(k).parent_keys:
+            if graph.get(parent).group_name != child:
+                edges[child].add(graph.get(parent).group_name)
+    order = list(graphlib.TopologicalSorter(edges).static_order())  # CycleError on a loop
+    assert order.index("intake") < order.index("exports")
+    # and no edge runs against the declared order
+    for child, parents in edges.items():
+        for parent in parents:
+            assert DOMAIN_GROUPS.index(parent) < DOMAIN_GROUPS.index(child), (parent, child)
 
 
 def test_dbt_intake_sources_are_the_loader_assets_not_stubs(graph):
@@ -131,10 +189,7 @@ def test_company_mart_lineage_runs_loader_staging_intermediate_mart(graph):
     assert names[0] == "raw_intake/companies"
     assert names[1] == "staging/stg_intake__companies"
     assert names[-1] == "company/company"
-    groups = [graph.get(k).group_name for k in chain]
-    assert groups[:2] == ["intake", "staging"]
-    assert "intermediate" in groups
-    assert groups[-1] == "marts_company"
+    assert {graph.get(k).group_name for k in chain} == {"intake"}
 
 
 def test_dbt_tests_are_asset_checks_on_the_models(graph):

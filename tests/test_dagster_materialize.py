@@ -144,6 +144,12 @@ def test_mart_materializations_carry_row_counts(first_run):
         assert meta[asset].get("dagster/row_count") == rows, asset
 
 
+def test_the_company_mart_carries_plot_ready_counts_by_category(first_run):
+    company = materializations(first_run)["company/company"]
+    counts = {k: v for k, v in company.items() if k.startswith("companies/")}
+    assert counts and sum(counts.values()) == company["dagster/row_count"]
+
+
 def test_dbt_tests_ran_as_passing_asset_checks(first_run):
     evaluations = first_run.get_asset_check_evaluations()
     by_asset: dict[str, list] = {}

@@ -122,7 +122,7 @@ def test_outreach_ui_serves_the_asset_graph_and_stops_with_its_process_group(dag
     nodes = _wait_for_assets(proc, base, log)
     keys = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in nodes}
     assert keys["raw_intake/companies"] == "intake"
-    assert keys["company/company"] == "marts_company"
+    assert keys["company/company"] == "intake"
     assert "marketing/people_master" in keys
     with httpx.Client(timeout=10) as client:
         repos = _graphql(client, base, JOBS)["repositoriesOrError"]["nodes"]

@@ -29,7 +29,7 @@ def graph(defs):
 def test_verifier_assets_are_the_raw_tables_the_dbt_sources_read(graph):
     for table in ("email_checks", "verification_runs"):
         node = graph.get(key(f"raw_verifier/{table}"))
-        assert node.is_materializable and node.group_name == "millionverifier"
+        assert node.is_materializable and node.group_name == "email_verification"
         staging = key(f"staging/stg_millionverifier__{table}")
         assert key(f"raw_verifier/{table}") in graph.get(staging).parent_keys
 

@@ -842,5 +842,8 @@ def run_cli(
     except ApifyConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from outreach.dagster_report import report_load
+
+    report_load("apify_linkedin", None, result)  # Dagster's history shows CLI refreshes too
     progress(result.render())
     return 0 if result.ok else 1

@@ -31,9 +31,10 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from orchestration.domains import ADS, EXPORTS
 from orchestration.resources import WarehouseResource
 
-ADS_GROUP = "linkedin_ads"
+ADS_GROUP = ADS
 RAW_DATASET = "raw_linkedin_ads"
 RAW_TABLES = ("campaign_analytics", "campaigns", "accounts", "pulls")
 RAW_KEYS = [dg.AssetKey([RAW_DATASET, t]) for t in RAW_TABLES]
@@ -210,7 +211,7 @@ class AlertStepConfig(dg.Config):
 @dg.asset(
     key=ALERT_STEP_KEY,
     deps=[NOTIFICATIONS_KEY, CURRENT_VALUES_KEY],
-    group_name=ADS_GROUP,
+    group_name=EXPORTS,  # an outbound delivery, right of the KPI marts it reads
     kinds={"python", "webhook"},
     retry_policy=dg.RetryPolicy(
         max_retries=5, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -393,6 +394,7 @@ ads_kpi_midnight_backup = dg.ScheduleDefinition(
 # ---------------------------------------------------------------------------- sensor
 ANALYTICS_KEY = dg.AssetKey([RAW_DATASET, "campaign_analytics"])
 REPORTED_BY = "linkedin_ads_kpi_trigger"
+CLI_REPORTED_BY = "outreach-cli"  # orchestration/reporting.py REPORTED_BY
 
 
 def _external_pulls(after: str | None) -> list[tuple] | str:
@@ -452,12 +454,15 @@ def linkedin_ads_kpi_trigger(context: dg.SensorEvaluationContext) -> dg.SensorRe
         return dg.SensorResult(cursor=cursor, skip_reason="watching LinkedIn Ads loads from now on")
 
     reasons = []
+    cli_reported = False
     for record in records:
         mat = record.asset_materialization
-        if mat is not None and mat.metadata.get("reported_by") == dg.MetadataValue.text(
-            REPORTED_BY
-        ):
+        reported_by = mat.metadata.get("reported_by") if mat is not None else None
+        if reported_by == dg.MetadataValue.text(REPORTED_BY):
             continue  # our own report of an external load (its run is requested below)
+        if reported_by == dg.MetadataValue.text(CLI_REPORTED_BY):
+            cli_reported = True  # `outreach load linkedin-ads` reported itself
+            continue  # the pulls below request the KPI run
         run = instance.get_run_by_id(record.run_id) if record.run_id else None
         if (
             run is not None
@@ -468,7 +473,7 @@ def linkedin_ads_kpi_trigger(context: dg.SensorEvaluationContext) -> dg.SensorRe
         reasons.append(f"load materialized by run {record.run_id or '(reported)'}")
     external = [p for p in pulls if not (p[2] or "").startswith("dagster:") and p[5]]
     events = []
-    if external:
+    if external and not cli_reported:  # not reported by the CLI (reporting off or failed)
         metadata = {
             "pulls": dg.MetadataValue.json(
                 [
@@ -481,6 +486,8 @@ def linkedin_ads_kpi_trigger(context: dg.SensorEvaluationContext) -> dg.SensorRe
         }
         events = [dg.AssetMaterialization(asset_key=key, metadata=metadata) for key in RAW_KEYS]
         reasons.append(f"{len(external)} pulls loaded outside Dagster")
+    if external and cli_reported:
+        reasons.append(f"{len(external)} pulls loaded outside Dagster (reported by the CLI)")
     if not reasons:
         return dg.SensorResult(cursor=cursor, skip_reason="no new LinkedIn Ads load")
     queued = instance.get_runs(

@@ -23,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from orchestration.domains import LINKEDIN_REFRESH
 from orchestration.resources import WarehouseResource
 
-APIFY_GROUP = "apify_linkedin"
+APIFY_GROUP = LINKEDIN_REFRESH
 ITEMS_KEY = dg.AssetKey(["raw_apify", "profile_items"])
 JOBS_KEY = dg.AssetKey(["raw_apify", "refresh_jobs"])
 STALE_AFTER = timedelta(days=45)

@@ -22,14 +22,22 @@ from dagster_dbt import (
 from psycopg import sql
 
 from orchestration.dbt_project import outreach_dbt_project, prepare_manifest
+from orchestration.domains import INTAKE, OWNER, dbt_domains, source_domain
+from orchestration.metadata import plot_metadata
 from orchestration.resources import WarehouseResource
-
-# Folder groups: models/<layer>/... -> <layer>; models/marts/<schema>/... -> marts_<schema>.
-_LAYERS_WITH_SUBGROUPS = {"marts"}
 
 
 class OutreachDbtTranslator(DagsterDbtTranslator):
-    """dbt nodes -> asset keys by relation; groups by model folder."""
+    """dbt nodes -> asset keys by relation; groups by domain (orchestration/domains.py);
+    one owner; every dbt test check with a description."""
+
+    def __init__(
+        self,
+        domains: Mapping[str, str] | None = None,
+        settings: DagsterDbtTranslatorSettings | None = None,
+    ) -> None:
+        super().__init__(settings=settings)
+        self.domains = dict(domains or {})
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         meta = dbt_resource_props.get("config", {}).get("meta", {}) or dbt_resource_props.get(
@@ -49,30 +57,65 @@ class OutreachDbtTranslator(DagsterDbtTranslator):
         explicit = super().get_group_name(dbt_resource_props)
         if explicit:
             return explicit
-        resource_type = dbt_resource_props["resource_type"]
-        if resource_type == "seed":
-            return "reference"
-        if resource_type == "snapshot":
-            return "snapshots"
-        # fqn: [project, *folders, model name]
-        folders = list(dbt_resource_props.get("fqn", [])[1:-1])
-        if not folders:
-            return "dbt"
-        if folders[0] in _LAYERS_WITH_SUBGROUPS and len(folders) > 1:
-            return f"{folders[0]}_{folders[1]}"
-        return folders[0]
+        unique_id = dbt_resource_props.get("unique_id", "")
+        if unique_id in self.domains:
+            return self.domains[unique_id]
+        if unique_id.startswith("source."):
+            return source_domain(dbt_resource_props)
+        return INTAKE
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return [OWNER]
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        test = manifest["nodes"][unique_id]
+        description = test.get("description") or describe_test(test, manifest)
+        return spec._replace(description=description)
+
+
+def describe_test(test: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
+    """A readable line for a dbt test without a description, from its name and kwargs:
+    ``accepted_values on company_renewal.month: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12``."""
+    meta = test.get("test_metadata") or {}
+    parents = test.get("depends_on", {}).get("nodes", [])
+    attached_id = test.get("attached_node") or (parents[0] if len(parents) == 1 else "")
+    attached = manifest["nodes"].get(attached_id) or manifest["sources"].get(attached_id) or {}
+    target = attached.get("alias") or attached.get("name") or "?"
+    if attached.get("resource_type") == "source":
+        target = f"{attached['schema']}.{attached.get('identifier') or attached['name']}"
+    if not meta:  # a singular test: a query that must return no rows
+        path = test.get("original_file_path") or test["name"]
+        return f"singular test {path}: passes when its query returns no rows"
+    kwargs = meta.get("kwargs") or {}
+    column = test.get("column_name") or kwargs.get("column_name")
+    where = f"{target}.{column}" if column else target
+    details = []
+    for name, value in kwargs.items():
+        if name in {"model", "column_name"}:
+            continue
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        elif isinstance(value, str):
+            value = value.replace("{{ ", "").replace(" }}", "")
+        details.append(str(value) if name == "values" else f"{name}={value}")
+    namespace = f"{meta['namespace']}." if meta.get("namespace") else ""
+    name = f"{namespace}{meta.get('name', test['name'])}"
+    return f"{name} on {where}" + (f": {'; '.join(details)}" if details else "")
+
+
+MANIFEST_PATH = prepare_manifest(outreach_dbt_project)
 
 dbt_translator = OutreachDbtTranslator(
+    domains=dbt_domains(json.loads(MANIFEST_PATH.read_text())),
     settings=DagsterDbtTranslatorSettings(
         enable_asset_checks=True,  # dbt data tests -> asset checks (the default, made explicit)
         # tests on dbt sources -> checks on the loader assets (raw_intake/companies, ...)
         enable_source_tests_as_checks=True,
-    )
+    ),
 )
-
-
-MANIFEST_PATH = prepare_manifest(outreach_dbt_project)
 
 
 def _counted_relations(manifest_path: Path) -> dict[dg.AssetKey, tuple[str, str]]:
@@ -129,7 +172,8 @@ def _with_row_counts(context: dg.AssetExecutionContext, events, warehouse: Wareh
     with warehouse.connect(autocommit=True) as conn:
         for event in events:
             if isinstance(event, dg.Output):
-                relation = COUNTED.get(context.asset_key_for_output(event.output_name))
+                asset_key = context.asset_key_for_output(event.output_name)
+                relation = COUNTED.get(asset_key)
                 if relation is not None:
                     query = sql.SQL("select count(*) from {}.{}").format(
                         *map(sql.Identifier, relation)
@@ -138,4 +182,9 @@ def _with_row_counts(context: dg.AssetExecutionContext, events, warehouse: Wareh
                     event = event.with_metadata(
                         {**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows)}
                     )
+                plots = plot_metadata(
+                    conn, asset_key
+                )  # the domain's plot (orchestration/metadata.py)
+                if plots:
+                    event = event.with_metadata({**event.metadata, **plots})
             yield event

@@ -18,9 +18,10 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.domains import EXPORTS
 from orchestration.resources import WarehouseResource
 
-EXPORTS_GROUP = "exports"
+EXPORTS_GROUP = EXPORTS
 PLE_STEP_KEY = dg.AssetKey(["exports", "ple_enqueue_webhook"])
 PLE_OUTBOX_KEY = dg.AssetKey(["marketing", "ple_enqueue_outbox"])
 PLE_JOB = "ple_export_job"

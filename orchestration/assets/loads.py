@@ -30,10 +30,11 @@ from loaders.intake import intake_source
 from loaders.intake import settings as intake_settings
 from loaders.intake.helpers import EntityStats, IntakeError
 from loaders.intake.run import load_intake_files
+from orchestration.domains import INTAKE
 from orchestration.resources import WarehouseResource
 from outreach.settings import load_settings
 
-INTAKE_GROUP = "intake"
+INTAKE_GROUP = INTAKE
 # run config -> file, when the config leaves a path unset
 COMPANIES_ENV = "OUTREACH_INTAKE_COMPANIES"
 PEOPLE_ENV = "OUTREACH_INTAKE_PEOPLE"

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 import dagster as dg
 from pydantic import Field
 
+from orchestration.domains import EMAIL_VERIFICATION
 from orchestration.resources import WarehouseResource
 
-VERIFIER_GROUP = "millionverifier"
+VERIFIER_GROUP = EMAIL_VERIFICATION
 CHECKS_KEY = dg.AssetKey(["raw_verifier", "email_checks"])
 RUNS_KEY = dg.AssetKey(["raw_verifier", "verification_runs"])
 
