@@ -240,7 +240,8 @@ def test_the_cli_verifies_a_file_and_exit_codes_say_how_it_ended(
     assert main(["load", "millionverifier", "--from-file", str(more), "--concurrency", "1"]) == 3
     out = capsys.readouterr()
     assert "credits ran out" in out.out
-    assert main(["load", "millionverifier", "--emails", str(tmp_path / "missing.txt")]) == 1
+    # a missing file is an operator mistake: exit 2, not a pipeline error
+    assert main(["load", "millionverifier", "--emails", str(tmp_path / "missing.txt")]) == 2
     err = capsys.readouterr().err
     assert "file not found" in err
     assert KEY not in proc.stdout + proc.stderr + out.out + out.err + err
