@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+from outreach.dagster_report import report_load
 from outreach.settings import load_settings
 
 PUBLISHED_SCHEMAS = ("company", "people", "marketing", "bit")
@@ -193,6 +194,7 @@ def run_demo(
             api_key=server.config.api_key,
             progress=lambda s: print(f"      {s}"),
         )
+    report_load("millionverifier", url, verified)  # the demo's history in Dagster too
     print("      " + verified.render().replace("\n", "\n      "))
     print(f"      ({time.monotonic() - t:.1f}s)")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import os
 import re
 import subprocess
 import sys
@@ -34,12 +35,13 @@ def test_outreach_help_is_instant_because_heavy_imports_are_lazy():
     assert out.stdout.strip() == "[]"
 
 
-def _run_demo(out_dir: Path) -> str:
+def _run_demo(out_dir: Path, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(
         [OUTREACH, "demo", "--companies", "40", "--people", "240", "--out-dir", str(out_dir)],
         capture_output=True,
         text=True,
         timeout=600,
+        env=env,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc.stdout
@@ -93,7 +95,33 @@ def test_demo_loads_builds_and_summarises_the_published_objects(warehouse, tmp_p
     assert "no_data" not in out and ": at_risk (data of" in out  # the KPI story holds
     assert time.monotonic() - started < 600
 
-    # a rerun tells the same story: it starts over from the same empty warehouse
-    again = _run_demo(tmp_path / "demo")
+    # a rerun tells the same story: it starts over from the same empty warehouse; this time
+    # it reports to a Dagster home, as a user's demo does (the suite turns reporting off)
+    home = tmp_path / "dagster_home"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "OUTREACH_DAGSTER_REPORT": "1"}
+    again = _run_demo(tmp_path / "demo", env)
     assert "reset the previous demo's data" in again
     assert _story(again) == _story(out)
+
+    # the Dagster UI shows what the demo did: every loader's raw assets, the marts, checks
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        for path in (
+            "raw_intake/companies",
+            "raw_verifier/email_checks",
+            "raw_apify/profile_items",
+            "raw_linkedin_ads/campaign_analytics",
+            "company/company",
+            "marketing/people_intelligence",
+        ):
+            event = instance.get_latest_materialization_event(dg.AssetKey(path.split("/")))
+            assert event is not None, f"the demo left no materialization of {path} in Dagster"
+        from orchestration.definitions import defs
+
+        checks = list(defs.resolve_asset_graph().asset_check_keys)
+        evaluated = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks)
+        assert sum(record is not None for record in evaluated.values()) > 0
+    finally:
+        instance.dispose()

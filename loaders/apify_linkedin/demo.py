@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loaders.apify_linkedin import settings as s
+from outreach.dagster_report import report_load
 
 Progress = Callable[[str], Any]
 
@@ -62,6 +63,7 @@ def run_refresh_demo(
                 f"{label} refresh ({observed_at:%Y-%m-%d}): {result.render().splitlines()[0]}"
                 f" ({time.monotonic() - t:.1f}s)"
             )
+            report_load("apify_linkedin", url, result)  # the demo's history in Dagster too
             if not result.ok:
                 progress(result.render())
                 return False

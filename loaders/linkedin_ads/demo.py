@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loaders.linkedin_ads import settings as s
+from outreach.dagster_report import report_load
 
 DEMO_SECRET = "outreach-demo-secret"
 
@@ -95,6 +96,7 @@ def run_ads_demo(url: str, progress: Callable[[str], Any] = print) -> list[str] 
                 progress=lambda _m: None,
                 trigger="demo",
             )
+            report_load("linkedin_ads", url, summary)  # the demo's history in Dagster too
             progress(
                 f"loaded {summary.total('rows')} daily campaign rows ({summary.total('new')} new, "
                 f"{summary.total('restated')} restated) for {len(accounts)} accounts"
