@@ -235,6 +235,8 @@ def cmd_load(args: argparse.Namespace) -> int:
             max_profiles=args.max_profiles,
             actor_id=args.actor,
             timeout_s=args.timeout,
+            progress=_progress(args),
+            as_json=args.json,
         )
     if args.source == "millionverifier":
         return cmd_load_millionverifier(args)
@@ -246,8 +248,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 def _progress(args: argparse.Namespace):
     """Progress lines: on stdout, or on stderr when stdout carries --json."""
     if getattr(args, "json", False):
-        return lambda message: print(message, file=sys.stderr)
-    return print
+        return lambda message: print(message, file=sys.stderr, flush=True)
+    return lambda message: print(message, flush=True)  # shown as written, even when piped
 
 
 def _print_summary(args: argparse.Namespace, summary) -> None:
@@ -711,7 +713,9 @@ def build_parser() -> argparse.ArgumentParser:
         "apify-linkedin", help="refresh LinkedIn profiles through Apify, or import a dataset file"
     )
     la.add_argument(
-        "--from-file", help="exported dataset (JSON array or JSON Lines) to import as its own job"
+        "--from-file",
+        help='exported dataset (JSON array, {"items": [...]} or JSON Lines; read as a stream)'
+        " to import as its own job",
     )
     la.add_argument(
         "--observed-at", help="ISO-8601 time the imported profiles were observed (default now)"
@@ -767,7 +771,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-file", metavar="FILE", help="load an exported adAnalytics response (JSON) instead"
     )
     lad.add_argument("--account", help="with --from-file: the ad account the rows belong to")
-    for loader in (li, mv, lad):
+    for loader in (li, la, mv, lad):
         loader.add_argument(
             "--json",
             action="store_true",

@@ -313,3 +313,29 @@ def test_load_intake_json_prints_the_summary_as_json_and_progress_on_stderr(fres
     assert summary["dataset"] == "raw_intake" and summary["new"] == 0
     assert summary["already_present"] == summary["loaded"] > 0
     assert "loading into raw_intake" in again.stderr
+
+
+def test_load_apify_linkedin_json_prints_the_summary_as_json_and_progress_on_stderr(
+    fresh_warehouse,
+):
+    dataset = Path(__file__).parent / "fixtures" / "apify" / "dataset_export.json"
+    first = cli(
+        "load", "apify-linkedin", "--from-file", str(dataset), OUTREACH_DATABASE_URL=fresh_warehouse
+    )
+    assert first.returncode == 0, first.stderr
+    assert "job(s) in" in first.stdout  # the rendered summary without --json
+    again = cli(
+        "load",
+        "apify-linkedin",
+        "--from-file",
+        str(dataset),
+        "--json",
+        OUTREACH_DATABASE_URL=fresh_warehouse,
+    )
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)  # nothing but the JSON on stdout
+    assert summary["skipped_reason"] is None and len(summary["jobs"]) == 1
+    # the fixture's 5 items: 3 profiles, 1 duplicate, 1 unusable; the rerun lands nothing new
+    assert summary["profiles_seen"] == 3 and summary["unparsed_items"] == 1
+    assert summary["jobs"][0]["metadata"]["items_landed"] == 0
+    assert "reading dataset_export.json" in again.stderr  # progress went to stderr

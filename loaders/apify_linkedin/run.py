@@ -819,10 +819,12 @@ def run_cli(
     actor_id: str = s.DEFAULT_ACTOR_ID,
     timeout_s: float = s.DEFAULT_TIMEOUT_S,
     progress: Progress = _print_now,
+    as_json: bool = False,
 ) -> int:
     """``outreach load apify-linkedin [--from-file F [--observed-at T]] [--all] ...``:
-    a manual refresh (or an import), a printed summary; exit 0 when every job completed,
-    1 when one failed, 2 when nothing could start (no token, missing file)."""
+    a manual refresh (or an import), a printed summary (``as_json``: the summary as JSON
+    on stdout, while ``progress`` should write to stderr); exit 0 when every job
+    completed, 1 when one failed, 2 when nothing could start (no token, missing file)."""
     import sys
 
     try:
@@ -845,5 +847,10 @@ def run_cli(
     from outreach.dagster_report import report_load
 
     report_load("apify_linkedin", None, result)  # Dagster's history shows CLI refreshes too
-    progress(result.render())
+    if as_json:
+        import json
+
+        print(json.dumps(result.as_dict(), indent=2, default=str), flush=True)
+    else:
+        progress(result.render())
     return 0 if result.ok else 1
