@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -55,18 +56,18 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
 BUILDING_COMMANDS = {"build", "run", "test", "seed", "snapshot", "source"}
 
 
-def _prepare_child() -> None:  # runs in the child, before exec
+def _prepare_child(on_parent_death: int = signal.SIGINT) -> None:  # in the child, before exec
     # dbt must hear SIGINT even when we were started with it ignored (e.g. `cmd &` in a
     # script): Python only turns SIGINT into KeyboardInterrupt if it is not ignored
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     if sys.platform == "linux":
-        _interrupt_when_parent_dies()
+        _signal_when_parent_dies(on_parent_death)
 
 
-def _interrupt_when_parent_dies() -> None:
+def _signal_when_parent_dies(signum: int) -> None:
     # not Linux: statement_timeout and the client check still bound the queries
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum)
 
 
 def _run(cmd: list[str], env: dict[str, str], check: bool, capture: bool, progress=None):
@@ -86,7 +87,13 @@ def _run(cmd: list[str], env: dict[str, str], check: bool, capture: bool, progre
         stdout=pipe if progress is None else subprocess.PIPE,
         stderr=pipe,
         start_new_session=True,  # Ctrl-C in a terminal reaches us; we forward it once
-        preexec_fn=_prepare_child,
+        # if we die: SIGINT lets dbt cancel its queries, but when its stdout is our pipe
+        # (progress), its cancel path hits the broken pipe and then waits forever for the
+        # worker still in the query; SIGTERM ends dbt at once, its connection closes, and
+        # the server's client_connection_check_interval cancels the query within seconds
+        preexec_fn=functools.partial(
+            _prepare_child, signal.SIGINT if progress is None else signal.SIGTERM
+        ),
     )
     stopped: list[int] = []
 

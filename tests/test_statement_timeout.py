@@ -111,7 +111,8 @@ def test_loads_run_with_the_timeout(fresh_warehouse, monkeypatch, tmp_path):
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_stopping_outreach_dbt_cancels_its_query_on_the_server(fresh_warehouse, fresh_env, how):
     """SIGTERM / SIGINT: forwarded to dbt as SIGINT, which cancels its queries; SIGKILL of
-    outreach: the kernel sends dbt that SIGINT (parent-death signal)."""
+    outreach: the kernel ends dbt (parent-death signal; SIGTERM while its stdout is our
+    progress pipe) and the server's client check cancels the orphaned query."""
     proc = start([OUTREACH, "dbt", *probe_args(600)], fresh_env)
     try:
         wait_until(lambda: sleeping_queries(fresh_warehouse), 120, "the probe query started")
