@@ -19,7 +19,6 @@ import this module.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -287,12 +286,6 @@ def canonical_json_bytes(value: Any) -> bytes:
 
 def canonical_json(value: Any) -> str:
     return canonical_json_bytes(value).decode()
-
-
-def item_key(dataset_id: str, canonical: str | bytes) -> str:
-    """Dedupe key of one raw item: sha256 of dataset id + canonical item JSON."""
-    data = canonical.encode() if isinstance(canonical, str) else canonical
-    return hashlib.sha256(dataset_id.encode() + b"\n" + data).hexdigest()
 
 
 def item_fields(item: dict[str, Any]) -> tuple[str | None, ...]:
