@@ -4,7 +4,7 @@ Nothing here knows about the warehouse. ``make_client`` configures the official 
 (retries with backoff for 429 / 5xx / network errors, timeouts); ``wait_for_run`` and
 ``dataset_items`` add our timeout and our typed errors (``typed_error`` maps the client's
 ``ApifyApiError`` and transport errors onto them). The token travels only in the
-``Authorization`` header and is scrubbed from every error text (``redact``).
+``Authorization`` header and is scrubbed from every error text (``outreach.http.mask_secrets``).
 
 Item parsing extracts fields *as given* (text) so that raw_apify keeps what the actor
 said; normalising the item shapes into one row per profile happens in the dbt staging
@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from loaders.apify_linkedin import settings as s
-from outreach.http import redact_secrets
 from outreach.tombstones import canonical_linkedin_url
 
 if TYPE_CHECKING:
@@ -44,7 +43,6 @@ def normalize_linkedin_url(url: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------- secrets
-redact = redact_secrets  # ``redact(text, secrets)``: every secret replaced by ``***``
 
 
 # ---------------------------------------------------------------------------- errors

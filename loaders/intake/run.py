@@ -36,7 +36,7 @@ from outreach.dagster_report import report_load
 from outreach.dlt_pipelines import load_lock, warehouse_pipeline
 from outreach.events import recorded
 from outreach.warehouse import database_url as warehouse_url
-from outreach.warehouse import redact
+from outreach.warehouse import mask_url_password
 
 __all__ = ["IntakeError", "IntakeSummary", "intake_pipeline", "load_intake_files"]
 
@@ -210,7 +210,7 @@ def _load_locked(
         progress("dropping an unfinished earlier load (its rows are read again from the files)")
         pipeline.abort_packages()
     progress(
-        f"loading into {s.DATASET_NAME} at {redact(url)}: {batch.companies.num_rows} companies, "
+        f"loading into {s.DATASET_NAME} at {mask_url_password(url)}: {batch.companies.num_rows} companies, "
         f"{batch.people.num_rows} people, {batch.quarantine.num_rows} quarantine rows…"
     )
     try:

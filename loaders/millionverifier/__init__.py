@@ -26,7 +26,7 @@ import dlt  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from loaders.millionverifier import settings as s  # noqa: E402
-from loaders.millionverifier.helpers import redact  # noqa: E402
+from loaders.millionverifier.helpers import mask_api_keys  # noqa: E402
 
 __all__ = ["CHECKS_SCHEMA", "answers_table", "check_id", "millionverifier_source"]
 
@@ -86,9 +86,9 @@ def answers_table(
                 "run_id": run_id,
                 "_loaded_at": loaded_at,
                 "_dlt_id": key[:20],
-                "error": redact(answer["error"], secrets) if answer["error"] else None,
-                "source_url": redact(answer["source_url"], secrets),
-                "response": redact(
+                "error": mask_api_keys(answer["error"], secrets) if answer["error"] else None,
+                "source_url": mask_api_keys(answer["source_url"], secrets),
+                "response": mask_api_keys(
                     json.dumps(answer["response"], sort_keys=True, default=str), secrets
                 ),
             }

@@ -245,7 +245,7 @@ def _land_locked(
         pipeline.run(millionverifier_source([answers_table(answers, run_id, (key,))]))
     except PipelineStepFailed as exc:
         raise VerifierError(
-            h.redact(
+            h.mask_api_keys(
                 f"landing {len(answers)} answers in {s.DATASET_NAME} failed "
                 f"at step {exc.step}: {exc.exception}",
                 (key,),
@@ -338,7 +338,7 @@ def verify_emails(
             _run(api, wanted, summary, land, progress, api_timeout_s, max(1, land_batch), bulk)
             summary.by_result = dict(by_result)
         except VerifierError as exc:  # e.g. landing failed: record the run, then raise
-            summary.status, summary.message = s.RUN_FAILED, h.redact(exc, (key,))
+            summary.status, summary.message = s.RUN_FAILED, h.mask_api_keys(exc, (key,))
             raise
         finally:
             summary.seconds = time.perf_counter() - started
@@ -417,7 +417,7 @@ def _run(api: h.Api, wanted: list[str], summary: VerificationSummary,
         summary.status, summary.credits_left = s.RUN_CREDITS_EXHAUSTED, 0
         summary.message = _credits_message(summary)
     elif stopped is not None:
-        summary.status, summary.message = s.RUN_FAILED, h.redact(stopped, (api.key,))
+        summary.status, summary.message = s.RUN_FAILED, h.mask_api_keys(stopped, (api.key,))
     elif unanswered:
         summary.status = s.RUN_PARTIAL
         summary.message = (
