@@ -180,7 +180,6 @@ def cmd_env(args: argparse.Namespace) -> int:
     url = database_url()
     env = {"OUTREACH_DATABASE_URL": url, **dbt_env(url)}
     env["DAGSTER_HOME"] = str(_dagster_home())
-    env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     # the venv's bin first on PATH, so plain `dbt` and `dagster` are this project's (once:
     # evaluating it again does not grow PATH)
     venv_bin = str(Path(sys.executable).parent)

@@ -48,6 +48,7 @@ from loaders.apify_linkedin.jobs import (
 )
 from loaders.apify_linkedin.source import (
     ITEM_SCHEMA,
+    JSON_TEXT_RESOURCES,
     ItemCollector,
     apify_linkedin_source,
     dataset_fingerprint,
@@ -228,7 +229,11 @@ def pipeline_for(database_url: str, pipelines_dir: Path | None = None):
     cache_key = (database_url, str(pipelines_dir))
     if cache_key not in _PIPELINES:
         _PIPELINES[cache_key] = warehouse_pipeline(
-            database_url, s.PIPELINE_NAME, s.DATASET_NAME, pipelines_dir
+            database_url,
+            s.PIPELINE_NAME,
+            s.DATASET_NAME,
+            pipelines_dir,
+            json_text_resources=JSON_TEXT_RESOURCES,
         )
     return _PIPELINES[cache_key]
 

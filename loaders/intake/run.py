@@ -21,7 +21,7 @@ import psycopg
 from dlt.extract import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from loaders.intake import intake_source
+from loaders.intake import JSON_TEXT_RESOURCES, intake_source
 from loaders.intake import settings as s
 from loaders.intake.helpers import (
     EntityStats,
@@ -123,7 +123,9 @@ class IntakeSummary:
 
 def intake_pipeline(database_url: str) -> dlt.Pipeline:
     """The intake pipeline for this database (its working dir is keyed by the database)."""
-    return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME)
+    return warehouse_pipeline(
+        database_url, s.PIPELINE_NAME, s.DATASET_NAME, json_text_resources=JSON_TEXT_RESOURCES
+    )
 
 
 def existing_state(database_url: str) -> ExistingState:

@@ -55,8 +55,8 @@ class _MaskApiKeys(logging.Filter):
         return True
 
 
-for _name in ("urllib3.connectionpool", "httpx"):
-    logging.getLogger(_name).addFilter(_MaskApiKeys())
+_MASK_API_KEYS = _MaskApiKeys()
+_REQUEST_LOGGERS = ("urllib3.connectionpool", "httpx")
 
 
 class VerifierError(Exception):
@@ -195,6 +195,8 @@ def http_client(
     ``request_max_retry_delay``; every HTTP answer (retries too) is counted in ``stats``.
     Proxy settings are read from the environment once, not per request (requests' own
     per-request scan of the environment cost more than the request itself)."""
+    for name in _REQUEST_LOGGERS:  # the key is in every URL: mask it in their log lines
+        logging.getLogger(name).addFilter(_MASK_API_KEYS)  # once: same filter, no duplicate
     lock, stats = threading.Lock(), stats if stats is not None else Counter()
 
     def count(response: Response, *_args: Any, **_kw: Any) -> None:

@@ -32,7 +32,7 @@ import dlt
 import psycopg
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from loaders.millionverifier import answers_table, millionverifier_source
+from loaders.millionverifier import JSON_TEXT_RESOURCES, answers_table, millionverifier_source
 from loaders.millionverifier import helpers as h
 from loaders.millionverifier import settings as s
 from loaders.millionverifier.helpers import VerifierConfigError, VerifierError
@@ -138,7 +138,13 @@ class VerificationSummary:
 # ---------------------------------------------------------------------------- warehouse
 def verifier_pipeline(database_url: str, pipelines_dir: Path | None = None) -> dlt.Pipeline:
     """The verifier's dlt pipeline for this database (working dir keyed by the database)."""
-    return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME, pipelines_dir)
+    return warehouse_pipeline(
+        database_url,
+        s.PIPELINE_NAME,
+        s.DATASET_NAME,
+        pipelines_dir,
+        json_text_resources=JSON_TEXT_RESOURCES,
+    )
 
 
 def ensure_raw_tables(database_url: str, pipelines_dir: Path | None = None) -> bool:
