@@ -43,7 +43,7 @@ ui: install
 
 # Re-resolve the lock after changing pyproject.toml dependencies.
 lock: $(BIN)/uv
-	$(BIN)/uv pip compile --quiet --no-header --python 3.11 pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --no-header --python 3.11 --extra dev pyproject.toml -o requirements.lock
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     import psycopg
 
     from loaders.apify_linkedin.jobs import ensure_tables
-    from outreach.warehouse import database_url, redact
+    from outreach.warehouse import database_url, mask_url_password
 
     server_url = database_url()
     name = f"bench_apify_{uuid.uuid4().hex[:8]}"
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute(f'create database "{name}"')
     url = _with_db(server_url, name)
     sizes = [int(s) for s in args.memory_sizes.split(",") if s]
-    report: dict = {"database": redact(url), "items": args.items}
+    report: dict = {"database": mask_url_password(url), "items": args.items}
     try:
         with tempfile.TemporaryDirectory() as tmp_dir:
             tmp = Path(tmp_dir)

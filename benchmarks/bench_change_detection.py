@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from loaders.apify_linkedin.run import ensure_raw_tables as ensure_apify
     from loaders.intake.run import ensure_raw_tables as ensure_intake
-    from outreach.warehouse import database_url, redact
+    from outreach.warehouse import database_url, mask_url_password
 
     server_url = database_url()
     name = f"bench_cd_{uuid.uuid4().hex[:8]}"
@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute(f'create database "{name}"')
     url = _with_db(server_url, name)
     report: dict = {
-        "database": redact(url),
+        "database": mask_url_password(url),
         "people": args.people,
         "companies": args.companies,
         "changed_share": args.changed,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -169,7 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--land", action="store_true", help="also time a full verify_emails run")
     args = p.parse_args(argv)
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     report: dict = {"emails": args.emails, "rounds": args.rounds, "by_latency": []}
     for latency_ms in [float(x) for x in args.latency_ms.split(",")]:

@@ -191,7 +191,7 @@ class Webhook:
 
     def __repr__(self) -> str:  # never print the secret (nor credentials in the URL)
         return (
-            f"Webhook(url={redact_url(self.url)!r}, secret='***', max_attempts={self.max_attempts},"
+            f"Webhook(url={strip_url_secrets(self.url)!r}, secret='***', max_attempts={self.max_attempts},"
             f" dead_letter_after={self.dead_letter_after})"
         )
 
@@ -200,7 +200,7 @@ class Webhook:
         return max(0.0, base * (1 + random.uniform(-self.jitter, self.jitter)))
 
 
-def redact_url(url: str) -> str:
+def strip_url_secrets(url: str) -> str:
     """scheme://host[:port]/path: no user info, query or fragment (they may hold tokens)."""
     parts = httpx.URL(url)
     port = f":{parts.port}" if parts.port else ""
@@ -692,7 +692,7 @@ class _Run:
             except DeadlineExceeded as exc:
                 error = f"DeadlineExceeded: {exc}"
             except httpx.HTTPError as exc:  # the URL may carry a token: never log it
-                text = str(exc).replace(webhook.url, redact_url(webhook.url))
+                text = str(exc).replace(webhook.url, strip_url_secrets(webhook.url))
                 error = f"{type(exc).__name__}: {text}"[:300]
             latency = (time.perf_counter() - t0) * 1000
             if status is not None and status < 300:

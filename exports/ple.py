@@ -35,7 +35,6 @@ PLE_OUTBOX = OutboxSpec(
     order_column="person_unique_id",
 )
 PROCESS_ID = "04.04.04"  # people intelligence (Barton process of intel_unique_id)
-ENVELOPES = ("heir_orbt",)
 
 
 def heir_orbt(outbox_id: str, payload: str) -> bytes:

@@ -1,15 +1,10 @@
-"""outreach-warehouse: an open ELT warehouse for B2B outreach data."""
+"""outreach-warehouse: an open ELT warehouse for B2B outreach data.
 
-import os as _os
+Nothing may phone home (the network is the package registries and 127.0.0.1 only), and no
+module changes the environment, dlt's config or logging when imported. Telemetry is off in
+one place per tool: dlt's in ``.dlt/config.toml``, dbt's in the environment of every dbt
+process (``outreach.dbt.dbt_env``, also what ``outreach env`` exports), Dagster's in
+``$DAGSTER_HOME/dagster.yaml``.
+"""
 
 __version__ = "0.1.0"
-
-# Nothing here may phone home: the network is the package registries and 127.0.0.1 only.
-# (dbt usage stats, dlt telemetry; Dagster's is switched off in $DAGSTER_HOME/dagster.yaml.)
-NO_TELEMETRY = {
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "RUNTIME__DLTHUB_TELEMETRY": "false",
-    "DO_NOT_TRACK": "1",
-}
-for _key, _value in NO_TELEMETRY.items():
-    _os.environ.setdefault(_key, _value)

@@ -84,7 +84,7 @@ def _is_login_refused(exc: BaseException, reason: str) -> bool:
 # ---------------------------------------------------------------------------- db
 def cmd_db(args: argparse.Namespace) -> int:
     from outreach.embedded import EmbeddedError
-    from outreach.warehouse import database_url, embedded_server, redact
+    from outreach.warehouse import database_url, embedded_server, mask_url_password
 
     settings = load_settings()
     external = settings.database_url is not None
@@ -94,12 +94,12 @@ def cmd_db(args: argparse.Namespace) -> int:
         elif args.db_command == "start":
             if external:
                 print(
-                    f"using OUTREACH_DATABASE_URL ({redact(settings.database_url)}); nothing to start"
+                    f"using OUTREACH_DATABASE_URL ({mask_url_password(settings.database_url)}); nothing to start"
                 )
             else:
                 url = embedded_server(settings).start(quiet=False)
                 print(
-                    f"embedded PostgreSQL running: {redact(url)} (`outreach db url` shows the password)"
+                    f"embedded PostgreSQL running: {mask_url_password(url)} (`outreach db url` shows the password)"
                 )
         elif args.db_command == "stop":
             # the embedded server of this project (its .outreach folder), whatever
@@ -108,13 +108,16 @@ def cmd_db(args: argparse.Namespace) -> int:
             print("stopped" if stopped else "not running")
             if external and not stopped:
                 print(
-                    f"(OUTREACH_DATABASE_URL points at {redact(settings.database_url)}: "
+                    f"(OUTREACH_DATABASE_URL points at {mask_url_password(settings.database_url)}: "
                     "not ours to stop)"
                 )
         elif args.db_command == "status":
             server = embedded_server(settings)
             st = server.status()
-            embedded = {**st.as_dict(), **({"url": redact(server.url())} if st.running else {})}
+            embedded = {
+                **st.as_dict(),
+                **({"url": mask_url_password(server.url())} if st.running else {}),
+            }
             if external:
                 from outreach.warehouse import connect
 
@@ -122,7 +125,7 @@ def cmd_db(args: argparse.Namespace) -> int:
                     version = conn.execute("show server_version").fetchone()[0]
                 info = {
                     "mode": "external",
-                    "url": redact(settings.database_url),
+                    "url": mask_url_password(settings.database_url),
                     "version": version,
                     "embedded": embedded,
                 }
@@ -177,7 +180,6 @@ def cmd_env(args: argparse.Namespace) -> int:
     url = database_url()
     env = {"OUTREACH_DATABASE_URL": url, **dbt_env(url)}
     env["DAGSTER_HOME"] = str(_dagster_home())
-    env["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     # the venv's bin first on PATH, so plain `dbt` and `dagster` are this project's (once:
     # evaluating it again does not grow PATH)
     venv_bin = str(Path(sys.executable).parent)
@@ -455,7 +457,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     run otherwise (the outbox not built). With --json every outcome, errors included, is
     one JSON object on stdout."""
     from exports.config import ExportConfigError
-    from exports.outbox import redact_url
+    from exports.outbox import strip_url_secrets
     from outreach.embedded import EmbeddedError
     from outreach.warehouse import database_url
 
@@ -486,7 +488,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     progress = (lambda m: print(m, file=sys.stderr)) if args.json else print
     try:
         warehouse = database_url(settings)
-        progress(f"export {args.target} -> {redact_url(url)}")
+        progress(f"export {args.target} -> {strip_url_secrets(url)}")
         report = run(warehouse, progress=progress, retry_dead=args.retry_dead)
     except ExportConfigError as exc:
         return error(str(exc), EXIT_USAGE, "config_error")

@@ -157,7 +157,7 @@ def run_demo(
     from loaders.intake.run import load_intake_files
     from loaders.millionverifier.run import verify_emails
     from outreach.demo_data import generate
-    from outreach.warehouse import database_url, redact
+    from outreach.warehouse import database_url, mask_url_password
     from testing.millionverifier import MillionVerifierTestServer
 
     started = time.monotonic()
@@ -166,7 +166,7 @@ def run_demo(
     t = _step(1, total, "warehouse")
     url = database_url(settings)
     where = "embedded PostgreSQL" if settings.embedded else "OUTREACH_DATABASE_URL"
-    print(f"      {where}: {redact(url)}")
+    print(f"      {where}: {mask_url_password(url)}")
     print(f"      {prepare_demo_warehouse(url)} ({time.monotonic() - t:.1f}s)")
 
     t = _step(2, total, f"demo data: {companies} companies, {people} people (seed {seed})")
@@ -245,7 +245,7 @@ def run_demo(
         f"""
 Done in {time.monotonic() - started:.0f}s. Next:
   outreach db psql                 # psql on the warehouse, e.g. select * from company.company limit 5;
-  outreach db url                  # {redact(url)}  (give this to a BI tool)
+  outreach db url                  # {mask_url_password(url)}  (give this to a BI tool)
   outreach ui                      # Dagster UI on http://127.0.0.1:3000
   eval "$(outreach env)" && dbt ls # plain dbt against the same warehouse"""
     )

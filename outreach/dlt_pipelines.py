@@ -17,22 +17,29 @@ completed packages (``load/loaded/<load id>/``: schema copies, and the load file
 run that kept them) are removed. Pending packages of an interrupted load stay for the next
 run, which drops or finishes them. ``outreach gdpr erase`` scans what is left
 (``outreach.gdpr.erase_state_files``).
+
+dlt's settings (telemetry off, the per-pipeline writer and normalizer options) live once in
+``.dlt/config.toml`` at the project root. dlt reads ``./.dlt/`` of the working directory, so
+the factory points dlt's run context at the project root before it builds a pipeline
+(``use_project_settings``): the CLI, Dagster and tests read the same file from any directory.
+Nothing here changes dlt, the environment or logging at import time.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from outreach.settings import load_settings
+from outreach.settings import PROJECT_ROOT, load_settings
 from outreach.warehouse import session_options, url_parts
 
 
@@ -185,18 +192,88 @@ def load_lock(
         thread_lock.release()
 
 
+def use_project_settings() -> None:
+    """Make dlt read the project's ``.dlt/`` (``PROJECT_ROOT``), whatever the working
+    directory. dlt builds its run context (config providers, its logger, telemetry) once, on
+    first use: if that happened elsewhere, the context is reloaded here, and telemetry a
+    default context started is stopped when the project's settings say off. Idempotent.
+    ``DLT_PROJECT_DIR``, when set, still wins: then nothing is changed here."""
+    from dlt.common.configuration.container import Container
+    from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+    from dlt.common.runtime import telemetry
+    from dlt.common.runtime.run_context import RunContext
+
+    if os.environ.get("DLT_PROJECT_DIR"):
+        return  # the user pointed dlt at a project dir of their own
+    container = Container()
+    if PluggableRunContext not in container:
+        container[PluggableRunContext] = PluggableRunContext(RunContext(str(PROJECT_ROOT)))
+        return
+    plugged = container[PluggableRunContext]
+    if Path(plugged.context.run_dir).resolve() == PROJECT_ROOT:
+        return
+    plugged.reload(str(PROJECT_ROOT))
+    if telemetry.is_telemetry_started() and not plugged.context.runtime_config.dlthub_telemetry:
+        telemetry.stop_telemetry()
+
+
+class JsonTextHints(logging.Filter):
+    """Drops dlt's "several column hints were different" warning for ``resources``: their
+    JSON columns travel as text in arrow and are hinted json on purpose, so dlt's warning on
+    every load would only be noise. Equal filters are equal, so adding one twice is a no-op."""
+
+    def __init__(self, resources: Collection[str]) -> None:
+        super().__init__()
+        self.resources = frozenset(resources)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JsonTextHints) and other.resources == self.resources
+
+    def __hash__(self) -> int:
+        return hash(self.resources)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            "several column hints were different" in message
+            and any(f"resource: {name}," in message for name in self.resources)
+        )
+
+
 def warehouse_pipeline(
-    database_url: str, pipeline_name: str, dataset_name: str, pipelines_dir: Path | None = None
+    database_url: str,
+    pipeline_name: str,
+    dataset_name: str,
+    pipelines_dir: Path | None = None,
+    *,
+    json_text_resources: Collection[str] = (),
 ) -> Any:
-    """A dlt pipeline landing into ``dataset_name`` (a raw schema) of this database; it
-    keeps no copies of loaded rows (completed load files deleted, staging truncated)."""
+    """A dlt pipeline landing into ``dataset_name`` (a raw schema) of this database, with the
+    settings of ``.dlt/config.toml`` (it keeps no copies of loaded rows: completed load files
+    deleted, staging truncated). ``json_text_resources``: resources whose JSON columns travel
+    as text on purpose (``JsonTextHints``)."""
     import dlt
 
-    for key in ("load.delete_completed_jobs", "load.truncate_staging_dataset"):
-        dlt.config[f"{pipeline_name}.{key}"] = True
+    use_project_settings()
+    if json_text_resources:
+        logging.getLogger("dlt").addFilter(JsonTextHints(json_text_resources))
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=dlt.destinations.postgres(credentials=dlt_credentials(database_url)),
         dataset_name=dataset_name,
         pipelines_dir=str(pipelines_dir or pipelines_dir_for(database_url)),
+    )
+
+
+def definitions_pipeline(pipeline_name: str, dataset_name: str) -> Any:
+    """A pipeline that is never run (no credentials), for definitions that read a pipeline's
+    shape (dagster-dlt's asset specs); the same project settings as ``warehouse_pipeline``."""
+    import dlt
+
+    use_project_settings()
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination="postgres",
+        dataset_name=dataset_name,
+        pipelines_dir=str(load_settings().state_dir / "dlt" / "_definitions"),
     )

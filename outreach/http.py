@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-REDACTED = "***"
+MASK = "***"
 
 
-def redact_secrets(text: Any, secrets: Iterable[str | None] = ()) -> str:
+def mask_secrets(text: Any, secrets: Iterable[str | None] = ()) -> str:
     """``text`` as a string with every (non-empty) secret replaced by ``***``."""
     out = str(text)
     for secret in secrets:
         if secret:
-            out = out.replace(secret, REDACTED)
+            out = out.replace(secret, MASK)
     return out

@@ -27,7 +27,6 @@ SCHEMA = "raw_ops"
 TABLE = "gdpr_tombstones"
 EMAIL = "email"
 LINKEDIN_URL = "linkedin_url"
-REASON = "gdpr_erased"
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -46,7 +45,6 @@ comment on table {SCHEMA}.{TABLE} is
 # than MAX_LINKEDIN_URL is refused: keys built from it must fit a btree index row (2704 bytes)
 MAX_LINKEDIN_INPUT = 4096
 MAX_LINKEDIN_URL = 1000
-LINKEDIN_KINDS = ("in", "company", "school", "showcase")
 # ASCII only (the SQL side must not depend on the database's locale)
 _WHITESPACE = " \t\n\r\f\v"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

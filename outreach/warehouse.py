@@ -40,7 +40,7 @@ def url_parts(url: str) -> dict[str, str]:
     }
 
 
-def redact(url: str) -> str:
+def mask_url_password(url: str) -> str:
     """The URL with any password masked, for printing."""
     parts = urlsplit(url)
     if parts.password:

@@ -183,7 +183,6 @@ class LinkedInAdsTestServer:
         self._canned: list[tuple[str, int, dict[str, str], bytes]] = []
         self._lock = threading.Lock()
         self._accounts: dict[str, Account] = {}
-        self._first_account = None
         for account_id in accounts:
             self.account(str(account_id))
         self._httpd: ThreadingHTTPServer | None = None

@@ -24,11 +24,11 @@ from loaders.apify_linkedin.helpers import (
     make_client,
     normalize_linkedin_url,
     parse_item,
-    redact,
     typed_error,
     wait_for_run,
 )
 from loaders.apify_linkedin.jobs import barton_job_id
+from outreach.http import mask_secrets
 from outreach.settings import PROJECT_ROOT
 from testing.apify import CHANGE_TYPES, ApifyTestServer, RosterEntry
 
@@ -390,6 +390,6 @@ def test_barton_job_ids():
         barton_job_id(0)
 
 
-def test_redact_masks_every_secret_occurrence():
+def test_mask_secrets_masks_every_secret_occurrence():
     text = f"GET /x?token={TOKEN} failed; Authorization: Bearer {TOKEN}"
-    assert redact(text, (TOKEN, None)) == "GET /x?token=*** failed; Authorization: Bearer ***"
+    assert mask_secrets(text, (TOKEN, None)) == "GET /x?token=*** failed; Authorization: Bearer ***"

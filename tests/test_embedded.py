@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from outreach.embedded import EmbeddedPostgres
-from outreach.warehouse import redact
+from outreach.warehouse import mask_url_password
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="embedded server tests run on Linux"
@@ -189,7 +189,7 @@ def test_db_commands_start_report_and_stop_the_server(tmp_path):
             [OUTREACH, "db", "status"], env=env, capture_output=True, text=True, check=True
         ).stdout
     )
-    assert status["running"] is True and status["url"] == redact(url)
+    assert status["running"] is True and status["url"] == mask_url_password(url)
     psql = subprocess.run(
         [OUTREACH, "db", "psql", "-tAc", "select 40 + 2"],
         env=env,

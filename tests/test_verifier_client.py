@@ -19,7 +19,7 @@ from loaders.millionverifier.helpers import (
     BulkFileFailed,
     CreditsExhausted,
     RequestFailed,
-    redact,
+    mask_api_keys,
 )
 from testing.millionverifier import MillionVerifierTestServer, classify
 
@@ -314,10 +314,10 @@ def test_the_key_never_appears_in_logs_errors_or_answers(server):
     assert KEY not in blob
 
 
-def test_redact_masks_query_secrets_and_given_values():
-    assert redact("GET /api/v3/?api=abc&email=x") == "GET /api/v3/?api=***&email=x"
-    assert redact("POST /bulkapi/v2/upload?key=abc") == "POST /bulkapi/v2/upload?key=***"
-    assert redact("token abc inside", ["abc"]) == "token *** inside"
+def test_mask_api_keys_masks_query_secrets_and_given_values():
+    assert mask_api_keys("GET /api/v3/?api=abc&email=x") == "GET /api/v3/?api=***&email=x"
+    assert mask_api_keys("POST /bulkapi/v2/upload?key=abc") == "POST /bulkapi/v2/upload?key=***"
+    assert mask_api_keys("token abc inside", ["abc"]) == "token *** inside"
 
 
 def test_the_server_speaks_http_on_loopback_only(server):

@@ -4,7 +4,7 @@ Nothing here knows about the warehouse. ``make_client`` configures the official 
 (retries with backoff for 429 / 5xx / network errors, timeouts); ``wait_for_run`` and
 ``dataset_items`` add our timeout and our typed errors (``typed_error`` maps the client's
 ``ApifyApiError`` and transport errors onto them). The token travels only in the
-``Authorization`` header and is scrubbed from every error text (``redact``).
+``Authorization`` header and is scrubbed from every error text (``outreach.http.mask_secrets``).
 
 Item parsing extracts fields *as given* (text) so that raw_apify keeps what the actor
 said; normalising the item shapes into one row per profile happens in the dbt staging
@@ -19,7 +19,6 @@ import this module.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from loaders.apify_linkedin import settings as s
-from outreach.http import redact_secrets
 from outreach.tombstones import canonical_linkedin_url
 
 if TYPE_CHECKING:
@@ -45,7 +43,6 @@ def normalize_linkedin_url(url: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------- secrets
-redact = redact_secrets  # ``redact(text, secrets)``: every secret replaced by ``***``
 
 
 # ---------------------------------------------------------------------------- errors
@@ -287,12 +284,6 @@ def canonical_json_bytes(value: Any) -> bytes:
 
 def canonical_json(value: Any) -> str:
     return canonical_json_bytes(value).decode()
-
-
-def item_key(dataset_id: str, canonical: str | bytes) -> str:
-    """Dedupe key of one raw item: sha256 of dataset id + canonical item JSON."""
-    data = canonical.encode() if isinstance(canonical, str) else canonical
-    return hashlib.sha256(dataset_id.encode() + b"\n" + data).hexdigest()
 
 
 def item_fields(item: dict[str, Any]) -> tuple[str | None, ...]:

@@ -153,14 +153,6 @@ def update_job(url: str, job: JobRef, **values: Any) -> None:
         raise LookupError(f"refresh job {job.job_unique_id} is not in {JOBS}")
 
 
-def job_row(url: str, job_unique_id: str) -> dict[str, Any] | None:
-    with _connect(url) as conn:
-        conn.row_factory = dict_row
-        return conn.execute(
-            f"select * from {JOBS} where job_unique_id = %s", (job_unique_id,)
-        ).fetchone()
-
-
 def _terminal_vendor_jobs(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Finished live-run jobs (not file imports), oldest first."""
     if not relation_exists(conn, JOBS):

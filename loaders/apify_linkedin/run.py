@@ -38,7 +38,6 @@ from loaders.apify_linkedin.helpers import (
     dataset_items,
     make_client,
     normalize_linkedin_url,
-    redact,
     typed_error,
     wait_for_run,
 )
@@ -49,12 +48,14 @@ from loaders.apify_linkedin.jobs import (
 )
 from loaders.apify_linkedin.source import (
     ITEM_SCHEMA,
+    JSON_TEXT_RESOURCES,
     ItemCollector,
     apify_linkedin_source,
     dataset_fingerprint,
 )
 from outreach.dlt_pipelines import load_lock, pipelines_dir_for, warehouse_pipeline
 from outreach.events import OperatorError, recorded
+from outreach.http import mask_secrets
 from outreach.settings import load_settings
 from outreach.tombstones import read_tombstones
 
@@ -228,7 +229,11 @@ def pipeline_for(database_url: str, pipelines_dir: Path | None = None):
     cache_key = (database_url, str(pipelines_dir))
     if cache_key not in _PIPELINES:
         _PIPELINES[cache_key] = warehouse_pipeline(
-            database_url, s.PIPELINE_NAME, s.DATASET_NAME, pipelines_dir
+            database_url,
+            s.PIPELINE_NAME,
+            s.DATASET_NAME,
+            pipelines_dir,
+            json_text_resources=JSON_TEXT_RESOURCES,
         )
     return _PIPELINES[cache_key]
 
@@ -325,7 +330,7 @@ def _safe(value: Any, token: str | None) -> Any:
     """``value`` (JSON-able) with the token scrubbed from every string in it."""
     if not token:
         return value
-    return orjson.loads(redact(orjson.dumps(value, default=str).decode(), (token,)))
+    return orjson.loads(mask_secrets(orjson.dumps(value, default=str).decode(), (token,)))
 
 
 # ---------------------------------------------------------------------------- one job
@@ -380,7 +385,7 @@ def _finish(
     if error is not None:
         message = str(error)
     metadata = _safe(metadata, token)
-    message = redact(message, (token,)) if message and token else message
+    message = mask_secrets(message, (token,)) if message and token else message
     J.update_job(
         ctx_url,
         job,

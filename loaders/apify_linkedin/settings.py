@@ -45,9 +45,8 @@ TRIGGERS = (TRIGGER_MANUAL, TRIGGER_SCHEDULED, TRIGGER_RETRY, TRIGGER_IMPORT)
 # Token used against the local test-mode server when APIFY_TOKEN is unset
 TEST_MODE_TOKEN = "apify_test_mode_token"
 
-# rows per arrow table handed to dlt, and per load file (load files are COPYed in parallel)
+# rows per arrow table handed to dlt (rows per load file: file_max_items, .dlt/config.toml)
 ARROW_BATCH_ROWS = 10_000
-LOAD_FILE_ROWS = 10_000
 
 # an import prints a progress line every this many items (per pass: check, then landing)
 IMPORT_PROGRESS_ITEMS = 100_000

@@ -12,13 +12,12 @@ already present is never rewritten, so loading the same dataset twice lands noth
 from __future__ import annotations
 
 import hashlib
-import logging
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import dlt
 import numpy as np
 import pyarrow as pa
 
@@ -36,20 +35,10 @@ from loaders.apify_linkedin.helpers import (
 )
 from outreach.tombstones import record_is_erased
 
-# dlt's anonymous usage telemetry stays off unless a user turns it on explicitly
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-
-import dlt  # noqa: E402
-
+# Pipeline settings are the "apify_linkedin" sections of .dlt/config.toml: uncompressed load
+# files (gzip cost a third of the landing time at 100k items) of 10k rows each (memory stays
+# flat as datasets grow; load COPYs the files in parallel).
 WRITE_DISPOSITION = {"disposition": "merge", "strategy": "insert-only"}
-
-# The load files are local and short-lived: gzip would cost more time than it saves
-# (a third of the landing time at 100k items). Scoped to this pipeline.
-dlt.config[f"{s.PIPELINE_NAME}.normalize.data_writer.disable_compression"] = True
-# Several files per package: extract and normalize then hold one file's rows at a time
-# (memory stays flat as datasets grow) and load COPYs the files in parallel.
-dlt.config[f"{s.PIPELINE_NAME}.extract.data_writer.file_max_items"] = s.LOAD_FILE_ROWS
-dlt.config[f"{s.PIPELINE_NAME}.normalize.data_writer.file_max_items"] = s.LOAD_FILE_ROWS
 
 _TS = pa.timestamp("us", tz="UTC")
 ITEM_SCHEMA = pa.schema(
@@ -94,19 +83,8 @@ def column_hints() -> dict[str, dict[str, Any]]:
     return hints
 
 
-class _ExpectedHintOverride(logging.Filter):
-    """experience / item travel as JSON text in arrow and are hinted json on purpose; dlt
-    warns about that difference on every batch, which would only be noise."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not (
-            "several column hints were different" in message
-            and f"resource: {s.ITEMS_TABLE}," in message
-        )
-
-
-logging.getLogger("dlt").addFilter(_ExpectedHintOverride())
+# experience / item travel as JSON text in arrow and are hinted json on purpose
+JSON_TEXT_RESOURCES = (s.ITEMS_TABLE,)
 
 
 @dlt.resource(

@@ -12,18 +12,13 @@ the source itself also works in any dlt pipeline (Dagster builds it with no file
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
-# dlt's anonymous usage telemetry stays off unless a user turns it on explicitly
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+import dlt
 
-import dlt  # noqa: E402
-
-from loaders.intake import settings as s  # noqa: E402
-from loaders.intake.helpers import (  # noqa: E402
+from loaders.intake import settings as s
+from loaders.intake.helpers import (
     ExistingState,
     IntakeBatch,
     IntakeError,
@@ -34,38 +29,13 @@ from loaders.intake.helpers import (  # noqa: E402
 
 __all__ = ["IntakeBatch", "IntakeError", "intake_source"]
 
-# Pipeline settings, scoped to pipelines named "intake" so other loaders are unaffected:
-# - arrow tables get _dlt_load_id only when asked (the tables carry their own _dlt_id,
-#   derived from _row_key: stable across loads and cheaper than dlt's random ids);
-# - uncompressed load files (gzip cost more than the COPY itself);
-# - no copies of loaded rows left behind in local load packages or the staging dataset.
-for key, value in {
-    "normalize.parquet_normalizer.add_dlt_load_id": True,
-    "normalize.parquet_normalizer.add_dlt_id": False,
-    "normalize.data_writer.disable_compression": True,
-    "load.delete_completed_jobs": True,
-    "load.truncate_staging_dataset": True,
-}.items():
-    dlt.config[f"{s.PIPELINE_NAME}.{key}"] = value
+# Pipeline settings are the "intake" sections of .dlt/config.toml: arrow tables get
+# _dlt_load_id, and carry their own _dlt_id, derived from _row_key (stable across loads and
+# cheaper than dlt's random ids); uncompressed load files; no copies of loaded rows kept.
 
 WRITE_DISPOSITION = {"disposition": "merge", "strategy": "insert-only"}
-
-
-class _ExpectedHintOverride(logging.Filter):
-    """_extra / raw_record travel as JSON text in arrow and are hinted json on purpose; dlt
-    warns about that difference on every load, which would only be noise."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not (
-            "several column hints were different" in message
-            and any(
-                f"resource: {name}," in message for name in ("companies", "people", "quarantine")
-            )
-        )
-
-
-logging.getLogger("dlt").addFilter(_ExpectedHintOverride())
+# _extra / raw_record travel as JSON text in arrow and are hinted json on purpose
+JSON_TEXT_RESOURCES = ("companies", "people", "quarantine")
 
 
 def _existing_from_active_pipeline() -> ExistingState:

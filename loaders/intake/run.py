@@ -21,7 +21,7 @@ import psycopg
 from dlt.extract import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from loaders.intake import intake_source
+from loaders.intake import JSON_TEXT_RESOURCES, intake_source
 from loaders.intake import settings as s
 from loaders.intake.helpers import (
     EntityStats,
@@ -36,7 +36,7 @@ from outreach.dagster_report import report_load
 from outreach.dlt_pipelines import load_lock, warehouse_pipeline
 from outreach.events import recorded
 from outreach.warehouse import database_url as warehouse_url
-from outreach.warehouse import redact
+from outreach.warehouse import mask_url_password
 
 __all__ = ["IntakeError", "IntakeSummary", "intake_pipeline", "load_intake_files"]
 
@@ -123,7 +123,9 @@ class IntakeSummary:
 
 def intake_pipeline(database_url: str) -> dlt.Pipeline:
     """The intake pipeline for this database (its working dir is keyed by the database)."""
-    return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME)
+    return warehouse_pipeline(
+        database_url, s.PIPELINE_NAME, s.DATASET_NAME, json_text_resources=JSON_TEXT_RESOURCES
+    )
 
 
 def existing_state(database_url: str) -> ExistingState:
@@ -210,7 +212,7 @@ def _load_locked(
         progress("dropping an unfinished earlier load (its rows are read again from the files)")
         pipeline.abort_packages()
     progress(
-        f"loading into {s.DATASET_NAME} at {redact(url)}: {batch.companies.num_rows} companies, "
+        f"loading into {s.DATASET_NAME} at {mask_url_password(url)}: {batch.companies.num_rows} companies, "
         f"{batch.people.num_rows} people, {batch.quarantine.num_rows} quarantine rows…"
     )
     try:

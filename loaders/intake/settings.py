@@ -42,7 +42,6 @@ PERSON_FIELDS = (
 EMPLOYER_FIELDS = ("company_linkedin_url", "company_website", "company_name")
 
 FIELDS = {COMPANY: COMPANY_FIELDS, PERSON: PERSON_FIELDS}
-REQUIRED = {COMPANY: ("company_name",), PERSON: ("full_name",)}
 
 # quarantine reason codes (docs/raw_contract.md)
 MISSING_REQUIRED_FIELD = "missing_required_field"
@@ -53,16 +52,6 @@ INVALID_URL = "invalid_url"
 UNMATCHED_EMPLOYER = "unmatched_employer"
 MALFORMED_ROW = "malformed_row"
 VALUE_TOO_LONG = "value_too_long"
-REASONS = (
-    VALUE_TOO_LONG,
-    MISSING_REQUIRED_FIELD,
-    INVALID_RENEWAL_MONTH,
-    INVALID_RENEWAL_WINDOW,
-    INVALID_EMAIL,
-    INVALID_URL,
-    UNMATCHED_EMPLOYER,
-    MALFORMED_ROW,
-)
 
 # Longest value (characters, after stripping) each field may hold; a longer one quarantines
 # the row (value_too_long) and is never loaded. They keep every identity key dbt builds from

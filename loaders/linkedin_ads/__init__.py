@@ -22,28 +22,19 @@ from collections.abc import Collection, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+import dlt
+import pyarrow as pa
 
-import dlt  # noqa: E402
-import pyarrow as pa  # noqa: E402
-
-from loaders.linkedin_ads import settings as s  # noqa: E402
-from loaders.linkedin_ads.helpers import (  # noqa: E402
+from loaders.linkedin_ads import settings as s
+from loaders.linkedin_ads.helpers import (
     LinkedInAdsClient,
     account_row,
     analytics_table,
     campaign_row,
 )
 
-# pipelines named "linkedin_ads": _dlt_load_id on arrow rows, plain load files, no copies
-for _key, _value in {
-    "normalize.parquet_normalizer.add_dlt_load_id": True,
-    "normalize.data_writer.disable_compression": True,
-    "load.delete_completed_jobs": True,
-    "load.truncate_staging_dataset": True,
-}.items():
-    dlt.config[f"{s.PIPELINE_NAME}.{_key}"] = _value
-
+# Pipeline settings are the "linkedin_ads" sections of .dlt/config.toml: _dlt_load_id on
+# arrow rows, plain load files, no copies kept.
 _TEXT, _BIGINT = {"data_type": "text"}, {"data_type": "bigint"}
 _LOADED_AT = {"data_type": "timestamp", "timezone": True}
 COLUMNS: dict[str, dict[str, dict[str, Any]]] = {

@@ -35,7 +35,7 @@ from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginat
 
 from loaders.linkedin_ads import settings as s
 from outreach.events import OperatorError
-from outreach.http import redact_secrets as redact
+from outreach.http import mask_secrets
 
 
 # ---------------------------------------------------------------------------- errors
@@ -173,7 +173,7 @@ class LinkedInAdsClient:
         except requests.RequestException as exc:  # refused, reset, timed out
             raise LinkedInTransportError(
                 f"LinkedIn GET {what}: no answer after {self.http.max_attempts} attempts "
-                f"({type(exc).__name__}: {redact(exc, [self.token])})"
+                f"({type(exc).__name__}: {mask_secrets(exc, [self.token])})"
             ) from None
 
     def get(self, target: str) -> Any:
@@ -191,7 +191,7 @@ class LinkedInAdsClient:
             kind = response.headers.get("Content-Type", "no content type")
             raise LinkedInDataError(
                 f"LinkedIn answered GET {what} with a body that is not JSON ({kind}: "
-                f"{redact(response.text[:80], [self.token])!r})"
+                f"{mask_secrets(response.text[:80], [self.token])!r})"
             ) from None
 
     def account(self, account_id: str) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def raise_for_linkedin(
     if not isinstance(body, dict):
         body = {"message": str(body)[:200]}
     code = body.get("code")
-    message = redact(body.get("message") or "", [token])
+    message = mask_secrets(body.get("message") or "", [token])
     tried = f" after {attempts} attempts" if attempts else ""
     text = f"LinkedIn answered GET {what} with {status}{f' {code}' if code else ''}: {message}"
     if status == 401:

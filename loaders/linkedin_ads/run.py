@@ -51,13 +51,13 @@ from loaders.linkedin_ads.helpers import (
     account_id_of,
     analytics_table,
     read_export,
-    redact,
 )
 from outreach.dlt_pipelines import load_lock, warehouse_pipeline
 from outreach.events import recorded
+from outreach.http import mask_secrets
 from outreach.settings import Settings, load_settings
 from outreach.warehouse import database_url as warehouse_url
-from outreach.warehouse import redact as redact_url
+from outreach.warehouse import mask_url_password
 
 __all__ = [
     "AdsLoadSummary",
@@ -449,7 +449,7 @@ def load_linkedin_ads(
             clients[method] = LinkedInAdsClient(base, token, http or HttpSettings(), summary.http)
         progress(
             f"loading {len(connections)} LinkedIn ad account(s) through {end} into "
-            f"{s.DATASET_NAME} at {redact_url(url)}"
+            f"{s.DATASET_NAME} at {mask_url_password(url)}"
         )
         ensure_raw_tables(url)
         pipeline = ads_pipeline(url)  # one instance for the whole load
@@ -481,7 +481,7 @@ def load_linkedin_ads(
 
         summary.pulls = _load_and_count(url, [source], pull_rows, progress, pipeline)
     except LinkedInAdsError as exc:
-        exc.args = (redact(str(exc), [c.token for c in clients.values()]),)
+        exc.args = (mask_secrets(str(exc), [c.token for c in clients.values()]),)
         raise
     finally:
         for client in clients.values():

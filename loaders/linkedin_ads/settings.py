@@ -54,7 +54,6 @@ HTTP_CONNECT_TIMEOUT_S = 10.0
 MAX_ATTEMPTS = 6  # per request, for 429 / 5xx / transport errors
 BACKOFF_BASE_S = 2.0  # first backoff; doubles per attempt (Retry-After wins when sent)
 BACKOFF_MAX_S = 60.0
-BACKOFF_JITTER = 0.5  # +- fraction of the backoff, random
 
 # Connection methods (connections config, `method:`)
 METHOD_OAUTH = "oauth"  # the LinkedIn API with LINKEDIN_ACCESS_TOKEN

@@ -13,45 +13,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-# dlt's anonymous usage telemetry stays off unless a user turns it on explicitly
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+import dlt
+import pyarrow as pa
 
-import dlt  # noqa: E402
-import pyarrow as pa  # noqa: E402
-
-from loaders.millionverifier import settings as s  # noqa: E402
-from loaders.millionverifier.helpers import redact  # noqa: E402
+from loaders.millionverifier import settings as s
+from loaders.millionverifier.helpers import mask_api_keys
 
 __all__ = ["CHECKS_SCHEMA", "answers_table", "check_id", "millionverifier_source"]
 
-for key, value in {  # pipeline settings, scoped to pipelines named "millionverifier"
-    "normalize.parquet_normalizer.add_dlt_load_id": True,
-    "normalize.parquet_normalizer.add_dlt_id": False,
-    "normalize.data_writer.disable_compression": True,
-    "load.delete_completed_jobs": True,
-    "load.truncate_staging_dataset": True,
-}.items():
-    dlt.config[f"{s.PIPELINE_NAME}.{key}"] = value
-
-
-class _ExpectedHintOverride(logging.Filter):
-    """``response`` is JSON text in arrow, hinted json on purpose: dlt's warning is noise."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not (
-            "several column hints were different" in message
-            and f"resource: {s.CHECKS_TABLE}," in message
-        )
-
-
-logging.getLogger("dlt").addFilter(_ExpectedHintOverride())
+# Pipeline settings are the "millionverifier" sections of .dlt/config.toml (rows carry their
+# own _dlt_id, uncompressed load files). ``response`` is JSON text in arrow, hinted json on
+# purpose: the pipeline factory quiets dlt's warning about it (JSON_TEXT_RESOURCES).
+JSON_TEXT_RESOURCES = (s.CHECKS_TABLE,)
 
 _TS, _TEXT, _KEYS = pa.timestamp("us", tz="UTC"), pa.string(), {"check_id", "run_id", "email"}
 CHECKS_SCHEMA = pa.schema(
@@ -86,9 +63,9 @@ def answers_table(
                 "run_id": run_id,
                 "_loaded_at": loaded_at,
                 "_dlt_id": key[:20],
-                "error": redact(answer["error"], secrets) if answer["error"] else None,
-                "source_url": redact(answer["source_url"], secrets),
-                "response": redact(
+                "error": mask_api_keys(answer["error"], secrets) if answer["error"] else None,
+                "source_url": mask_api_keys(answer["source_url"], secrets),
+                "response": mask_api_keys(
                     json.dumps(answer["response"], sort_keys=True, default=str), secrets
                 ),
             }

@@ -10,7 +10,7 @@ is the vendor's answer about that address and is kept like any other.
 
 The API key travels as a query parameter (``api=``, ``key=`` for the bulk API), as the
 vendor requires. So no text made here quotes a ``requests`` exception (their messages carry
-the URL), ``redact`` masks it in whatever we print, and a filter masks it in urllib3's
+the URL), ``mask_api_keys`` masks it in whatever we print, and a filter masks it in urllib3's
 request log lines.
 """
 
@@ -35,28 +35,28 @@ from requests.utils import should_bypass_proxies
 
 from loaders.millionverifier import settings as s
 from outreach.events import OperatorError
-from outreach.http import REDACTED, redact_secrets
+from outreach.http import MASK, mask_secrets
 
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:api|key)=)[^&\s\"'#]+")
 
 
-def redact(text: Any, secrets: Iterable[str | None] = ()) -> str:
+def mask_api_keys(text: Any, secrets: Iterable[str | None] = ()) -> str:
     """``text`` with every secret and every ``api=``/``key=`` query value masked."""
-    return _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", redact_secrets(text, secrets))
+    return _QUERY_SECRET.sub(rf"\g<1>{MASK}", mask_secrets(text, secrets))
 
 
-class _RedactQuerySecrets(logging.Filter):
+class _MaskApiKeys(logging.Filter):
     """urllib3 (under requests) logs each request line with its URL: mask the key first."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if (cleaned := redact(message)) != message:
+        if (cleaned := mask_api_keys(message)) != message:
             record.msg, record.args = cleaned, ()
         return True
 
 
-for _name in ("urllib3.connectionpool", "httpx"):
-    logging.getLogger(_name).addFilter(_RedactQuerySecrets())
+_MASK_API_KEYS = _MaskApiKeys()
+_REQUEST_LOGGERS = ("urllib3.connectionpool", "httpx")
 
 
 class VerifierError(Exception):
@@ -151,12 +151,12 @@ def account_error(body: dict[str, Any]) -> VerifierError | None:
     error = (_text(body.get("error")) or "").lower()
     if "credit" in error:
         return CreditsExhausted(
-            f"MillionVerifier credits ran out (the API answered: {redact(body['error'])!r}, "
+            f"MillionVerifier credits ran out (the API answered: {mask_api_keys(body['error'])!r}, "
             f"credits left: {body.get('credits', 0)})"
         )
     if re.search(r"api[ _-]?key|\bkey\b|unauthori[sz]ed|forbidden", error):
         return AuthError(
-            f"MillionVerifier rejected the API key (the API answered: {redact(body['error'])!r})"
+            f"MillionVerifier rejected the API key (the API answered: {mask_api_keys(body['error'])!r})"
             "; check MILLIONVERIFIER_API_KEY"
         )
     return None
@@ -195,6 +195,8 @@ def http_client(
     ``request_max_retry_delay``; every HTTP answer (retries too) is counted in ``stats``.
     Proxy settings are read from the environment once, not per request (requests' own
     per-request scan of the environment cost more than the request itself)."""
+    for name in _REQUEST_LOGGERS:  # the key is in every URL: mask it in their log lines
+        logging.getLogger(name).addFilter(_MASK_API_KEYS)  # once: same filter, no duplicate
     lock, stats = threading.Lock(), stats if stats is not None else Counter()
 
     def count(response: Response, *_args: Any, **_kw: Any) -> None:
@@ -257,7 +259,9 @@ class Api:
             reason = "rate_limited" if code == 429 else "server_error"
             raise RequestFailed(f"{what}: HTTP {code} on every attempt", reason=reason)
         if code >= 400:
-            raise VerifierError(f"{what}: HTTP {code}: {redact(response.text[:200], [self.key])}")
+            raise VerifierError(
+                f"{what}: HTTP {code}: {mask_api_keys(response.text[:200], [self.key])}"
+            )
         if _unusable(response, None):
             raise RequestFailed(f"{what}: the answer is not usable (not JSON)", reason="bad_answer")
         return response
@@ -336,7 +340,7 @@ def verify_bulk(api: Api, emails: list[str], *, poll_interval_s: float = s.BULK_
     try:
         info = api.answer("POST", s.BULK_UPLOAD_PATH, f"uploading {n} emails", files=upload)
         if not (file_id := _text(info.get("file_id"))):
-            raise BulkFileFailed(f"bulk upload: no file_id in the answer ({redact(info)})")
+            raise BulkFileFailed(f"bulk upload: no file_id in the answer ({mask_api_keys(info)})")
         outcome.bulk_file_id, params = file_id, {"file_id": file_id}
         progress(f"bulk file {file_id} uploaded ({n} emails); polling")
         deadline, last = time.monotonic() + timeout_s, None
@@ -354,7 +358,7 @@ def verify_bulk(api: Api, emails: list[str], *, poll_interval_s: float = s.BULK_
         report = api.request("GET", s.BULK_DOWNLOAD_PATH, f"downloading {file_id}", params=params)
         if (body := _json_object(report)) is not None:  # an error answer instead of the report
             raise account_error(body) or BulkFileFailed(
-                f"bulk file {file_id}: download failed ({redact(body.get('error') or body)})"
+                f"bulk file {file_id}: download failed ({mask_api_keys(body.get('error') or body)})"
             )
     except VerifierError as exc:
         outcome.stopped, outcome.not_attempted = exc, list(emails)
@@ -379,7 +383,7 @@ def _bulk_status(api: Api, file_id: str, params: dict[str, str]) -> tuple[str, A
     if not status and (problem := account_error(info)) is not None:
         raise problem
     if status in s.BULK_FAILED_STATUSES:
-        error = redact(_text(info.get("error")) or "")
+        error = mask_api_keys(_text(info.get("error")) or "")
         if "credit" in error.lower():
             raise CreditsExhausted(
                 f"bulk file {file_id}: MillionVerifier credits ran out ({error})"

@@ -32,7 +32,7 @@ import dlt
 import psycopg
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from loaders.millionverifier import answers_table, millionverifier_source
+from loaders.millionverifier import JSON_TEXT_RESOURCES, answers_table, millionverifier_source
 from loaders.millionverifier import helpers as h
 from loaders.millionverifier import settings as s
 from loaders.millionverifier.helpers import VerifierConfigError, VerifierError
@@ -138,7 +138,13 @@ class VerificationSummary:
 # ---------------------------------------------------------------------------- warehouse
 def verifier_pipeline(database_url: str, pipelines_dir: Path | None = None) -> dlt.Pipeline:
     """The verifier's dlt pipeline for this database (working dir keyed by the database)."""
-    return warehouse_pipeline(database_url, s.PIPELINE_NAME, s.DATASET_NAME, pipelines_dir)
+    return warehouse_pipeline(
+        database_url,
+        s.PIPELINE_NAME,
+        s.DATASET_NAME,
+        pipelines_dir,
+        json_text_resources=JSON_TEXT_RESOURCES,
+    )
 
 
 def ensure_raw_tables(database_url: str, pipelines_dir: Path | None = None) -> bool:
@@ -245,7 +251,7 @@ def _land_locked(
         pipeline.run(millionverifier_source([answers_table(answers, run_id, (key,))]))
     except PipelineStepFailed as exc:
         raise VerifierError(
-            h.redact(
+            h.mask_api_keys(
                 f"landing {len(answers)} answers in {s.DATASET_NAME} failed "
                 f"at step {exc.step}: {exc.exception}",
                 (key,),
@@ -338,7 +344,7 @@ def verify_emails(
             _run(api, wanted, summary, land, progress, api_timeout_s, max(1, land_batch), bulk)
             summary.by_result = dict(by_result)
         except VerifierError as exc:  # e.g. landing failed: record the run, then raise
-            summary.status, summary.message = s.RUN_FAILED, h.redact(exc, (key,))
+            summary.status, summary.message = s.RUN_FAILED, h.mask_api_keys(exc, (key,))
             raise
         finally:
             summary.seconds = time.perf_counter() - started
@@ -417,7 +423,7 @@ def _run(api: h.Api, wanted: list[str], summary: VerificationSummary,
         summary.status, summary.credits_left = s.RUN_CREDITS_EXHAUSTED, 0
         summary.message = _credits_message(summary)
     elif stopped is not None:
-        summary.status, summary.message = s.RUN_FAILED, h.redact(stopped, (api.key,))
+        summary.status, summary.message = s.RUN_FAILED, h.mask_api_keys(stopped, (api.key,))
     elif unanswered:
         summary.status = s.RUN_PARTIAL
         summary.message = (

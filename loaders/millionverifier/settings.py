@@ -19,9 +19,6 @@ BULK_UPLOAD_PATH = "/bulkapi/v2/upload"
 BULK_FILEINFO_PATH = "/bulkapi/v2/fileinfo"
 BULK_DOWNLOAD_PATH = "/bulkapi/v2/download"
 
-# results and qualities the API answers with
-RESULTS = ("ok", "catch_all", "unknown", "error", "disposable", "invalid")
-QUALITIES = ("good", "risky", "bad")
 # bulk file statuses: in progress until "finished"; these end a file without results
 BULK_FAILED_STATUSES = ("error", "canceled", "cancelled")
 
@@ -49,4 +46,3 @@ RUN_COMPLETED = "completed"  # every email got an answer
 RUN_PARTIAL = "partial"  # some emails got no answer (retries exhausted); they stay due
 RUN_CREDITS_EXHAUSTED = "credits_exhausted"  # stopped: no credits left
 RUN_FAILED = "failed"  # stopped: bad key, bulk file failed, ...
-RUN_STATUSES = (RUN_RUNNING, RUN_COMPLETED, RUN_PARTIAL, RUN_CREDITS_EXHAUSTED, RUN_FAILED)

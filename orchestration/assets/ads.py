@@ -41,7 +41,6 @@ RAW_KEYS = [dg.AssetKey([RAW_DATASET, t]) for t in RAW_TABLES]
 ALERT_STEP_KEY = dg.AssetKey(["exports", "kpi_alerts_webhook"])
 NOTIFICATIONS_KEY = dg.AssetKey(["marketing", "kpi_alert_notifications"])
 CURRENT_VALUES_KEY = dg.AssetKey(["marketing", "kpi_current_values"])
-SEED_KEY = dg.AssetKey(["reference", "kpi_definitions"])
 
 # dbt files of the ads flow (manifest original_file_path prefixes) and the KPI seed
 ADS_DBT_PATHS = (

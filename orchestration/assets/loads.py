@@ -21,7 +21,6 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt import Pipeline
-from dlt import pipeline as dlt_pipeline
 from dlt.extract import DltSource
 from psycopg import sql
 from pydantic import Field
@@ -32,6 +31,7 @@ from loaders.intake.helpers import EntityStats, IntakeError
 from loaders.intake.run import load_intake_files
 from orchestration.domains import INTAKE
 from orchestration.resources import WarehouseResource
+from outreach.dlt_pipelines import definitions_pipeline
 from outreach.settings import load_settings
 
 INTAKE_GROUP = INTAKE
@@ -106,13 +106,8 @@ class IntakeFilesConfig(dg.Config):
 
 # Definition-time stand-ins: dagster-dlt reads the resources (-> asset specs) from these.
 # The source with no files yields nothing; this pipeline is never run (no credentials).
+_spec_pipeline = definitions_pipeline(intake_settings.PIPELINE_NAME, intake_settings.DATASET_NAME)
 _spec_source = intake_source()
-_spec_pipeline = dlt_pipeline(
-    pipeline_name=intake_settings.PIPELINE_NAME,
-    destination="postgres",
-    dataset_name=intake_settings.DATASET_NAME,
-    pipelines_dir=str(load_settings().state_dir / "dlt" / "_definitions"),
-)
 _translator = RawTableTranslator(intake_settings.DATASET_NAME, INTAKE_GROUP)
 
 
