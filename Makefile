@@ -27,6 +27,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/outreach dbt parse --quiet
 	$(BIN)/outreach sqlfluff
 

@@ -200,14 +200,14 @@ def main() -> int:
 
     import psycopg
 
+    from app.dbt import run_dbt
     from exports.alerts import deliver_alerts
-    from exports.receiver import WebhookReceiver
     from loaders.linkedin_ads import settings as s
     from loaders.linkedin_ads.run import load_linkedin_ads
-    from outreach.dbt import run_dbt
     from outreach.settings import load_settings
     from outreach.warehouse import database_url
     from testing.linkedin_ads import LinkedInAdsTestServer
+    from testing.receiver import WebhookReceiver
 
     today = datetime.now(UTC).date()
     server_url = database_url(load_settings())

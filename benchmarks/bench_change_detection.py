@@ -313,7 +313,7 @@ class Dbt:
         self.url, self.tmp, self.threads = url, tmp, threads
 
     def __call__(self, *args: str) -> dict:
-        from outreach.dbt import run_dbt
+        from app.dbt import run_dbt
 
         paths = ["--target-path", str(self.tmp / "target"), "--log-path", str(self.tmp / "logs")]
         if self.threads and args[0] == "run":

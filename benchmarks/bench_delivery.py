@@ -4,7 +4,7 @@
 
 1. a fresh database on the warehouse server (embedded unless OUTREACH_DATABASE_URL) gets a
    PLE-shaped outbox of ``rows`` messages (1,000 people, their changes in order);
-2. the receiver runs as its own process (``python -m exports.receiver``, signature check
+2. the receiver runs as its own process (``python -m testing.receiver``, signature check
    and idempotency-key dedupe per request, nothing printed) on 127.0.0.1;
 3. per round, in the same run and against the same receiver:
    - ``baseline``: plain httpx POSTs of the same signed bodies, one after another on one
@@ -49,7 +49,7 @@ def _free_port() -> int:
 def start_receiver() -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "exports.receiver", "--port", str(port), "--print", "none"],
+        [sys.executable, "-m", "testing.receiver", "--port", str(port), "--print", "none"],
         cwd=str(ROOT),
         env={**os.environ, "OUTREACH_WEBHOOK_SECRET": SECRET},
         stdout=subprocess.PIPE,
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 "post_latency_ms_p95": round(latencies[int(len(latencies) * 0.95)], 3),
                 "baseline_rounds": [round(x, 1) for x in base_rates],
                 "delivery_rounds": [round(x, 1) for x in delivery_rates],
-                "receiver": "python -m exports.receiver (own process, ThreadingHTTPServer)",
+                "receiver": "python -m testing.receiver (own process, ThreadingHTTPServer)",
                 "cpu_count": os.cpu_count(),
                 "load_average": [round(x, 2) for x in os.getloadavg()],
             }

@@ -1,7 +1,7 @@
 """Report CLI work to Dagster: runless materializations and asset check evaluations.
 
 ``outreach load …`` and ``outreach dbt build|run|test|seed|snapshot`` run outside Dagster;
-``outreach.dagster_report`` calls these functions afterwards so the UI's history matches
+``app.dagster_report`` calls these functions afterwards so the UI's history matches
 the warehouse (``DagsterInstance.report_runless_asset_event``, Dagster's external asset
 reporting API). The asset keys come from the code location itself, never from a hand
 list: a loader's keys from its multi-asset (found by its ``outreach/loader`` op tag), a

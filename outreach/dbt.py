@@ -21,9 +21,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from outreach.dagster_report import report_dbt_run
 from outreach.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from outreach.warehouse import database_url, session_options, url_parts
 
@@ -187,19 +187,21 @@ def run_dbt(
     check: bool = True,
     capture: bool = False,
     progress=None,
+    before_build: Callable[[str], object] | None = None,
+    after_build: Callable[[str, list[str], float], object] | None = None,
 ):
     """Run the dbt CLI in a subprocess (keeps dbt's globals out of our process).
 
-    Commands that touch the warehouse first make sure every loader's raw tables exist, and
-    are recorded as pipeline events (a failed one also as a pipeline error). A stop request
-    (SIGTERM, SIGINT) cancels dbt's queries and raises DbtInterrupted. ``progress`` (an
+    Commands that touch the warehouse are recorded as pipeline events (a failed one also as
+    a pipeline error); ``before_build(url)`` runs before them (``app.dbt.run_dbt`` creates
+    every owner's empty raw tables there) and ``after_build(url, args, started)`` after them,
+    failed or not (``app.dbt.run_dbt`` reports to Dagster there). A stop request (SIGTERM,
+    SIGINT) cancels dbt's queries and raises DbtInterrupted. ``progress`` (an
     outreach.progress.ProgressLine) shows nodes done of total while a building command runs.
     """
     url = url or database_url()
-    if BUILDING_COMMANDS & set(args[:1]):
-        from outreach.raw import ensure_all_raw_tables
-
-        ensure_all_raw_tables(url)
+    if BUILDING_COMMANDS & set(args[:1]) and before_build is not None:
+        before_build(url)
     env = {**os.environ, **dbt_env(url)}
     dbt = Path(sys.executable).parent / "dbt"
     cmd = [str(dbt), *args] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main", *args]
@@ -212,8 +214,9 @@ def run_dbt(
         started = time.time()
         try:
             done = _run(cmd, env, check, capture, progress)
-        finally:  # what dbt built or tested, in Dagster's history too (never raises)
-            report_dbt_run(url, args, started)
+        finally:
+            if after_build is not None:
+                after_build(url, list(args), started)
         event.update(returncode=done.returncode)
         if done.returncode != 0:
             event.fail(f"dbt {' '.join(args)} exited with {done.returncode}")

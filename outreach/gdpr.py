@@ -621,9 +621,12 @@ def erase_person(
     progress: Progress = print,
     state_dir: Path | None = None,
     dry_run: bool = False,
+    run_dbt: Callable[..., Any] | None = None,
 ) -> ErasureSummary:
     """Erase the person (see the module docstring); returns what was done and what remains.
     ``state_dir`` is the folder whose files are swept (default: the settings' state dir).
+    ``run_dbt`` runs the rebuild (default ``outreach.dbt.run_dbt``; the CLI passes
+    ``app.dbt.run_dbt``, which also ensures the raw tables and reports to Dagster).
     ``dry_run``: the same statements in a transaction that is rolled back, the files only
     listed, no rebuild: the summary says what an erasure would do, nothing is changed."""
     from outreach.settings import load_settings
@@ -670,7 +673,8 @@ def erase_person(
         f"swept {summary.files_scanned} file(s) under {state}: {len(summary.files_deleted)} deleted"
     )
     if rebuild:
-        from outreach.dbt import run_dbt
+        if run_dbt is None:
+            from outreach.dbt import run_dbt
 
         progress("rebuilding the dbt models (dbt run --full-refresh) …")
         result = run_dbt(["run", "--full-refresh"], url=database_url, check=False, capture=True)

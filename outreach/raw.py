@@ -1,36 +1,32 @@
-"""Raw schemas belong to the loaders (dlt). Before dbt builds, every source table must
-exist, even for a vendor that has not been loaded yet: each loader package offers
-``ensure_raw_tables(database_url)`` that creates its tables empty, through its own pipeline.
+"""Raw schemas belong to their writers (the loaders through dlt; the base and the exports
+with psycopg for the ``raw_ops`` logs). Before dbt builds, every source table must exist,
+even for a vendor that has not been loaded yet: each owner offers
+``ensure_raw_tables(database_url) -> bool`` that creates its tables empty.
+
+The base does not know the owners (most live in layers above it): the caller passes them.
+``orchestration.raw_tables.raw_table_owners()`` is the list; the Dagster dbt asset and
+``app.dbt.run_dbt`` (the CLI, the demo) hand it to ``ensure_all_raw_tables``.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-# module path of each loader's ensure_raw_tables; a new loader adds itself here
-RAW_TABLE_OWNERS = [
-    "loaders.intake.run",
-    "loaders.apify_linkedin.run",
-    "loaders.millionverifier.run",
-    "loaders.ops.run",
-    "loaders.linkedin_ads.run",
-    "exports.outbox",  # raw_ops.deliveries (delivery log), raw_ops.delivery_dead_letters
-    "outreach.events",  # raw_ops.pipeline_events / pipeline_errors
-    "outreach.tombstones",  # raw_ops.gdpr_tombstones, erased people loaders drop
-]
+EnsureRawTables = Callable[[str], bool]
 
 
 def ensure_all_raw_tables(
-    database_url: str, progress: Callable[[str], object] = lambda _s: None
+    database_url: str,
+    owners: Iterable[tuple[str, EnsureRawTables]],
+    progress: Callable[[str], object] = lambda _s: None,
 ) -> list[str]:
-    """Create missing raw tables of every loader; returns the loaders that created some."""
+    """Create the missing raw tables of every ``(name, ensure_raw_tables)`` owner; returns
+    the names of the owners that created some."""
     created = []
-    for module_name in RAW_TABLE_OWNERS:
-        module = importlib.import_module(module_name)
-        if module.ensure_raw_tables(database_url):
-            created.append(module_name)
-            progress(f"created the empty raw tables of {module_name.rsplit('.', 2)[-2]}")
+    for name, ensure_raw_tables in owners:
+        if ensure_raw_tables(database_url):
+            created.append(name)
+            progress(f"created the empty raw tables of {name}")
     return created
 
 

@@ -81,7 +81,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from loaders.apify_linkedin.helpers import normalize_linkedin_url
+from outreach.tombstones import canonical_linkedin_url as normalize_linkedin_url
 
 CHANGE_TYPES = ("promotion", "move_tracked", "move_new", "departure", "title_format")
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED")

@@ -16,7 +16,7 @@ import pytest
 
 from outreach.settings import load_settings
 
-# CLI runs report to Dagster (outreach/dagster_report.py); the suite keeps the project's
+# CLI runs report to Dagster (app/dagster_report.py); the suite keeps the project's
 # Dagster history clean and fast. tests/test_dagster_reporting.py turns it on for itself.
 os.environ.setdefault("OUTREACH_DAGSTER_REPORT", "0")
 from outreach.warehouse import database_url

@@ -22,6 +22,8 @@ import orjson
 import psycopg
 import pytest
 
+from app import cli
+from app.dbt import run_dbt
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import (
     HttpSettings,
@@ -29,8 +31,6 @@ from loaders.linkedin_ads.helpers import (
     LinkedInDataError,
 )
 from loaders.linkedin_ads.run import load_linkedin_ads
-from outreach import cli
-from outreach.dbt import run_dbt
 from testing.linkedin_ads import LinkedInAdsTestServer
 
 pytestmark = pytest.mark.slow

@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from app import cli
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import HttpSettings, LinkedInConfigError
 from loaders.linkedin_ads.run import ensure_raw_tables, load_linkedin_ads
-from outreach import cli
 from outreach.settings import load_settings
 from testing.linkedin_ads import LinkedInAdsTestServer, requested_range
 

@@ -11,8 +11,8 @@ import pytest
 
 from exports.alerts import ALERT_OUTBOX, AlertConfigError, deliver_alerts
 from exports.outbox import OutboxSpec, Webhook, deliver, pending_count
-from exports.receiver import WebhookReceiver
 from exports.signing import SignatureError, sign, verify
+from testing.receiver import WebhookReceiver
 
 SECRET = "whsec-test-5b2e"
 SPEC = OutboxSpec(target="test_alerts", relation="outbox_test.notifications")

@@ -22,12 +22,12 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from exports.receiver import WebhookReceiver
+from app.dbt import run_dbt
 from loaders.linkedin_ads import settings as s
 from loaders.linkedin_ads.helpers import HttpSettings
 from loaders.linkedin_ads.run import load_linkedin_ads
-from outreach.dbt import run_dbt
 from testing.linkedin_ads import LinkedInAdsTestServer
+from testing.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 

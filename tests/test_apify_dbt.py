@@ -21,9 +21,9 @@ from test_apify_support import (
     seed_tracked_people,
 )
 
+from app.dbt import run_dbt
 from loaders.apify_linkedin.helpers import normalize_linkedin_url
 from loaders.apify_linkedin.run import import_dataset, refresh_profiles
-from outreach.dbt import run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -24,10 +24,10 @@ import pytest
 from psycopg.rows import dict_row
 from test_apify_support import apify_test_server, fast
 
+from app.dbt import run_dbt
 from loaders.apify_linkedin.helpers import normalize_linkedin_url
 from loaders.apify_linkedin.run import refresh_profiles
 from loaders.intake.run import load_intake_files
-from outreach.dbt import run_dbt
 from testing.apify import CHANGE_TYPES, ITEM_SHAPES, roster_from_warehouse
 
 pytestmark = pytest.mark.slow

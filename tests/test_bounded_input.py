@@ -13,11 +13,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from app.dbt import run_dbt
 from loaders.apify_linkedin.run import import_dataset
 from loaders.intake import settings as s
 from loaders.intake.helpers import build_batch
 from loaders.intake.run import load_intake_files
-from outreach.dbt import run_dbt
 
 PROFILE = "https://www.linkedin.com/in/"
 COMPANY_PAGE = "https://www.linkedin.com/company/"

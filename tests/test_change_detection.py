@@ -22,9 +22,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from app.dbt import run_dbt
 from loaders.apify_linkedin.run import import_dataset
 from loaders.intake.run import load_intake_files
-from outreach.dbt import run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from app.cli import build_parser
 from outreach import __version__
 from outreach import events as ev
-from outreach.cli import build_parser
 from outreach.settings import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent

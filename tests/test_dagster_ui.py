@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 def _outreach_command() -> list[str]:
     script = Path(sys.executable).parent / "outreach"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "outreach.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
 
 
 def _group_alive(pgid: int) -> bool:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from outreach.dbt import run_dbt
+from app.dbt import run_dbt
 
 pytestmark = pytest.mark.slow
 

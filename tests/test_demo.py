@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from outreach.demo_data import generate
+from app.demo_data import generate
 
 OUTREACH = str(Path(sys.executable).parent / "outreach")
 
@@ -30,7 +30,7 @@ def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path):
 
 
 def test_outreach_help_is_instant_because_heavy_imports_are_lazy():
-    code = "import sys, outreach.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in {'dbt','dagster','dlt','pandas'}))"
+    code = "import sys, app.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in {'dbt','dagster','dlt','pandas'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

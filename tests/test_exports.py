@@ -31,9 +31,9 @@ from exports.outbox import (
     pending_count,
 )
 from exports.ple import PLE_OUTBOX, deliver_ple, heir_orbt
-from exports.receiver import WebhookReceiver
 from exports.signing import SignatureError, parse, verify
 from outreach.settings import PROJECT_ROOT
+from testing.receiver import WebhookReceiver
 
 SECRET = "whsec-exports-test-7f3a91"
 FAST = {"backoff_base_s": 0.01, "backoff_max_s": 0.02, "timeout_s": 2.0}
@@ -101,7 +101,7 @@ def free_port() -> int:
 
 
 class ReceiverProcess:
-    """``python -m exports.receiver`` in its own process: one JSON line per request."""
+    """``python -m testing.receiver`` in its own process: one JSON line per request."""
 
     def __init__(self, tmp_path: Path, port: int, secret: str = SECRET):
         self.port, self.secret = port, secret
@@ -113,7 +113,7 @@ class ReceiverProcess:
         env = {**os.environ, "OUTREACH_WEBHOOK_SECRET": self.secret}
         out = self.log.open("a")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exports.receiver", "--port", str(self.port), "--print", "all"],
+            [sys.executable, "-m", "testing.receiver", "--port", str(self.port), "--print", "all"],
             stdout=out,
             env=env,
             cwd=PROJECT_ROOT,
@@ -450,7 +450,7 @@ def test_cli_exit_codes_summary_and_no_secret_in_the_output(ple_outbox, tmp_path
 # ---------------------------------------------------------------------------- the mart
 @pytest.mark.slow
 def test_delivery_state_mart_shows_every_outbox_row(ple_outbox):
-    from outreach.dbt import run_dbt
+    from app.dbt import run_dbt
 
     with psycopg.connect(ple_outbox, autocommit=True) as conn:
         conn.execute(

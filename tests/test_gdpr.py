@@ -18,10 +18,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from app.dbt import run_dbt
 from loaders.apify_linkedin.run import import_dataset
 from loaders.intake.run import load_intake_files
 from loaders.millionverifier.run import verify_emails
-from outreach.dbt import run_dbt
 from outreach.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow

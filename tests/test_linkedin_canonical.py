@@ -12,7 +12,7 @@ import itertools
 import psycopg
 import pytest
 
-from outreach.dbt import run_dbt
+from app.dbt import run_dbt
 from outreach.tombstones import MAX_LINKEDIN_URL, canonical_linkedin_url
 
 SCHEMES = [

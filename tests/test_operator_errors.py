@@ -19,9 +19,9 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from exports.receiver import WebhookReceiver
 from outreach import events as ev
 from outreach.settings import PROJECT_ROOT
+from testing.receiver import WebhookReceiver
 
 OUTREACH = str(Path(sys.executable).parent / "outreach")
 SECRET = "whsec-operator-test-5b21c7"

@@ -40,9 +40,9 @@ def errors(url: str) -> list[tuple]:
 
 
 def test_tables_are_created_empty_once_and_listed_before_dbt_builds(fresh_warehouse):
-    from outreach.raw import RAW_TABLE_OWNERS
+    from orchestration.raw_tables import raw_table_owners
 
-    assert "outreach.events" in RAW_TABLE_OWNERS
+    assert ev.ensure_raw_tables in dict(raw_table_owners()).values()
     assert ev.ensure_raw_tables(fresh_warehouse) is True
     assert ev.ensure_raw_tables(fresh_warehouse) is False
     assert events(fresh_warehouse) == [] and errors(fresh_warehouse) == []
@@ -125,7 +125,7 @@ def test_an_intake_load_records_a_processed_event_with_its_summary(fresh_warehou
 
 
 def test_a_failed_dbt_command_is_a_failed_dbt_event_and_an_error(fresh_warehouse):
-    from outreach.dbt import run_dbt
+    from app.dbt import run_dbt
 
     done = run_dbt(["run", "-s", "no_such_model_anywhere+"], check=False, capture=True)
     # dbt exits 0 when the selection is empty: a processed event; a bad flag fails
@@ -142,7 +142,7 @@ def test_a_failed_dbt_command_is_a_failed_dbt_event_and_an_error(fresh_warehouse
 
 def test_cli_lists_unresolved_errors_and_resolves_them(fresh_warehouse):
     error_id = ev.record_error(fresh_warehouse, "load.millionverifier", "run-1", "credits ran out")
-    cli = [sys.executable, "-m", "outreach.cli", "ops"]
+    cli = [sys.executable, "-m", "app.cli", "ops"]
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

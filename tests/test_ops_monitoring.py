@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from app.dbt import run_dbt
 from outreach import events as ev
-from outreach.dbt import run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -323,7 +323,7 @@ def test_rebuilding_keeps_alert_ids_and_new_evidence_is_a_new_alert(built, resul
 
 def test_alert_notifications_are_delivered_once_through_the_outbox(built, results):
     from exports.outbox import OutboxSpec, Webhook, deliver
-    from exports.receiver import WebhookReceiver
+    from testing.receiver import WebhookReceiver
 
     crossing_warnings().write(built)
     build_monitoring("--full-refresh")

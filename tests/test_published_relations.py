@@ -41,7 +41,7 @@ def dbt_paths(tmp_path_factory) -> list[str]:
 
 
 def cli(*args: str) -> int:
-    from outreach.cli import main
+    from app.cli import main
 
     return main(["dbt", *args])
 

@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
+from app.dbt import run_dbt
 from loaders.millionverifier.run import due_emails, verify_emails
-from loaders.ops.run import record_url_checks
-from outreach.dbt import run_dbt
+from outreach.url_checks import record_url_checks
 from testing.millionverifier import MillionVerifierTestServer
 
 pytestmark = pytest.mark.slow

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from app.dbt import run_dbt
 from loaders.intake.run import load_intake_files
-from outreach.dbt import run_dbt
 from outreach.security import READER_ROLE, scram_sha256_verifier
 from outreach.settings import PROJECT_ROOT
 

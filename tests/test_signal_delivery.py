@@ -3,7 +3,7 @@
 Real PostgreSQL, real dbt builds, real HTTP on 127.0.0.1: intake plus an exported LinkedIn
 dataset (what ``outreach load apify-linkedin --from-file`` does) give executive movements,
 hence ``executive_movement`` signals and PLE enqueue messages; ``exports.ple.deliver_ple``
-POSTs the messages to a local receiver (exports/receiver.py) that refuses one; the next
+POSTs the messages to a local receiver (testing/receiver.py) that refuses one; the next
 build of ``bit.signal`` shows processed_at = the delivery time in raw_ops.deliveries for the
 delivered ones only. Renewal signals are in no outbox: theirs stays null.
 """
@@ -16,11 +16,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from app.dbt import run_dbt
 from exports.ple import deliver_ple
-from exports.receiver import WebhookReceiver
 from loaders.apify_linkedin.run import import_dataset
 from loaders.intake.run import load_intake_files
-from outreach.dbt import run_dbt
+from testing.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,8 @@ import psutil
 import psycopg
 import pytest
 
-from outreach.dbt import dbt_env, run_dbt
+from app.dbt import run_dbt
+from outreach.dbt import dbt_env
 from outreach.settings import PROJECT_ROOT
 from outreach.warehouse import SettingError, session_options
 
@@ -158,8 +159,8 @@ def test_company_slot_stays_fast_whatever_autovacuum_has_analysed(
     """The demo's 3,000 people: after ANALYZE of every key map and intermediate table (what
     autovacuum does at some point), company_slot is rebuilt within a 60 s statement
     timeout (it once re-ran a view per contact: more than 9 minutes)."""
+    from app.demo_data import generate
     from loaders.intake.run import load_intake_files
-    from outreach.demo_data import generate
 
     files = generate(tmp_path, companies=500, people=3000, seed=42)
     load_intake_files(files.companies, files.people, progress=lambda _m: None)

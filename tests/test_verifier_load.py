@@ -220,7 +220,7 @@ def test_without_emails_the_due_queue_must_exist(warehouse, tmp_path):
 def test_the_cli_verifies_a_file_and_exit_codes_say_how_it_ended(
     warehouse, tmp_path, server, capsys
 ):
-    from outreach.cli import main
+    from app.cli import main
 
     emails = tmp_path / "emails.csv"
     emails.write_text("name,email\nAnn,ok.cli1@acme.com\nBob,invalid.cli2@acme.com\n")

@@ -18,8 +18,8 @@ import pytest
 from exports.alerts import deliver_alerts
 from exports.outbox import OutboxSpec, pending_count
 from exports.ple import PLE_OUTBOX, deliver_ple
-from exports.receiver import WebhookReceiver
 from exports.signing import SIGNATURE_HEADER, SignatureError, parse, sign, verify
+from testing.receiver import WebhookReceiver
 
 SECRET = "whsec-hardening-3c9d"
 SPEC = OutboxSpec(target="alerts", relation="outbox_test.notifications")

@@ -825,11 +825,13 @@ def run_cli(
     timeout_s: float = s.DEFAULT_TIMEOUT_S,
     progress: Progress = _print_now,
     as_json: bool = False,
+    report: Callable[[RefreshResult], Any] | None = None,
 ) -> int:
     """``outreach load apify-linkedin [--from-file F [--observed-at T]] [--all] ...``:
     a manual refresh (or an import), a printed summary (``as_json``: the summary as JSON
     on stdout, while ``progress`` should write to stderr); exit 0 when every job
-    completed, 1 when one failed, 2 when nothing could start (no token, missing file)."""
+    completed, 1 when one failed, 2 when nothing could start (no token, missing file).
+    ``report(result)`` runs once the jobs ended (the CLI reports them to Dagster there)."""
     import sys
 
     try:
@@ -849,9 +851,8 @@ def run_cli(
     except ApifyConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from outreach.dagster_report import report_load
-
-    report_load("apify_linkedin", None, result)  # Dagster's history shows CLI refreshes too
+    if report is not None:
+        report(result)
     if as_json:
         import json
 

@@ -32,7 +32,6 @@ from loaders.intake.helpers import (
     check_file,
     read_existing,
 )
-from outreach.dagster_report import report_load
 from outreach.dlt_pipelines import load_lock, warehouse_pipeline
 from outreach.events import recorded
 from outreach.warehouse import database_url as warehouse_url
@@ -179,8 +178,6 @@ def load_intake_files(
     # computed and loaded under the lock, so a concurrent load cannot load them twice
     with load_lock(url, s.PIPELINE_NAME, progress=progress):
         summary = _load_locked(url, companies, people, progress, run_pipeline, started)
-    if run_pipeline is _run:  # not a Dagster run (CLI, demo): report it to Dagster's history
-        report_load("intake", url, summary)
     return summary
 
 

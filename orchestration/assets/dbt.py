@@ -143,10 +143,11 @@ def outreach_dbt_assets(
 ):
     """``dbt build`` of the selected models, their tests as checks; row counts attached.
     Recorded as a ``dbt.build`` pipeline event (outreach/events.py)."""
+    from orchestration.raw_tables import raw_table_owners
     from outreach.raw import ensure_all_raw_tables
 
     # sources of loaders that have not run yet still need their (empty) raw tables
-    for created in ensure_all_raw_tables(warehouse.url()):
+    for created in ensure_all_raw_tables(warehouse.url(), raw_table_owners()):
         context.log.info(f"created the empty raw tables of {created}")
     from outreach.events import recording
 

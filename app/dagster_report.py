@@ -1,10 +1,11 @@
 """Tell Dagster what the CLI did: loads and dbt commands run outside Dagster become
 materializations and asset check results in the Dagster instance ``outreach ui`` uses.
 
-The base layer only knows *where* that instance lives (``dagster_home``) and when to
-report; which asset keys a load or a dbt node has is the code location's knowledge, so
-the work is done by ``orchestration.reporting`` (imported lazily: this module is imported
-by the base, which imports nothing above it at import time).
+The application reports after it called the entry point (the same one Dagster's assets
+call): ``app.cli`` after a load, ``app.dbt.run_dbt`` after a dbt command, the demo after
+each of its loads. Which asset keys a load or a dbt node has is the code location's
+knowledge, so the work is done by ``orchestration.reporting`` (imported on call, so that
+``outreach --help`` does not import Dagster).
 
 Reporting never fails the command it reports: if Dagster's instance cannot be opened or
 written, one warning goes to stderr and the command's own result stands.

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.dagster_report import report_load
 from loaders.linkedin_ads import settings as s
-from outreach.dagster_report import report_load
 
 DEMO_SECRET = "outreach-demo-secret"
 
@@ -23,7 +23,7 @@ DEMO_SECRET = "outreach-demo-secret"
 def _build(url: str, progress: Callable[[str], Any], command: str = "build") -> bool:
     import sys
 
-    from outreach.dbt import run_dbt
+    from app.dbt import run_dbt
     from outreach.progress import ProgressLine
 
     t = time.monotonic()
@@ -77,9 +77,9 @@ def run_ads_demo(url: str, progress: Callable[[str], Any] = print) -> list[str] 
     import psycopg
 
     from exports.alerts import deliver_alerts
-    from exports.receiver import WebhookReceiver
     from loaders.linkedin_ads.run import load_linkedin_ads
     from testing.linkedin_ads import LinkedInAdsTestServer
+    from testing.receiver import WebhookReceiver
 
     today = datetime.now(UTC).date()
     server = LinkedInAdsTestServer(

@@ -9,6 +9,19 @@ will, through ``record_url_checks``; until then the table stays empty and every 
 is due. The table is written with psycopg (append-only, idempotent on its key) and created
 empty by ``ensure_raw_tables`` so dbt can build before anything was recorded.
 
+URLs are matched to companies after normalisation (website by host, LinkedIn by the
+canonical company URL, news by the lowercased URL without scheme, ``www.`` and trailing
+slash), so a checker may record the URL in any form it used::
+
+    from outreach.url_checks import record_url_checks
+
+    record_url_checks(
+        url, [{"url_type": "website", "url": "https://acme.com", "checker": "site-scraper"}]
+    )
+
+Shared plumbing of the base, like the other ``raw_ops`` writers: ``pipeline_events`` /
+``pipeline_errors`` (outreach/events.py), ``gdpr_tombstones`` (outreach/tombstones.py);
+``deliveries`` / ``delivery_dead_letters`` belong to exports/outbox.py.
 (``bit.signal.processed_at`` is derived from the outbox delivery log, ``raw_ops.deliveries``,
 in dbt: nothing here records signal deliveries.)
 """
@@ -22,6 +35,8 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+from outreach.raw import ensure_ddl_tables
 
 SCHEMA = "raw_ops"
 URL_TYPES = ("website", "linkedin", "news")
@@ -48,8 +63,6 @@ TABLES = {"url_checks"}
 
 def ensure_raw_tables(database_url: str) -> bool:
     """Create the empty raw_ops tables this module owns if missing; True if it created any."""
-    from outreach.raw import ensure_ddl_tables
-
     return ensure_ddl_tables(database_url, SCHEMA, TABLES, DDL)
 
 

@@ -6,7 +6,7 @@ import re
 import time
 from pathlib import Path
 
-from outreach.dagster_report import report_load
+from app.dagster_report import report_load
 from outreach.settings import load_settings
 
 PUBLISHED_SCHEMAS = ("company", "people", "marketing", "bit")
@@ -107,7 +107,7 @@ def _dbt_build(args: list[str], url: str, started: float) -> bool:
     """Run a dbt build step; print its result line, or its output when it fails."""
     import sys
 
-    from outreach.dbt import run_dbt
+    from app.dbt import run_dbt
     from outreach.progress import ProgressLine
 
     line = ProgressLine(sys.stdout, prefix="      ")  # "dbt 120/567 int_person_keys (14 s)"
@@ -154,9 +154,9 @@ def verification_lines(url: str) -> list[str]:
 def run_demo(
     *, companies: int = 200, people: int = 1200, seed: int = 42, out_dir: Path | None = None
 ) -> int:
+    from app.demo_data import generate
     from loaders.intake.run import load_intake_files
     from loaders.millionverifier.run import verify_emails
-    from outreach.demo_data import generate
     from outreach.warehouse import database_url, mask_url_password
     from testing.millionverifier import MillionVerifierTestServer
 
@@ -178,6 +178,7 @@ def run_demo(
     summary = load_intake_files(
         files.companies, files.people, progress=lambda s: print(f"      {s}"), database_url=url
     )
+    report_load("intake", url, summary)  # the demo's history in Dagster too
     print("      " + summary.render().replace("\n", "\n      "))
     print(f"      ({time.monotonic() - t:.1f}s)")
 
@@ -203,7 +204,7 @@ def run_demo(
         return 1
 
     t = _step(7, total, "LinkedIn refresh: baseline and one month later (Apify test-mode server)")
-    from loaders.apify_linkedin.demo import refresh_summary_lines, run_refresh_demo
+    from app.demo_refresh import refresh_summary_lines, run_refresh_demo
 
     if not run_refresh_demo(url, progress=lambda s: print(f"      {s}")):
         return 1
@@ -214,7 +215,7 @@ def run_demo(
         return 1
 
     t = _step(9, total, "LinkedIn Ads: load, KPIs, and the alert right after the next day's load")
-    from loaders.linkedin_ads.demo import run_ads_demo
+    from app.demo_ads import run_ads_demo
 
     ads_lines = run_ads_demo(url, progress=lambda s: print(f"      {s}"))
     if ads_lines is None:

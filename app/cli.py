@@ -191,7 +191,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    from outreach.dbt import run_dbt
+    from app.dbt import run_dbt
     from outreach.progress import ProgressLine
 
     # dbt's lines on stdout as usual; "dbt 12/80 model (9 s)" on stderr while it builds
@@ -225,9 +225,13 @@ def cmd_load(args: argparse.Namespace) -> int:
             )
         except IntakeError as exc:
             return _fail_with(exc)
+        from app.dagster_report import report_load
+
+        report_load("intake", None, summary)  # Dagster's history shows CLI loads too
         _print_summary(args, summary)
         return 0
     if args.source == "apify-linkedin":
+        from app.dagster_report import report_load
         from loaders.apify_linkedin.run import run_cli
 
         return run_cli(
@@ -239,6 +243,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             timeout_s=args.timeout,
             progress=_progress(args),
             as_json=args.json,
+            report=lambda result: report_load("apify_linkedin", None, result),
         )
     if args.source == "millionverifier":
         return cmd_load_millionverifier(args)
@@ -279,7 +284,7 @@ def cmd_load_millionverifier(args: argparse.Namespace) -> int:
         )
     except VerifierError as exc:
         return _fail_with(exc)
-    from outreach.dagster_report import report_load
+    from app.dagster_report import report_load
 
     report_load("millionverifier", None, summary)
     _print_summary(args, summary)
@@ -324,7 +329,7 @@ def cmd_load_linkedin_ads(args: argparse.Namespace) -> int:
         return _fail(str(exc), 2)
     except LinkedInAdsError as exc:
         return _fail_with(exc)
-    from outreach.dagster_report import report_load
+    from app.dagster_report import report_load
 
     report_load("linkedin_ads", None, summary)
     _print_summary(args, summary)
@@ -384,6 +389,7 @@ def _table(columns: tuple[str, ...], rows: list[tuple]) -> str:
 # ---------------------------------------------------------------------------- gdpr
 def cmd_gdpr(args: argparse.Namespace) -> int:
     """GDPR export (JSON of everything held about a person) and erase."""
+    from app.dbt import run_dbt
     from outreach.gdpr import GdprError, dumps, erase_person, export_person
     from outreach.warehouse import database_url
 
@@ -420,6 +426,7 @@ def cmd_gdpr(args: argparse.Namespace) -> int:
             rebuild=not args.no_rebuild,
             progress=(lambda m: print(m, file=sys.stderr)) if args.json else print,
             dry_run=args.dry_run,
+            run_dbt=run_dbt,
         )
     except GdprError as exc:
         return _fail(str(exc))
@@ -512,7 +519,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- demo / ui
 def cmd_demo(args: argparse.Namespace) -> int:
-    from outreach.demo import run_demo
+    from app.demo import run_demo
 
     return run_demo(
         companies=args.companies,
@@ -523,7 +530,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _dagster_home() -> Path:
-    from outreach.dagster_report import dagster_home
+    from app.dagster_report import dagster_home
 
     return dagster_home()
 

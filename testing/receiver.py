@@ -3,14 +3,14 @@
 It checks each POST's ``X-Outreach-Signature`` (exports/signing.py) against the shared
 secret, the ``Idempotency-Key`` and the body, and its timestamp against the receiver's
 clock (``clock``, default ``time.time``; ``tolerance_s``, default 300 s,
-``OUTREACH_WEBHOOK_TOLERANCE_S`` for ``python -m exports.receiver``): 401 with the reason
+``OUTREACH_WEBHOOK_TOLERANCE_S`` for ``python -m testing.receiver``): 401 with the reason
 when it does not verify, so a captured request replayed under another key or after the
 tolerance is refused. It answers 200 for a new ``Idempotency-Key`` and 200 with
 ``{"duplicate": true}`` for one it has seen, and keeps everything it got in ``received``
 (with the arrival time and the status it answered). ``fail_next(n, status)`` makes the
 next n requests fail; ``reject(key, status)`` refuses one key every time (a poison row);
 stop() and start() again (same port) is a receiver that was down. ``python -m
-exports.receiver --port P`` runs one as its own process (a JSON line per request).
+testing.receiver --port P`` runs one as its own process (a JSON line per request).
 
     with WebhookReceiver(secret="s3cret") as receiver:
         ... ALERT_WEBHOOK_URL=receiver.url ...

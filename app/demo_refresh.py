@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.dagster_report import report_load
 from loaders.apify_linkedin import settings as s
-from outreach.dagster_report import report_load
 
 Progress = Callable[[str], Any]
 
