@@ -204,7 +204,9 @@ def cmd_sqlfluff(args: argparse.Namespace) -> int:
 
     env = {**os.environ, **dbt_env()}
     paths = args.paths or ["models"]
-    cmd = [sys.executable, "-m", "sqlfluff", args.action, *paths]
+    # one process per core: the dbt templater compiles each file, which is CPU-bound
+    processes = ["--processes", str(args.processes or os.cpu_count() or 1)]
+    cmd = [sys.executable, "-m", "sqlfluff", args.action, *processes, *paths]
     return subprocess.run(
         cmd, env=env, cwd=str(PROJECT_ROOT / "dbt_project"), check=False
     ).returncode
@@ -711,6 +713,9 @@ def build_parser() -> argparse.ArgumentParser:
         "action", nargs="?", default="lint", choices=["lint", "fix"], help="lint (default) or fix"
     )
     f.add_argument("paths", nargs="*", help="paths under dbt_project/ (default models)")
+    f.add_argument(
+        "--processes", type=int, help="parallel sqlfluff processes (default: one per core)"
+    )
     f.set_defaults(func=cmd_sqlfluff)
 
     ld = sub.add_parser("load", help="load vendor data or intake files into the raw schemas")

@@ -1,14 +1,14 @@
 """Shared fixtures: a real PostgreSQL (the embedded one, or OUTREACH_DATABASE_URL).
 
 Each test module that needs a warehouse gets its own, freshly created database on that
-server, dropped afterwards, so tests never see each other's rows.
+server, dropped afterwards, so tests never see each other's rows. Database names are
+stable per pytest process (see ``_stable``), so dbt's partial parsing holds across modules.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from urllib.parse import urlsplit
 
 import psycopg
@@ -27,32 +27,102 @@ def _with_db(url: str, dbname: str) -> str:
     return parts._replace(path=f"/{dbname}").geturl()
 
 
+# Stable database names, one set per pytest process (xdist worker): dbt hashes the
+# connection (database name included) into its partial-parse state, so a new name per
+# module would make every dbt command re-parse the whole project. Each name also gets its
+# own dbt target folder, kept across runs, so each of them parses fully once at most.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+TEMPLATE = f"pytest_{WORKER}_template"
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """URL of the server the tests use (embedded unless OUTREACH_DATABASE_URL is set)."""
     return database_url(load_settings())
 
 
-def _create_db(server: str) -> tuple[str, str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_with_db(server, "postgres"), autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return name, _with_db(server, name)
+def _stable(kind: str) -> str:
+    return f"pytest_{WORKER}_{kind}"
 
 
-def _drop_db(server: str, name: str) -> None:
-    with psycopg.connect(_with_db(server, "postgres"), autocommit=True) as conn:
+def _admin(server: str) -> psycopg.Connection:
+    return psycopg.connect(_with_db(server, "postgres"), autocommit=True)
+
+
+def _create_db(server: str, name: str, template: str | None = None) -> str:
+    with _admin(server) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
-    # loaders keep dlt working folders per database; drop this database's with it
+        if template:
+            conn.execute(f'create database "{name}" template "{template}"')
+        else:
+            conn.execute(f'create database "{name}"')
+    _drop_dlt_folders(name)
+    url = _with_db(server, name)
+    if template:  # the loaders' dlt working folders go with the tables (as on one machine)
+        from outreach.dlt_pipelines import pipelines_dir_for
+
+        shutil.copytree(pipelines_dir_for(_with_db(server, template)), pipelines_dir_for(url))
+    return url
+
+
+def _drop_dlt_folders(name: str) -> None:
+    # loaders keep dlt working folders per database; a database's go with it
     for folder in (load_settings().state_dir / "dlt").glob(f"{name}-*"):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _drop_db(server: str, name: str) -> None:
+    with _admin(server) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+    _drop_dlt_folders(name)
+
+
+def _use(mp: pytest.MonkeyPatch, url: str, name: str) -> None:
+    """Point the product (OUTREACH_DATABASE_URL) and dbt (target/log folders kept per
+    stable database name) at database ``name``."""
+    mp.setenv("OUTREACH_DATABASE_URL", url)
+    dbt_dir = load_settings().state_dir / "pytest-dbt" / name
+    mp.setenv("DBT_TARGET_PATH", str(dbt_dir / "target"))
+    mp.setenv("DBT_LOG_PATH", str(dbt_dir / "logs"))
+
+
+@pytest.fixture(scope="session")
+def raw_template(server_url) -> str:
+    """A database holding every loader's raw tables, empty (what the first dbt command
+    of a new warehouse creates: ``outreach.raw.ensure_all_raw_tables``), built once per
+    session; module warehouses are copies of it (``CREATE DATABASE ... TEMPLATE``)."""
+    from outreach.raw import ensure_all_raw_tables
+
+    url = _create_db(server_url, TEMPLATE)
+    ensure_all_raw_tables(url)
+    with _admin(server_url) as conn:  # nobody may be connected to a template being copied
+        conn.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+            (TEMPLATE,),
+        )
+    yield TEMPLATE
+    _drop_db(server_url, TEMPLATE)
+
+
 @pytest.fixture(scope="module")
-def warehouse(server_url, monkeypatch_module) -> str:
-    """A fresh, empty database for this test module; OUTREACH_DATABASE_URL points at it."""
-    name, url = _create_db(server_url)
-    monkeypatch_module.setenv("OUTREACH_DATABASE_URL", url)
+def warehouse(server_url, raw_template, monkeypatch_module) -> str:
+    """A database for this test module holding every loader's raw tables, empty (as after
+    a first ``outreach dbt`` command); OUTREACH_DATABASE_URL points at it."""
+    name = _stable("module")
+    url = _create_db(server_url, name, template=raw_template)
+    _use(monkeypatch_module, url, name)
+    yield url
+    if not os.environ.get("OUTREACH_KEEP_TEST_DB"):
+        _drop_db(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def empty_warehouse(server_url, monkeypatch_module) -> str:
+    """A database for this test module with nothing in it (for tests of how the raw
+    tables come to be)."""
+    name = _stable("empty")
+    url = _create_db(server_url, name)
+    _use(monkeypatch_module, url, name)
     yield url
     if not os.environ.get("OUTREACH_KEEP_TEST_DB"):
         _drop_db(server_url, name)
@@ -61,8 +131,9 @@ def warehouse(server_url, monkeypatch_module) -> str:
 @pytest.fixture
 def fresh_warehouse(server_url, monkeypatch) -> str:
     """A fresh, empty database for one test."""
-    name, url = _create_db(server_url)
-    monkeypatch.setenv("OUTREACH_DATABASE_URL", url)
+    name = _stable("fresh")
+    url = _create_db(server_url, name)
+    _use(monkeypatch, url, name)
     yield url
     _drop_db(server_url, name)
 

@@ -75,7 +75,8 @@ def truth(server, start, end) -> dict[tuple[str, date], tuple]:
 
 
 # ------------------------------------------------------------------ the load sequence
-def test_empty_raw_tables_exist_before_any_load(warehouse):
+def test_empty_raw_tables_exist_before_any_load(fresh_warehouse):
+    warehouse = fresh_warehouse  # an empty database: the module's has the raw tables already
     assert ensure_raw_tables(warehouse) is True
     assert ensure_raw_tables(warehouse) is False
     for table in s.TABLES:

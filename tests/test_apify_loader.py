@@ -681,8 +681,9 @@ def test_cli_entry_point_prints_a_summary_and_exits_by_outcome(
 
 
 def test_ensure_raw_tables_creates_the_empty_tables_once_and_loads_still_work(
-    db, server, tmp_path, monkeypatch
+    fresh_warehouse, server, tmp_path, monkeypatch
 ):
+    db = fresh_warehouse  # an empty database: the module's has the raw tables already
     monkeypatch.setenv("OUTREACH_STATE_DIR", str(tmp_path))  # dlt's working dir
     assert ensure_raw_tables(db) is True
     assert ensure_raw_tables(db) is False

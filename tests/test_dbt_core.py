@@ -202,9 +202,7 @@ def snapshot(url: str) -> dict:
 @pytest.fixture(scope="module")
 def builds(warehouse, tmp_path_factory) -> dict[str, dict]:
     """Run the three builds once for the module; a snapshot after each."""
-    # Own target/log folders: no clash with other dbt runs, and partial parsing between builds.
-    scratch = tmp_path_factory.mktemp("dbt")
-    paths = ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
+    paths: list[str] = []  # the target folder tests/conftest.py keeps for this warehouse
     out = {}
     land_intake(warehouse, "companies", COMPANIES_1, source_file="companies.csv", loaded_at=T1)
     land_intake(warehouse, "people", PEOPLE_1, source_file="people.csv", loaded_at=T1)

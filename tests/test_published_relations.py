@@ -14,6 +14,8 @@ nodes in the published schemas).
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 from psycopg import sql
@@ -34,10 +36,14 @@ NAMED_SELECTIONS = ["marts.company", "int_company_renewals", "kpi_alert_notifica
 
 
 @pytest.fixture(scope="module")
-def dbt_paths(tmp_path_factory) -> list[str]:
-    # own target/log folders: no clash with other dbt runs
-    scratch = tmp_path_factory.mktemp("dbt")
-    return ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
+def dbt_paths(warehouse) -> list[str]:
+    # the target/log folders tests/conftest.py keeps for this warehouse's stable name
+    return [
+        "--target-path",
+        os.environ["DBT_TARGET_PATH"],
+        "--log-path",
+        os.environ["DBT_LOG_PATH"],
+    ]
 
 
 def cli(*args: str) -> int:

@@ -107,10 +107,6 @@ def world(warehouse, tmp_path_factory, monkeypatch_module):
     from loaders.intake.run import load_intake_files
 
     tmp = tmp_path_factory.mktemp("e2e")
-    # a target folder of our own: dbt parses fully once, then partially (a shared one is
-    # re-parsed whenever another run used another database)
-    monkeypatch_module.setenv("DBT_TARGET_PATH", str(tmp / "dbt_target"))
-    monkeypatch_module.setenv("DBT_LOG_PATH", str(tmp / "dbt_logs"))
     (tmp / "companies.csv").write_text(COMPANIES)
     (tmp / "people.csv").write_text(PEOPLE)
     load_intake_files(tmp / "companies.csv", tmp / "people.csv", progress=lambda _m: None)

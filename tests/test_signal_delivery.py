@@ -78,8 +78,6 @@ def delivered_at(url: str) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def built(warehouse, tmp_path_factory, monkeypatch_module) -> str:
     tmp = tmp_path_factory.mktemp("signals")
-    monkeypatch_module.setenv("DBT_TARGET_PATH", str(tmp / "dbt_target"))
-    monkeypatch_module.setenv("DBT_LOG_PATH", str(tmp / "dbt_logs"))
     for name in ("PLE_WEBHOOK_URL", "OUTREACH_PLE_ENVELOPE", "OUTREACH_NOTIFY_CHANNEL"):
         monkeypatch_module.delenv(name, raising=False)
     load_intake_files(FIXTURES / "companies.csv", FIXTURES / "people.csv", progress=quiet)

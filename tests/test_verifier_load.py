@@ -87,7 +87,8 @@ def rows(url: str, sql: str, *params) -> list[tuple]:
         return conn.execute(sql, params or None).fetchall()
 
 
-def test_raw_tables_exist_empty_before_any_run(warehouse, tmp_path):
+def test_raw_tables_exist_empty_before_any_run(fresh_warehouse, tmp_path):
+    warehouse = fresh_warehouse  # an empty database: the module's has the raw tables already
     assert ensure_raw_tables(warehouse, tmp_path / "dlt") is True
     assert ensure_raw_tables(warehouse, tmp_path / "dlt") is False
     assert rows(warehouse, "select count(*) from raw_verifier.email_checks") == [(0,)]
