@@ -89,12 +89,12 @@ def _use(mp: pytest.MonkeyPatch, url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def raw_template(server_url) -> str:
     """A database holding every loader's raw tables, empty (what the first dbt command
-    of a new warehouse creates: ``outreach.raw.ensure_all_raw_tables``), built once per
+    of a new warehouse creates: ``app.dbt.ensure_raw_tables``), built once per
     session; module warehouses are copies of it (``CREATE DATABASE ... TEMPLATE``)."""
-    from outreach.raw import ensure_all_raw_tables
+    from app.dbt import ensure_raw_tables
 
     url = _create_db(server_url, TEMPLATE)
-    ensure_all_raw_tables(url)
+    ensure_raw_tables(url)
     with _admin(server_url) as conn:  # nobody may be connected to a template being copied
         conn.execute(
             "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
