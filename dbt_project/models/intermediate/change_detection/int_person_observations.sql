@@ -9,7 +9,7 @@
     profile's first LinkedIn observation that agrees with its intake baseline is not stored
     either: until a LinkedIn observation differs, the baseline is what is compared with.
     Append-only: a build adds rows and never rewrites one, so each change is detected once.
-    Rules: _intermediate__change_detection.yml and docs/decisions.md ("Change detection").
+    Rules: _int_change_detection__models.yml and docs/decisions.md ("Change detection").
 
     Two paths give the same rows:
     - fast: one new dataset, in time, a profile whose comparison state is known
@@ -26,7 +26,6 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='fail',
         pre_hook="{{ bulk_model_settings() }}",
         indexes=[
             {'columns': ['observation_key'], 'unique': True},
