@@ -102,7 +102,7 @@ def test_the_reader_selects_published_tables_and_views(built, reader):
         "raw_intake.people",
         "raw_intake.quarantine",
         "staging.stg_intake__people",
-        "intermediate.int_people_deduplicated",
+        "intermediate.int_person_records_deduplicated",
         "keymap.int_person_keys",
     ],
 )

@@ -176,7 +176,7 @@ def test_company_slot_stays_fast_whatever_autovacuum_has_analysed(
             " where schemaname in ('keymap', 'intermediate', 'raw_intake', 'raw_verifier')"
         ).fetchall()
         assert any(name == "keymap.int_person_keys" for (name,) in tables)
-        assert any(name == "intermediate.int_people_deduplicated" for (name,) in tables)
+        assert any(name == "intermediate.int_person_records_deduplicated" for (name,) in tables)
         for (name,) in tables:
             conn.execute(f"analyze {name}")
     monkeypatch.setenv("OUTREACH_STATEMENT_TIMEOUT", "60s")
@@ -187,6 +187,6 @@ def test_company_slot_stays_fast_whatever_autovacuum_has_analysed(
             "select count(*), count(contact_id) from company.company_slot"
         ).fetchone()
         companies = conn.execute(
-            "select count(*) from intermediate.int_companies_deduplicated"
+            "select count(*) from intermediate.int_company_records_deduplicated"
         ).fetchone()[0]
     assert slots == 3 * companies > 1000 and filled > 0

@@ -1,9 +1,10 @@
 {#-
     The comparison rules of change detection, shared by every path of
-    int_person_observations (docs: _intermediate__change_detection.yml). Each macro takes
-    two column prefixes: `new` and `previous` are prepended to the observation columns
-    (title_key, has_current_position, employer_company_id, employer_linkedin_url,
-    employer_domain, employer_name_key, title, employer_name), e.g. ('', 'previous_').
+    int_person_observations (docs: intermediate/change_detection/
+    _int_change_detection__models.yml). Each macro takes two column prefixes: `new` and
+    `previous` are prepended to the observation columns (title_key, has_current_position,
+    employer_company_id, employer_linkedin_url, employer_domain, employer_name_key, title,
+    employer_name), e.g. ('', 'previous_').
 -#}
 
 {#- The columns an observation's state is made of (observation_state_differs). -#}

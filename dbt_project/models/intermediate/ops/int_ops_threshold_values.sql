@@ -191,50 +191,28 @@ error_rates as (
             and error_subjects.event_type = windowed_errors.event_type
 ),
 
+-- one row per threshold and subject, whichever metric family computed it, with the key of
+-- the evidence it was computed from
+{%- set families = [
+    ('refresh_windowed', "'linkedin_refresh'", ops_evidence_key('newest_job', 'newest_job_id')),
+    ('refresh_staleness', "'linkedin_refresh'", ops_evidence_key('last_success', 'last_success_id')),
+    ('pending', "'pipeline'", ops_evidence_key('oldest_pending', 'oldest_event_id')),
+    ('error_rates', 'error_rates.subject', ops_evidence_key('hour', dbt.date_trunc('hour', 'evaluated_at'))),
+] %}
 unioned as (
-    select
-        threshold_id,
-        metric,
-        'linkedin_refresh' as subject,
-        window_start,
-        evaluated_at,
-        observed_value,
-        sample_size,
-        {{ ops_evidence_key('newest_job', 'newest_job_id') }} as evidence_key
-    from refresh_windowed
-    union all
-    select
-        threshold_id,
-        metric,
-        'linkedin_refresh' as subject,
-        window_start,
-        evaluated_at,
-        observed_value,
-        sample_size,
-        {{ ops_evidence_key('last_success', 'last_success_id') }} as evidence_key
-    from refresh_staleness
-    union all
-    select
-        threshold_id,
-        metric,
-        'pipeline' as subject,
-        window_start,
-        evaluated_at,
-        observed_value,
-        sample_size,
-        {{ ops_evidence_key('oldest_pending', 'oldest_event_id') }} as evidence_key
-    from pending
-    union all
-    select
-        threshold_id,
-        metric,
-        subject,
-        window_start,
-        evaluated_at,
-        observed_value,
-        sample_size,
-        {{ ops_evidence_key('hour', dbt.date_trunc('hour', 'evaluated_at')) }} as evidence_key
-    from error_rates
+    {% for family, subject, evidence_key in families -%}
+        {% if not loop.first %}union all{% endif %}
+        select
+            threshold_id,
+            metric,
+            {{ subject }} as subject,
+            window_start,
+            evaluated_at,
+            observed_value,
+            sample_size,
+            {{ evidence_key }} as evidence_key
+        from {{ family }}
+    {% endfor %}
 ),
 
 final as (

@@ -1,7 +1,7 @@
 with
 
 companies as (
-    select * from {{ ref('int_companies_deduplicated') }}
+    select * from {{ ref('int_company_records_deduplicated') }}
 ),
 
 -- last check of each of the company's URLs, from the URL check history (raw_ops.url_checks)

@@ -9,7 +9,7 @@ companies as (
         company_id,
         created_at,
         updated_at
-    from {{ ref('int_companies_deduplicated') }}
+    from {{ ref('int_company_records_deduplicated') }}
 ),
 
 roles as (
@@ -34,8 +34,8 @@ contacts as (
         lower(people.title) as title,
         coalesce(verified.status_rank, 5) as email_status_rank,
         coalesce(verified.email_confidence, -1) as email_confidence
-    from {{ ref('int_people_deduplicated') }} as people
-    left join {{ ref('int_contacts_email_verified') }} as verified
+    from {{ ref('int_person_records_deduplicated') }} as people
+    left join {{ ref('int_contact_emails_verified') }} as verified
         on people.contact_id = verified.contact_id
     where people.employer_company_id is not null and people.title is not null
 ),

@@ -1,7 +1,7 @@
 with
 
 companies as (
-    select * from {{ ref('int_companies_deduplicated') }}
+    select * from {{ ref('int_company_records_deduplicated') }}
 ),
 
 final as (

@@ -1,7 +1,7 @@
 with
 
 people as (
-    select * from {{ ref('int_people_deduplicated') }}
+    select * from {{ ref('int_person_records_deduplicated') }}
 ),
 
 -- the latest LinkedIn observation wins over the intake row for title and employer

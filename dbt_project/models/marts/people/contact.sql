@@ -1,7 +1,7 @@
 with
 
 people as (
-    select * from {{ ref('int_people_deduplicated') }}
+    select * from {{ ref('int_person_records_deduplicated') }}
 ),
 
 -- last Apify observation of the person's profile (raw_apify refresh history)

@@ -3,7 +3,7 @@
 with
 
 verified as (
-    select * from {{ ref('int_contacts_email_verified') }}
+    select * from {{ ref('int_contact_emails_verified') }}
 ),
 
 final as (

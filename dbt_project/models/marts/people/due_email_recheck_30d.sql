@@ -8,7 +8,7 @@ contacts as (
     select
         contact_id,
         full_name
-    from {{ ref('int_people_deduplicated') }}
+    from {{ ref('int_person_records_deduplicated') }}
 ),
 
 verified as (
@@ -17,7 +17,7 @@ verified as (
         email,
         email_status,
         email_checked_at
-    from {{ ref('int_contacts_email_verified') }}
+    from {{ ref('int_contact_emails_verified') }}
 ),
 
 due as (

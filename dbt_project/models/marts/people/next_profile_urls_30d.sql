@@ -8,7 +8,7 @@ contacts as (
     select
         contact_id,
         linkedin_url
-    from {{ ref('int_people_deduplicated') }}
+    from {{ ref('int_person_records_deduplicated') }}
     where linkedin_url is not null
 ),
 

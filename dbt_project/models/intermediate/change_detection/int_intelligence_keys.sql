@@ -7,17 +7,7 @@
     (by detection time, then key); the keymap advisory lock serialises concurrent runs.
     assigned_at is when the change was first published (people_intelligence.created_at).
 -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        full_refresh=false,
-        on_schema_change='fail',
-        schema='keymap',
-        pre_hook="{{ keymap_lock() }}",
-        indexes=[{'columns': ['event_key'], 'unique': True}],
-    )
-}}
+{{ keymap_config('event_key') }}
 
 {%- set existing_keys -%}
     {%- if is_incremental() -%}

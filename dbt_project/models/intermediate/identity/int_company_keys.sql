@@ -7,16 +7,6 @@
     PostgreSQL a unique index on alias_key backs the `unique` test.
     Resolution rules: macros/assign_alias_keys.sql and docs/decisions.md.
 -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        full_refresh=false,
-        on_schema_change='fail',
-        schema='keymap',
-        pre_hook="{{ keymap_lock() }}",
-        indexes=[{'columns': ['alias_key'], 'unique': True}],
-    )
-}}
+{{ keymap_config('alias_key') }}
 
 {{ assign_alias_keys(ref('int_company_identity_aliases'), 'company_seq') }}

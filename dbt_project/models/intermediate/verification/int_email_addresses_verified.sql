@@ -1,5 +1,5 @@
 -- One row per checked address: its latest MillionVerifier answer, mapped to the
--- published email_status and a 0-100 confidence (rules in _intermediate__verification.yml).
+-- published email_status and a 0-100 confidence (rules in _int_verification__models.yml).
 with
 
 checks as (

@@ -14,7 +14,7 @@ people as (
             when email_alias is not null then 2
             else 3
         end as identity_rank
-    from {{ ref('int_people_employers_resolved') }}
+    from {{ ref('int_person_employers_resolved') }}
     where person_identity is not null
 ),
 

@@ -6,17 +6,7 @@
     index on signal_key. A candidate whose key is already here is not emitted again, so
     a renewal window yields one signal per company and cycle however often dbt runs.
 -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        full_refresh=false,
-        on_schema_change='fail',
-        schema='keymap',
-        pre_hook="{{ keymap_lock() }}",
-        indexes=[{'columns': ['signal_key'], 'unique': True}],
-    )
-}}
+{{ keymap_config('signal_key') }}
 
 {#- the log so far (empty on the first build) -#}
 {%- set existing_signals -%}

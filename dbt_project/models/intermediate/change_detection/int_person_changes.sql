@@ -4,13 +4,12 @@
     promotion / role_change / job_change / new_company / left_company with both titles'
     seniority (seeds/title_seniority.csv) and both employers. Append-only like the history
     it reads: a build classifies the changes it has not seen. Rules:
-    _intermediate__change_detection.yml.
+    change_detection/_int_change_detection__models.yml.
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='fail',
         indexes=[
             {'columns': ['event_key'], 'unique': True},
             {'columns': ['loaded_at']},

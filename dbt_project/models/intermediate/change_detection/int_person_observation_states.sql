@@ -18,7 +18,6 @@
         unique_key='profile_url',
         merge_update_condition="source.profile_url = '' or "
             ~ observation_state_rank('source.') ~ " > " ~ observation_state_rank('target.'),
-        on_schema_change='fail',
         pre_hook="{{ bulk_model_settings() }}",
         indexes=[{'columns': ['profile_url'], 'unique': True}],
     )

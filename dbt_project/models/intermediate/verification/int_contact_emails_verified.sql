@@ -7,12 +7,12 @@ contacts as (
     select
         contact_id,
         email
-    from {{ ref('int_people_deduplicated') }}
+    from {{ ref('int_person_records_deduplicated') }}
     where email is not null
 ),
 
 verified as (
-    select * from {{ ref('int_emails_verified') }}
+    select * from {{ ref('int_email_addresses_verified') }}
 ),
 
 joined as (

@@ -12,7 +12,7 @@
 with
 
 people as (
-    select * from {{ ref('int_people_employers_resolved') }}
+    select * from {{ ref('int_person_employers_resolved') }}
 ),
 
 person_keys as (

@@ -9,7 +9,7 @@ people as (
 
 current_companies as (
     select company_id
-    from {{ ref('int_companies_deduplicated') }}
+    from {{ ref('int_company_records_deduplicated') }}
 ),
 
 company_aliases as (

@@ -9,7 +9,7 @@ companies as (
         domain,
         linkedin_url,
         news_url
-    from {{ ref('int_companies_deduplicated') }}
+    from {{ ref('int_company_records_deduplicated') }}
 ),
 
 company_urls as (
