@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
 
@@ -504,7 +505,6 @@ def test_delivery_state_mart_shows_every_outbox_row(ple_outbox):
 def test_dagster_ple_step_delivers_and_fails_for_retry_while_the_receiver_is_down(
     ple_outbox, monkeypatch
 ):
-    dg = pytest.importorskip("dagster")
     from orchestration.assets.exports import ple_enqueue_webhook
     from orchestration.resources import WarehouseResource
 

@@ -14,6 +14,7 @@ nodes in the published schemas).
 
 from __future__ import annotations
 
+import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql
@@ -23,8 +24,6 @@ from outreach.published import (
     load_manifest,
     published_relations,
 )
-
-dg = pytest.importorskip("dagster")
 
 pytestmark = pytest.mark.slow
 

@@ -4,10 +4,9 @@ real materialization against the test-mode server."""
 
 from __future__ import annotations
 
+import dagster as dg
 import psycopg
 import pytest
-
-dg = pytest.importorskip("dagster")
 
 
 def key(path: str) -> dg.AssetKey:
