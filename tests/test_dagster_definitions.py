@@ -248,8 +248,17 @@ def test_resources_and_no_fake_schedules(defs):
         assert [r.job_name or schedule.job_name for r in result.run_requests] == [
             schedule.job_name
         ], schedule.name
-    for sensor in defs.sensors or []:
-        assert sensor.name  # every sensor is a real, named definition
+    # every sensor is one of ours, and the ones that start runs start a real job
+    sensors = {s.name: s for s in defs.sensors or []}
+    assert set(sensors) == {
+        "linkedin_refresh_rate_limit_retry",
+        "linkedin_ads_kpi_trigger",
+        "pipeline_run_failures",
+        "ple_outbox_trigger",
+    }
+    for sensor in sensors.values():
+        for target in sensor.targets:
+            assert defs.resolve_job_def(target.job_name).asset_layer.selected_asset_keys
 
 
 def test_intake_tables_load_together_never_as_a_subset(defs):
