@@ -170,9 +170,19 @@ def before(built, files) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def erased(built, before) -> subprocess.CompletedProcess:
-    """``outreach gdpr erase`` of the person, once for the module (after ``before``)."""
-    return cli(built, "gdpr", "erase", "--email", EMAIL, "--yes")
+def erased(built, before) -> dict[str, object]:
+    """``outreach gdpr erase`` of the person, once for the module (after ``before``), and
+    what is left right after it (later tests load more)."""
+    result = cli(built, "gdpr", "erase", "--email", EMAIL, "--yes")
+    return {
+        "result": result,
+        "found": occurrences(built, namesake=before["namesake"]),
+        "names": {r[0] for r in rows(built, "select full_name from people.contact")},
+        "namesake_email": rows(
+            built, "select email from people.contact where full_name = %s", (NAME,)
+        ),  # fmt: skip
+        "email_checks": rows(built, "select count(*) from raw_verifier.email_checks")[0][0],
+    }
 
 
 def test_before_erasure_the_person_is_in_raw_keymap_and_marts(before):
@@ -217,20 +227,17 @@ def test_export_writes_every_row_held_about_the_person_grouped_by_relation(befor
 def test_erase_removes_the_person_from_every_table_and_view_and_prints_no_pii(
     built, before, erased
 ):
-    result = erased
+    result = erased["result"]
     assert result.returncode == 0, result.stdout + result.stderr
     printed = (result.stdout + result.stderr).lower()
     assert not any(needle in printed for needle in NEEDLES)
     assert "NOT COMPLETE" not in result.stdout
     assert "usually a namesake" in result.stdout  # the namesake's rows, listed for review
-    assert occurrences(built, namesake=before["namesake"]) == {}
+    assert erased["found"] == {}
     # everyone else is still there, the namesake included
-    names = {r[0] for r in rows(built, "select full_name from people.contact")}
-    assert {"Jane Roe", "Peter Gibbons"} <= names
-    assert rows(built, "select email from people.contact where full_name = %s", (NAME,)) == [
-        (NAMESAKE_EMAIL,)
-    ]
-    assert rows(built, "select count(*) from raw_verifier.email_checks")[0][0] == 1
+    assert {"Jane Roe", "Peter Gibbons"} <= erased["names"]
+    assert erased["namesake_email"] == [(NAMESAKE_EMAIL,)]
+    assert erased["email_checks"] == 1
 
 
 def test_the_tombstone_holds_hashes_of_the_normalised_identifiers_only(built, erased):
