@@ -32,7 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from outreach.dbt import run_dbt  # noqa: E402
+from app.dbt import run_dbt  # noqa: E402
 from outreach.published import built_relations, load_manifest  # noqa: E402
 from outreach.settings import DBT_PROJECT_DIR, PROJECT_ROOT  # noqa: E402
 from outreach.warehouse import database_url  # noqa: E402

@@ -187,7 +187,9 @@ class Webhook:
     dead_letter_after: int = 5  # answered failed attempts of a row, across runs
     breaker_threshold: int = 3  # consecutive receiver-side failed attempts of the target
     breaker_cooldown_s: float = 300.0
-    clock: Clock = time.time  # the signature's timestamp (tests inject one)
+    # now, in unix seconds: the signature's timestamp, an attempt's finished_at and so the
+    # breaker's cool-down (tests inject one)
+    clock: Clock = time.time
 
     def __repr__(self) -> str:  # never print the secret (nor credentials in the URL)
         return (
@@ -506,11 +508,16 @@ def _breaker(conn: psycopg.Connection, target: str, webhook: Webhook) -> Breaker
     rows = conn.execute(
         sql.SQL(
             "select {breaker}, error, finished_at, "
-            " extract(epoch from (finished_at + make_interval(secs => %s) - now()))"
+            " extract(epoch from finished_at) + %s - %s"
             " from {log} where target = %s and status <> 'sending'"
             " order by delivery_id desc limit %s"
         ).format(breaker=sql.SQL(_BREAKER_SQL), log=sql.Identifier(LOG_SCHEMA, LOG_TABLE)),
-        (webhook.breaker_cooldown_s, target, max(webhook.breaker_threshold, 1)),
+        (
+            webhook.breaker_cooldown_s,
+            webhook.clock(),  # the cool-down runs on the webhook's clock, as finished_at does
+            target,
+            max(webhook.breaker_threshold, 1),
+        ),
     ).fetchall()
     state = Breaker(target=target)
     for counts, _error, _at, _left in rows:
@@ -609,7 +616,7 @@ class _Run:
         ).format(self.log)
         self.update = sql.SQL(
             "update {} set status = %s, http_status = %s, latency_ms = %s, error = %s,"
-            " finished_at = now() where delivery_id = %s"
+            " finished_at = to_timestamp(%s) where delivery_id = %s"
         ).format(self.log)
         self.update_notify = sql.SQL(
             "with marked as ({} returning delivery_id) select pg_notify(%s, %s) from marked"
@@ -696,7 +703,7 @@ class _Run:
                 error = f"{type(exc).__name__}: {text}"[:300]
             latency = (time.perf_counter() - t0) * 1000
             if status is not None and status < 300:
-                values = ("delivered", status, latency, None, delivery_id)
+                values = ("delivered", status, latency, None, webhook.clock(), delivery_id)
                 if self.notify_channel:  # one statement: the notice commits with the update
                     note = {
                         "target": spec.target,
@@ -715,7 +722,9 @@ class _Run:
                 report.latencies_ms.append(latency)
                 self.consecutive = 0
                 return "delivered"
-            conn.execute(self.update, ("failed", status, latency, error, delivery_id))
+            conn.execute(
+                self.update, ("failed", status, latency, error, webhook.clock(), delivery_id)
+            )
             last_error = error or ""
             self.consecutive = self.consecutive + 1 if counts_for_breaker(status) else 0
             if counts_for_dead_letter(status):

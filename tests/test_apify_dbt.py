@@ -197,7 +197,20 @@ def test_refresh_jobs_mart_publishes_every_job_with_the_contract_columns(landed)
     assert [m["status"] for m in mart] == ["completed", "completed", "failed", "failed"] + [
         "completed"
     ] * 3
-    assert all(m["profiles_changed"] == 0 for m in mart)
+    # the tracked people are real (intake loaded, marts built): a job's changed profiles are
+    # the changes people_intelligence detected from its data; failed jobs change nothing
+    detected = {
+        r["job"]: r["n"]
+        for r in _rows(
+            url,
+            "select metadata->>'refresh_job_id' as job, count(*) as n"
+            " from marketing.people_intelligence group by 1",
+        )
+    }
+    assert [m["profiles_changed"] for m in mart] == [
+        detected.get(m["job_unique_id"], 0) for m in mart
+    ]
+    assert all(m["profiles_changed"] == 0 for m in mart if m["status"] == "failed")
     for m, r in zip(mart, raw, strict=True):
         for column in (
             "id",

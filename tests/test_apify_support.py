@@ -1,14 +1,15 @@
 """Shared setup for the Apify tests (no tests here).
 
 The loader reads tracked people from ``marketing.people_master`` (else the intake staging
-model, else raw intake). ``seed_tracked_people`` writes the few columns it reads straight
-into a minimal ``marketing.people_master``; swap it for an intake load + dbt build when a
-test needs the real marts.
+model, else raw intake). ``seed_tracked_people`` loads them through the real intake loader;
+a test that builds dbt on top reads them from the real marts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from loaders.intake.run import load_intake_files
 from testing.apify import ApifyTestServer
 
 # a token shaped like a real one, so a leak anywhere is easy to grep for
@@ -25,40 +27,39 @@ FIXTURES = Path(__file__).parent / "fixtures" / "apify"
 
 
 def seed_tracked_people(url: str, people: list[dict[str, Any] | str]) -> list[str]:
-    """Insert tracked people (dicts with linkedin_url, full_name, title, or bare URLs) into
-    a minimal marketing.people_master; returns their LinkedIn URLs as given."""
+    """Load tracked people (dicts with linkedin_url, full_name, title, or bare URLs) through
+    the real intake loader (the entry point of `outreach load intake`), all working at one
+    company; returns their LinkedIn URLs as given. Without a dbt build the Apify loader reads
+    them from raw_intake.people (after a build: from marketing.people_master)."""
     rows = [p if isinstance(p, dict) else {"linkedin_url": p} for p in people]
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema if not exists marketing")
-        conn.execute(
-            """
-            create table if not exists marketing.people_master (
-                unique_id text, contact_id bigint, full_name text, linkedin_url text,
-                title text, company_unique_id text
-            )
-            """
+    with tempfile.TemporaryDirectory(prefix="tracked-") as tmp:
+        folder = Path(tmp)
+        (folder / "companies.csv").write_text(
+            "company_name,website_url\nTracked Co,tracked.example\n"
         )
-        with conn.cursor() as cur:
-            start = cur.execute("select count(*) from marketing.people_master").fetchone()[0]
-            for n, row in enumerate(rows, start=start + 1):
-                cur.execute(
-                    "insert into marketing.people_master values (%s, %s, %s, %s, %s, %s)",
-                    (
-                        f"04.04.02.00.00000.{n:03d}",
-                        n,
-                        row.get("full_name"),
-                        row.get("linkedin_url"),
-                        row.get("title"),
-                        None,
-                    ),
+        with (folder / "people.csv").open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["full_name", "title", "linkedin_url", "company_website"])
+            for row in rows:
+                handle = (row.get("linkedin_url") or "").rstrip("/").rsplit("/", 1)[-1]
+                name = row.get("full_name") or f"Tracked {handle.split('?')[0]}"
+                writer.writerow(
+                    [name, row.get("title"), row.get("linkedin_url"), "tracked.example"]
                 )
+        summary = load_intake_files(
+            folder / "companies.csv",
+            folder / "people.csv",
+            database_url=url,
+            progress=lambda _m: None,
+        )
+    assert summary.people is not None and summary.people.quarantined == 0, summary.render()
     return [r["linkedin_url"] for r in rows]
 
 
 def reset_apify_state(url: str) -> None:
-    """Drop what the Apify loader and these helpers create, for a clean slate."""
+    """Drop what the Apify and intake loaders create, for a clean slate."""
     with psycopg.connect(url, autocommit=True) as conn:
-        for schema in ("raw_apify", "raw_apify_staging", "marketing", "staging"):
+        for schema in ("raw_apify", "raw_apify_staging", "raw_intake", "marketing", "staging"):
             conn.execute(f"drop schema if exists {schema} cascade")
 
 

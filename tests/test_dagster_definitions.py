@@ -5,11 +5,11 @@ No database needed: loading the definitions must not touch the warehouse.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import pytest
-
-dg = pytest.importorskip("dagster")
 
 INTAKE_KEYS = ["raw_intake/companies", "raw_intake/people", "raw_intake/quarantine"]
 MART_KEYS = [
@@ -231,11 +231,34 @@ def test_resources_and_no_fake_schedules(defs):
     resources = defs.resources or {}
     assert {"dbt", "dlt", "warehouse"} <= set(resources)
     # a schedule only for a real job with a cron (the loaders' own tests check theirs)
+    crons = {s.name: s.cron_schedule for s in defs.schedules or []}
+    assert crons == {
+        "linkedin_refresh_monthly": "0 2 1 * *",
+        "verify_emails_daily": "0 6 * * *",
+        "linkedin_ads_every_6_hours": "0 */6 * * *",
+        "ads_kpi_midnight_backup": "0 0 * * *",
+    }
+    tick = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
     for schedule in defs.schedules or []:
         assert defs.resolve_job_def(schedule.job_name).asset_layer.selected_asset_keys
-        assert schedule.cron_schedule
-    for sensor in defs.sensors or []:
-        assert sensor.name  # every sensor is a real, named definition
+        # a tick asks for a run of its job (no schedule skips or errors on evaluation)
+        context = dg.build_schedule_context(scheduled_execution_time=tick)
+        result = schedule.evaluate_tick(context)
+        assert result.skip_message is None, schedule.name
+        assert [r.job_name or schedule.job_name for r in result.run_requests] == [
+            schedule.job_name
+        ], schedule.name
+    # every sensor is one of ours, and the ones that start runs start a real job
+    sensors = {s.name: s for s in defs.sensors or []}
+    assert set(sensors) == {
+        "linkedin_refresh_rate_limit_retry",
+        "linkedin_ads_kpi_trigger",
+        "pipeline_run_failures",
+        "ple_outbox_trigger",
+    }
+    for sensor in sensors.values():
+        for target in sensor.targets:
+            assert defs.resolve_job_def(target.job_name).asset_layer.selected_asset_keys
 
 
 def test_intake_tables_load_together_never_as_a_subset(defs):

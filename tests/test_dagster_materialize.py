@@ -5,10 +5,9 @@ asset checks and row counts on the materializations.
 
 from __future__ import annotations
 
+import dagster as dg
 import psycopg
 import pytest
-
-dg = pytest.importorskip("dagster")
 
 pytestmark = pytest.mark.slow
 

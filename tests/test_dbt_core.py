@@ -12,15 +12,14 @@ Barton IDs never change or get reused.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from app.dbt import run_dbt
+from loaders.intake.run import load_intake_files
 
 pytestmark = pytest.mark.slow
 
@@ -59,111 +58,12 @@ SELECT = [
 ]  # fmt: skip
 
 
-# ------------------------------------------------------------------ raw intake stand-in
-# Lands rows the way the dlt intake loader does (docs/raw_contract.md): the contract's
-# columns plus dlt's `_dlt_load_id` / `_dlt_id`, merged on `_row_key`. Swap this for the
-# real loader (loaders.intake) once it is there; the tests below only need rows to land.
-
-COMPANY_FIELDS = [
-    "company_name", "website_url", "linkedin_url", "news_url", "ein", "address_line1",
-    "address_line2", "city", "state_region", "postal_code", "country",
-]  # fmt: skip
-PEOPLE_FIELDS = [
-    "full_name", "title", "email", "phone", "linkedin_url",
-    "company_name", "company_website", "company_linkedin_url",
-]  # fmt: skip
-
-RAW_DDL = f"""
-create schema if not exists raw_intake;
-create table if not exists raw_intake.companies (
-    _row_key text primary key, _source_file text, _row_number bigint, _loaded_at timestamptz,
-    {", ".join(f"{c} text" for c in COMPANY_FIELDS)},
-    renewal_month bigint, renewal_notice_window_days bigint, _extra jsonb,
-    _dlt_load_id text not null, _dlt_id text not null
-);
-create table if not exists raw_intake.people (
-    _row_key text primary key, _source_file text, _row_number bigint, _loaded_at timestamptz,
-    {", ".join(f"{c} text" for c in PEOPLE_FIELDS)},
-    _extra jsonb, _dlt_load_id text not null, _dlt_id text not null
-);
-create table if not exists raw_intake.quarantine (
-    _row_key text primary key, entity text, source_file text, row_number bigint, reason text,
-    field text, detail text, raw_record jsonb, _loaded_at timestamptz,
-    _dlt_load_id text not null, _dlt_id text not null
-);
-"""
-
-
-def land_intake(url: str, table: str, rows: list[dict], *, source_file: str, loaded_at: datetime):
-    """Insert intake rows as dlt would; a row whose content is already there is skipped."""
-    fields = COMPANY_FIELDS + ["renewal_month", "renewal_notice_window_days"]
-    if table == "people":
-        fields = PEOPLE_FIELDS
-    load_id = f"{loaded_at.timestamp():.6f}"
-    columns = ["_row_key", "_source_file", "_row_number", "_loaded_at", *fields, "_extra"]
-    columns += ["_dlt_load_id", "_dlt_id"]
-    sql = (
-        f"insert into raw_intake.{table} ({', '.join(columns)}) "
-        f"values ({', '.join(['%s'] * len(columns))}) on conflict (_row_key) do nothing"
-    )
-    with psycopg.connect(url) as conn:
-        conn.execute(RAW_DDL)
-        for number, row in enumerate(rows, start=1):
-            content = json.dumps({f: row.get(f) for f in fields}, sort_keys=True)
-            row_key = hashlib.sha256(content.encode()).hexdigest()
-            values = [row_key, source_file, number, loaded_at, *(row.get(f) for f in fields)]
-            values += [json.dumps(row.get("_extra", {})), load_id, row_key[:14]]
-            conn.execute(sql, values)
-
-
 # ------------------------------------------------------------------ data
-T1 = datetime(2024, 1, 1, tzinfo=UTC)
-T2 = datetime(2024, 2, 1, tzinfo=UTC)
-
-COMPANIES_1 = [
-    {"company_name": "Acme, Inc.", "website_url": "https://www.acme.com/", "renewal_month": 3},
-    {
-        "company_name": "Globex Corporation",
-        "website_url": "globex.com",
-        "linkedin_url": "https://uk.linkedin.com/company/Globex/?trk=x",
-        "renewal_notice_window_days": 90,
-    },
-    {"company_name": "Initech LLC", "website_url": "http://initech.com/about"},
-    {"company_name": "Umbrella Corp"},
-]
-PEOPLE_1 = [
-    {"full_name": "Jane Roe", "title": "President", "email": "Jane@Acme.com",
-     "company_website": "acme.com"},
-    {"full_name": "John Doe", "title": "Vice President, Sales", "email": "john@acme.com",
-     "company_name": "Acme Inc"},
-    {"full_name": "Ann Aide", "title": "Executive Assistant to the CEO", "email": "ann@acme.com",
-     "company_name": "ACME"},
-    {"full_name": "Carl Finn", "title": "VP Finance", "email": "carl@acme.com",
-     "company_website": "www.acme.com"},
-    {"full_name": "Gina Hart", "title": "Head of People",
-     "linkedin_url": "linkedin.com/in/GinaHart/", "company_linkedin_url": "linkedin.com/company/globex"},
-    {"full_name": "Zed Zane", "title": "Chief Financial Officer", "email": "zed@globex.com",
-     "company_website": "globex.com"},
-    {"full_name": "Bill Burr", "title": "CFO", "email": "bill@globex.com", "company_name": "Globex"},
-    {"full_name": "Pat Peer", "title": "Founder & CEO", "email": "pat@initech.com",
-     "company_website": "initech.com"},
-    {"full_name": "Amy Ames", "title": "President", "email": "amy@initech.com",
-     "company_name": "Initech"},
-]  # fmt: skip
-COMPANIES_2 = [
-    # Acme again, now with its LinkedIn page; Umbrella again, now with a website.
-    {"company_name": "Acme, Inc.", "website_url": "https://www.acme.com/",
-     "linkedin_url": "https://www.linkedin.com/company/acme-inc/", "renewal_month": 3},
-    {"company_name": "Umbrella Corporation", "website_url": "umbrella.com"},
-    {"company_name": "Hooli", "website_url": "https://hooli.com"},
-]  # fmt: skip
-PEOPLE_2 = [
-    # Jane again, now with her profile URL: same person.
-    {"full_name": "Jane Roe", "title": "President", "email": "jane@acme.com",
-     "linkedin_url": "https://www.linkedin.com/in/jane-roe", "company_website": "acme.com"},
-    {"full_name": "Hank Hill", "title": "Chief Executive Officer", "email": "hank@hooli.com",
-     "company_website": "hooli.com"},
-]  # fmt: skip
+# Loaded through the real intake loader (the entry point `outreach load intake` calls):
+#   companies_1.csv + people_1.csv, then companies_2.csv + people_2.csv. The second load
+#   brings Acme again with its LinkedIn page, Umbrella again with a website (renamed),
+#   Hooli, Jane again with her profile URL (the same person) and Hank Hill.
+FIXTURES = Path(__file__).parent / "fixtures" / "dbt_core"
 
 
 def query(url: str, sql: str) -> list[tuple]:
@@ -204,13 +104,16 @@ def builds(warehouse, tmp_path_factory) -> dict[str, dict]:
     """Run the three builds once for the module; a snapshot after each."""
     paths: list[str] = []  # the target folder tests/conftest.py keeps for this warehouse
     out = {}
-    land_intake(warehouse, "companies", COMPANIES_1, source_file="companies.csv", loaded_at=T1)
-    land_intake(warehouse, "people", PEOPLE_1, source_file="people.csv", loaded_at=T1)
+    quiet = lambda _msg: None  # noqa: E731
+    load_intake_files(FIXTURES / "companies_1.csv", FIXTURES / "people_1.csv", progress=quiet)
     run_dbt(["build", *SELECT, *paths], url=warehouse)
     out["first"] = snapshot(warehouse)
 
-    land_intake(warehouse, "companies", COMPANIES_2, source_file="companies_2.csv", loaded_at=T2)
-    land_intake(warehouse, "people", PEOPLE_2, source_file="people_2.csv", loaded_at=T2)
+    second = load_intake_files(
+        FIXTURES / "companies_2.csv", FIXTURES / "people_2.csv", progress=quiet
+    )
+    # every row of the second files is new content (none quarantined, none skipped)
+    assert [(e.rows, e.new, e.quarantined) for e in second.entities] == [(3, 3, 0), (2, 2, 0)]
     run_dbt(["build", *SELECT, *paths], url=warehouse)
     out["second"] = snapshot(warehouse)
 

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -57,7 +56,6 @@ def _story(out: str) -> list[str]:
 
 @pytest.mark.slow
 def test_demo_loads_builds_and_summarises_the_published_objects(warehouse, tmp_path):
-    started = time.monotonic()
     out = _run_demo(tmp_path / "demo")
     # dbt's progress on the way: nodes done of total (a plain line: stdout is not a terminal)
     assert re.search(r"^ +dbt (\d+)/\1 \(\d+ s\)$", out, re.M), out[:3000]
@@ -93,7 +91,6 @@ def test_demo_loads_builds_and_summarises_the_published_objects(warehouse, tmp_p
     assert baseline[3] == 0  # the baseline agrees with what intake said
     assert later[3] > 0 and later[3] == changes  # the month-later job found the changes
     assert "no_data" not in out and ": at_risk (data of" in out  # the KPI story holds
-    assert time.monotonic() - started < 600
 
     # a rerun tells the same story: it starts over from the same empty warehouse; this time
     # it reports to a Dagster home, as a user's demo does (the suite turns reporting off)

@@ -150,11 +150,43 @@ def built(warehouse, files, monkeypatch_module) -> str:
     return warehouse
 
 
-STATE: dict[str, object] = {}
+@pytest.fixture(scope="module")
+def before(built, files) -> dict[str, object]:
+    """The state before the erasure, taken once (so no test depends on running first):
+    where the person is found, the ids, and the CLI's export of the person."""
+    (contact_id,) = rows(built, "select contact_id from people.contact where email = %s", (EMAIL.lower(),))[0]  # fmt: skip
+    (namesake,) = rows(built, "select contact_id from people.contact where email = %s", (NAMESAKE_EMAIL,))  # fmt: skip
+    out = files["dir"] / "export.json"
+    export = cli(built, "gdpr", "export", "--email", EMAIL.upper(), "--out", str(out))
+    return {
+        "found": occurrences(built),
+        "found_but_namesake": occurrences(built, namesake=namesake[0]),
+        "contact_id": contact_id,
+        "namesake": namesake[0],
+        "max_contact_id": rows(built, "select max(contact_id) from people.contact")[0][0],
+        "export": export,
+        "export_file": out,
+    }
 
 
-def test_before_erasure_the_person_is_in_raw_keymap_and_marts(built):
-    found = occurrences(built)
+@pytest.fixture(scope="module")
+def erased(built, before) -> dict[str, object]:
+    """``outreach gdpr erase`` of the person, once for the module (after ``before``), and
+    what is left right after it (later tests load more)."""
+    result = cli(built, "gdpr", "erase", "--email", EMAIL, "--yes")
+    return {
+        "result": result,
+        "found": occurrences(built, namesake=before["namesake"]),
+        "names": {r[0] for r in rows(built, "select full_name from people.contact")},
+        "namesake_email": rows(
+            built, "select email from people.contact where full_name = %s", (NAME,)
+        ),  # fmt: skip
+        "email_checks": rows(built, "select count(*) from raw_verifier.email_checks")[0][0],
+    }
+
+
+def test_before_erasure_the_person_is_in_raw_keymap_and_marts(before):
+    found = before["found"]
     for relation in (
         "raw_intake.people",
         "raw_intake.quarantine",
@@ -165,32 +197,26 @@ def test_before_erasure_the_person_is_in_raw_keymap_and_marts(built):
         "marketing.people_master",
     ):
         assert relation in found, (relation, sorted(found))
-    (contact_id,) = rows(built, "select contact_id from people.contact where email = %s", (EMAIL.lower(),))[0]  # fmt: skip
-    STATE["contact_id"] = contact_id
-    (namesake,) = rows(built, "select contact_id from people.contact where email = %s", (NAMESAKE_EMAIL,))  # fmt: skip
-    STATE["namesake"] = namesake[0]
-    assert namesake[0] != contact_id
-    STATE["max_contact_id"] = rows(built, "select max(contact_id) from people.contact")[0][0]
+    assert before["namesake"] != before["contact_id"]
 
 
-def test_export_writes_every_row_held_about_the_person_grouped_by_relation(built, files):
-    out = files["dir"] / "export.json"
-    result = cli(built, "gdpr", "export", "--email", EMAIL.upper(), "--out", str(out))
+def test_export_writes_every_row_held_about_the_person_grouped_by_relation(before):
+    result = before["export"]
     assert result.returncode == 0, result.stderr
-    document = json.loads(out.read_text())
+    document = json.loads(before["export_file"].read_text())
     assert document["subject"]["email"] == EMAIL.lower()
     assert document["subject"]["linkedin_urls"] == [PROFILE.rstrip("/")]
     assert document["subject"]["names"] == [NAME]
     relations = document["relations"]
     # where the independent scan finds the person (the namesake's rows aside)
-    expected = set(occurrences(built, namesake=STATE["namesake"]))
+    expected = set(before["found_but_namesake"])
     assert expected <= set(relations), sorted(expected - set(relations))
     assert len(relations["raw_intake.quarantine"]) == 2  # unmatched employer + malformed row
     assert relations["raw_verifier.email_checks"][0]["row"]["email"] == EMAIL.lower()
     people = relations["raw_intake.people"]
     assert [r["row"]["full_name"] for r in people] == [NAME]
     assert set(people[0]["matched"]) == {"email", "linkedin_url", "name"}
-    assert relations["people.contact"][0]["row"]["contact_id"] == STATE["contact_id"]
+    assert relations["people.contact"][0]["row"]["contact_id"] == before["contact_id"]
     # nobody else's rows; the namesake's are only counted
     assert "jane@acme.com" not in json.dumps(relations)
     assert NAMESAKE_EMAIL not in json.dumps(relations)
@@ -198,24 +224,23 @@ def test_export_writes_every_row_held_about_the_person_grouped_by_relation(built
     assert document["row_count"] == sum(len(v) for v in relations.values())
 
 
-def test_erase_removes_the_person_from_every_table_and_view_and_prints_no_pii(built):
-    result = cli(built, "gdpr", "erase", "--email", EMAIL, "--yes")
+def test_erase_removes_the_person_from_every_table_and_view_and_prints_no_pii(
+    built, before, erased
+):
+    result = erased["result"]
     assert result.returncode == 0, result.stdout + result.stderr
     printed = (result.stdout + result.stderr).lower()
     assert not any(needle in printed for needle in NEEDLES)
     assert "NOT COMPLETE" not in result.stdout
     assert "usually a namesake" in result.stdout  # the namesake's rows, listed for review
-    assert occurrences(built, namesake=STATE["namesake"]) == {}
+    assert erased["found"] == {}
     # everyone else is still there, the namesake included
-    names = {r[0] for r in rows(built, "select full_name from people.contact")}
-    assert {"Jane Roe", "Peter Gibbons"} <= names
-    assert rows(built, "select email from people.contact where full_name = %s", (NAME,)) == [
-        (NAMESAKE_EMAIL,)
-    ]
-    assert rows(built, "select count(*) from raw_verifier.email_checks")[0][0] == 1
+    assert {"Jane Roe", "Peter Gibbons"} <= erased["names"]
+    assert erased["namesake_email"] == [(NAMESAKE_EMAIL,)]
+    assert erased["email_checks"] == 1
 
 
-def test_the_tombstone_holds_hashes_of_the_normalised_identifiers_only(built):
+def test_the_tombstone_holds_hashes_of_the_normalised_identifiers_only(built, erased):
     tombs = dict(rows(built, "select kind, value_sha256 from raw_ops.gdpr_tombstones"))
     assert tombs == {
         "email": hashlib.sha256(EMAIL.lower().encode()).hexdigest(),
@@ -223,18 +248,18 @@ def test_the_tombstone_holds_hashes_of_the_normalised_identifiers_only(built):
     }
 
 
-def test_the_erased_contact_id_stays_reserved_in_the_key_map(built):
+def test_the_erased_contact_id_stays_reserved_in_the_key_map(built, before, erased):
     seqs = {r[0] for r in rows(built, "select contact_seq from keymap.int_person_keys")}
-    assert STATE["contact_id"] in seqs  # the key is kept (redacted), so never handed out again
+    assert before["contact_id"] in seqs  # the key is kept (redacted), so never handed out again
     erased = rows(
         built,
         "select alias_key from keymap.int_person_keys where contact_seq = %s",
-        (STATE["contact_id"],),
+        (before["contact_id"],),
     )
     assert erased and all(a.startswith("gdpr-erased:") for (a,) in erased)
 
 
-def test_reloading_the_original_files_does_not_bring_the_person_back(built, files):
+def test_reloading_the_original_files_does_not_bring_the_person_back(built, files, before, erased):
     summary = load_intake_files(FIXTURES / "companies.csv", files["people"], progress=quiet)
     assert summary.people.gdpr_erased == 3  # good, unmatched-employer and malformed rows
     assert summary.as_dict()["gdpr_erased"] == 3
@@ -246,12 +271,12 @@ def test_reloading_the_original_files_does_not_bring_the_person_back(built, file
     load_intake_files(None, newcomer, progress=quiet)
     run_dbt(["run", "--quiet"], url=built)
 
-    assert occurrences(built, namesake=STATE["namesake"]) == {}
+    assert occurrences(built, namesake=before["namesake"]) == {}
     (nora,) = rows(built, "select contact_id from people.contact where full_name = 'Nora Newcomer'")
-    assert nora[0] > STATE["max_contact_id"] and nora[0] != STATE["contact_id"]
+    assert nora[0] > before["max_contact_id"] and nora[0] != before["contact_id"]
 
 
-def test_apify_and_verifier_loads_drop_the_erased_person(built, files):
+def test_apify_and_verifier_loads_drop_the_erased_person(built, files, before, erased):
     fresh = files["dir"] / "dataset2.json"  # a new dataset (new fingerprint): not skipped as seen
     items = [
         {**APIFY_ITEMS[0], "headline": "Chair at Acme", "linkedinUrl": PROFILE.upper()},
@@ -271,17 +296,17 @@ def test_apify_and_verifier_loads_drop_the_erased_person(built, files):
     )
     assert summary.requested == 1
     assert any("skipped 1 GDPR-erased address" in line for line in said)
-    assert occurrences(built, namesake=STATE["namesake"]) == {}
+    assert occurrences(built, namesake=before["namesake"]) == {}
 
 
-def test_export_after_erasure_finds_nothing(built):
+def test_export_after_erasure_finds_nothing(built, erased):
     result = cli(built, "gdpr", "export", "--email", EMAIL)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["row_count"] == 0 and document["relations"] == {}
 
 
-def test_an_address_that_is_not_an_email_is_refused(built):
+def test_an_address_that_is_not_an_email_is_refused(built, erased):
     result = cli(built, "gdpr", "erase", "--email", "not-an-address", "--yes")
     assert result.returncode == 1 and "is not an email address" in result.stderr
     assert rows(built, "select count(*) from raw_ops.gdpr_tombstones")[0][0] == 2

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -260,13 +261,16 @@ def test_each_identity_kind_alone_matches_an_earlier_company(fresh_warehouse, tm
 
 # ---------------------------------------------------------------------------- idempotence
 def test_reloading_the_same_files_leaves_every_table_identical(fresh_warehouse):
-    load_intake_files(COMPANIES_CSV, PEOPLE_CSV, progress=quiet)
-    load_intake_files(COMPANIES_JSONL, PEOPLE_JSONL, progress=quiet)
+    first = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # noqa: E731
+    later = lambda: datetime(2026, 2, 1, tzinfo=UTC)  # noqa: E731  a rewrite would show it
+    load_intake_files(COMPANIES_CSV, PEOPLE_CSV, progress=quiet, now=first)
+    load_intake_files(COMPANIES_JSONL, PEOPLE_JSONL, progress=quiet, now=first)
     before = {table: table_contents(fresh_warehouse, table) for table in TABLES}
-    time.sleep(0.01)  # a rewrite would show a later _loaded_at
+    loaded_at = rows(fresh_warehouse, "select distinct _loaded_at from raw_intake.people")
+    assert loaded_at == [(first(),)]
 
-    again = load_intake_files(COMPANIES_CSV, PEOPLE_CSV, progress=quiet)
-    load_intake_files(COMPANIES_JSONL, PEOPLE_JSONL, progress=quiet)
+    again = load_intake_files(COMPANIES_CSV, PEOPLE_CSV, progress=quiet, now=later)
+    load_intake_files(COMPANIES_JSONL, PEOPLE_JSONL, progress=quiet, now=later)
 
     after = {table: table_contents(fresh_warehouse, table) for table in TABLES}
     assert after == before

@@ -18,13 +18,12 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dagster as dg
 import psycopg
 import pytest
 
 from loaders.intake.run import load_intake_files
 from outreach.settings import PROJECT_ROOT, load_settings
-
-dg = pytest.importorskip("dagster")
 
 pytestmark = pytest.mark.slow
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql
@@ -25,8 +26,6 @@ from outreach.published import (
     load_manifest,
     published_relations,
 )
-
-dg = pytest.importorskip("dagster")
 
 pytestmark = pytest.mark.slow
 

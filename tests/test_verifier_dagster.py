@@ -4,10 +4,11 @@ real materialization against the test-mode server."""
 
 from __future__ import annotations
 
+import dagster as dg
 import psycopg
 import pytest
 
-dg = pytest.importorskip("dagster")
+from app.dbt import run_dbt
 
 
 def key(path: str) -> dg.AssetKey:
@@ -83,26 +84,30 @@ def test_daily_schedule(defs):
 
 
 @pytest.mark.slow
-def test_materializing_the_verifier_lands_answers_with_metadata(fresh_warehouse, monkeypatch):
+def test_materializing_the_verifier_lands_answers_with_metadata(
+    fresh_warehouse, monkeypatch, tmp_path
+):
     """A real Dagster run of the asset in test mode (the loader starts its own local
-    server). The queue here is a stand-in view with the published columns: this test is
-    about the asset, the dbt side is covered end to end elsewhere."""
+    server), reading the real queue: two people loaded through the intake loader, then
+    people.due_email_recheck_30d built by dbt."""
+    from loaders.intake.run import load_intake_files
     from orchestration.assets.verifier import verifier_assets
     from orchestration.resources import WarehouseResource
 
     monkeypatch.setenv("OUTREACH_TEST_MODE", "true")
     monkeypatch.delenv("MILLIONVERIFIER_BASE_URL", raising=False)
-    with psycopg.connect(fresh_warehouse, autocommit=True) as conn:
-        conn.execute("create schema people")
-        conn.execute(
-            """
-            create view people.due_email_recheck_30d as
-            select * from (values
-                (1::bigint, 'Ann Ok', 'ok.ann@acme.com', 'gray', null::timestamptz),
-                (2::bigint, 'Bob Bad', 'invalid.bob@acme.com', 'gray', null::timestamptz)
-            ) as due (contact_id, full_name, email, email_status, last_checked_at)
-            """
-        )
+    (tmp_path / "companies.csv").write_text("company_name,website_url\nAcme Inc.,acme.com\n")
+    (tmp_path / "people.csv").write_text(
+        "full_name,title,email,company_website\n"
+        "Ann Ok,CEO,ok.ann@acme.com,acme.com\n"
+        "Bob Bad,CFO,invalid.bob@acme.com,acme.com\n"
+    )
+    load_intake_files(tmp_path / "companies.csv", tmp_path / "people.csv", progress=lambda _m: None)
+    skip_tests = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    run_dbt(["build", "--select", "+due_email_recheck_30d", *skip_tests], url=fresh_warehouse)
+    with psycopg.connect(fresh_warehouse) as conn:
+        queue = conn.execute("select email from people.due_email_recheck_30d order by 1")
+        assert queue.fetchall() == [("invalid.bob@acme.com",), ("ok.ann@acme.com",)]
     result = dg.materialize(
         [verifier_assets],
         resources={"warehouse": WarehouseResource(database_url=fresh_warehouse)},

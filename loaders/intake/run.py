@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,7 @@ def load_intake_files(
     database_url: str | None = None,
     run_pipeline: Callable[[dlt.Pipeline, DltSource], Any] = _run,
     trigger: str | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> IntakeSummary:
     """Validate and load a companies and/or a people file into raw_intake.
 
@@ -161,6 +163,7 @@ def load_intake_files(
     loading the same files again changes nothing. ``run_pipeline(pipeline, source)`` runs
     the dlt load (default ``pipeline.run(source)``; Dagster passes dagster-dlt's run).
     ``trigger`` (who started the load) goes into the ``load.intake`` pipeline event.
+    ``now()`` gives the rows' ``_loaded_at`` (tests inject a clock).
     Raises IntakeError for an unusable file (missing, wrong type, no recognisable header)
     or a failed load.
     """
@@ -177,7 +180,7 @@ def load_intake_files(
     # one intake load at a time per database: the existing rows are read, the new ones
     # computed and loaded under the lock, so a concurrent load cannot load them twice
     with load_lock(url, s.PIPELINE_NAME, progress=progress):
-        summary = _load_locked(url, companies, people, progress, run_pipeline, started)
+        summary = _load_locked(url, companies, people, progress, run_pipeline, started, now())
     return summary
 
 
@@ -188,6 +191,7 @@ def _load_locked(
     progress: Callable[[str], Any],
     run_pipeline: Callable[[dlt.Pipeline, DltSource], Any],
     started: float,
+    loaded_at: datetime,
 ) -> IntakeSummary:
     existing = existing_state(url)
     batch = build_batch(
@@ -197,6 +201,7 @@ def _load_locked(
         existing_keys=existing.keys,
         progress=progress,
         erased=existing.tombstones,
+        loaded_at=loaded_at,
     )
     for st in batch.stats:
         progress(
