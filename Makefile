@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/outreach sqlfluff
 
 test: lint
-	@rc=0; $(BIN)/python -m pytest -p randomly -n auto --dist loadfile || rc=$$?; \
+	@rc=0; $(BIN)/python -m pytest -n auto --dist loadfile || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; fi; \
 	exit $$rc
 

@@ -55,7 +55,10 @@ def _story(out: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_demo_loads_builds_and_summarises_the_published_objects(warehouse, tmp_path):
+def test_demo_loads_builds_and_summarises_the_published_objects(empty_warehouse, tmp_path):
+    warehouse = (
+        empty_warehouse  # the demo starts from an empty warehouse (and resets only one it filled)
+    )
     out = _run_demo(tmp_path / "demo")
     # dbt's progress on the way: nodes done of total (a plain line: stdout is not a terminal)
     assert re.search(r"^ +dbt (\d+)/\1 \(\d+ s\)$", out, re.M), out[:3000]

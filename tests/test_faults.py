@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import uuid
 
 import psycopg
 import pytest
@@ -45,7 +46,10 @@ def databases(server_url):
     made: list[str] = []
 
     def make(server: str = server_url) -> str:
-        name = f"pytest_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_fault{len(made)}"
+        # a name of its own: the module's dlt state folder must not know it from an earlier test
+        name = (
+            f"pytest_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_fault_{uuid.uuid4().hex[:8]}"
+        )
         with psycopg.connect(with_db(server, "postgres"), autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
             conn.execute(f'create database "{name}"')

@@ -227,6 +227,11 @@ def pipeline_for(database_url: str, pipelines_dir: Path | None = None):
     one object per database and working dir in this process (creating one costs ~0.2 s)."""
     pipelines_dir = pipelines_dir or pipelines_dir_for(database_url)
     cache_key = (database_url, str(pipelines_dir))
+    cached = _PIPELINES.get(cache_key)
+    if cached is not None and not Path(cached.working_dir).is_dir():
+        # its working folder was removed (the database dropped and made again, or the state
+        # folder cleaned): a new pipeline restores its state from the warehouse
+        del _PIPELINES[cache_key]
     if cache_key not in _PIPELINES:
         _PIPELINES[cache_key] = warehouse_pipeline(
             database_url,
