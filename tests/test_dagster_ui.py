@@ -53,7 +53,9 @@ def _stop_group(proc: subprocess.Popen) -> bool:
     if the group went away on SIGTERM. `outreach ui` itself exits at once; dagster dev
     then shuts its webserver, daemon and code server down, which takes seconds."""
     pgid = proc.pid  # start_new_session: the group id is the leader's pid
-    for sig, grace in ((signal.SIGTERM, 60), (signal.SIGKILL, 10)):
+    # the grace is generous: on a loaded 2-core CI machine the code server may still be
+    # loading the definitions when the signal comes
+    for sig, grace in ((signal.SIGTERM, 180), (signal.SIGKILL, 10)):
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
