@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: install demo test lint test-fast ui clean lock
+.PHONY: install demo test lint test-fast test-durations ui clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,13 @@ lint: install
 	$(BIN)/outreach sqlfluff
 
 test: lint
-	@rc=0; $(BIN)/python -m pytest -n auto --dist loadfile || rc=$$?; \
+	@rc=0; $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; fi; \
 	exit $$rc
+
+# Re-measure the seconds per test module that order the suite (longest first).
+test-durations: install
+	OUTREACH_RECORD_DURATIONS=1 $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

@@ -7,8 +7,11 @@ stable per pytest process (see ``_stable``), so dbt's partial parsing holds acro
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -33,6 +36,41 @@ def _with_db(url: str, dbname: str) -> str:
 # own dbt target folder, kept across runs, so each of them parses fully once at most.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 TEMPLATE = f"pytest_{WORKER}_template"
+
+
+# ---------------------------------------------------------------- scheduling
+# Modules run longest first, so that on N workers (`--dist loadfile --no-loadscope-reorder`)
+# no long module starts last while the other workers sit idle. The seconds per module come
+# from a run of the suite (`make test-durations` rewrites the file); a module not listed
+# yet counts as DEFAULT_MODULE_S.
+MODULE_DURATIONS = Path(__file__).with_name("module_durations.json")
+DEFAULT_MODULE_S = 10.0
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+
+
+def pytest_collection_modifyitems(config, items):
+    costs = json.loads(MODULE_DURATIONS.read_text()) if MODULE_DURATIONS.exists() else {}
+    position = {item: i for i, item in enumerate(items)}
+    items.sort(key=lambda it: (-costs.get(_module(it.nodeid), DEFAULT_MODULE_S), position[it]))
+
+
+_SPENT: Counter = Counter()
+
+
+def pytest_runtest_logreport(report):
+    _SPENT[_module(report.nodeid)] += report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With OUTREACH_RECORD_DURATIONS=1, the controller (not an xdist worker) rewrites
+    tests/module_durations.json from this run (a run of the whole suite)."""
+    if os.environ.get("OUTREACH_RECORD_DURATIONS") != "1" or hasattr(session.config, "workerinput"):
+        return
+    spent = {name: round(s) for name, s in _SPENT.most_common() if s >= 1}
+    MODULE_DURATIONS.write_text(json.dumps(spent, indent=1) + "\n")
 
 
 @pytest.fixture(scope="session")

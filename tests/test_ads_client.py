@@ -4,6 +4,7 @@ campaign paging and the connections config."""
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -85,10 +86,16 @@ def test_429_is_retried_by_dlts_client_then_succeeds(server):
 
 
 def test_retry_after_header_sets_the_wait_not_the_backoff(server):
-    """A 30 s backoff would time the test out; LinkedIn's Retry-After: 0 is honoured."""
-    server.configure(rate_limit_count=2, retry_after="0")
+    """Two 429s with ``Retry-After: 1``: dlt's client waits 1 s before each retry, not the
+    30 s and 60 s of the backoff. (``Retry-After: 0`` would not show it: dlt, like urllib3,
+    takes a wait of 0 or less as no header and falls back to the backoff.)"""
+    server.configure(rate_limit_count=2, retry_after="1")
     slow_backoff = HttpSettings(max_attempts=3, backoff_factor=30, max_delay_s=60)
+    started = time.monotonic()
     assert client_for(server, http=slow_backoff).analytics("510000001", TODAY, TODAY)
+    waited = time.monotonic() - started
+    assert [r.status for r in server.analytics_requests()] == [429, 429, 200]
+    assert 2 <= waited < 30, f"waited {waited:.1f}s: the header's 1 s twice, not the backoff"
 
 
 def test_burst_of_5xx_and_a_proxy_html_page_are_retried(server):

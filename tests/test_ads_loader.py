@@ -265,7 +265,7 @@ def test_access_token_never_reaches_logs_errors_or_the_warehouse(
     monkeypatch.setenv("OUTREACH_TEST_MODE", "false")
     with LinkedInAdsTestServer(accounts=["510000001"], today=TODAY, token=token) as srv:
         monkeypatch.setenv("LINKEDIN_BASE_URL", srv.base_url)
-        srv.configure(rate_limit_count=2, retry_after="0")
+        srv.configure(rate_limit_count=2, retry_after="1")
         assert cli.main(["load", "linkedin-ads"]) == 0
         ok = capfd.readouterr()
         assert "2 rate-limited" in ok.out
