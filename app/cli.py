@@ -457,6 +457,137 @@ def _confirm_erase(email: str) -> int | None:
     return None
 
 
+# ---------------------------------------------------------------------------- campaigns
+def _campaign_candidates(conn, args: argparse.Namespace) -> tuple[list, list[str], str]:
+    """(candidates, problems, source label) from --from / --contact-id."""
+    from outreach import campaigns
+
+    found, problems, labels = [], [], []
+    source = getattr(args, "source", None)
+    if source in ("renewals-ready", "signals"):
+        found += campaigns.slot_candidates(
+            conn, source, args.slots.split(","), args.email_status.split(",")
+        )
+        labels.append(source)
+    elif source:
+        loaded = campaigns.file_candidates(conn, source)
+        found += loaded.candidates
+        problems += loaded.problems
+        labels.append(f"file:{Path(source).name}")
+    if getattr(args, "contact_id", None):
+        known = dict(
+            conn.execute(
+                "select contact_id, email from people.contact where contact_id = any(%s)",
+                (args.contact_id,),
+            ).fetchall()
+        )
+        for cid in args.contact_id:
+            if cid in known:
+                found.append(campaigns.Candidate(cid, known[cid]))
+            else:
+                problems.append(f"--contact-id {cid}: not a known contact")
+        labels.append("cli")
+    return found, problems, "+".join(labels) or "cli"
+
+
+def cmd_campaign(args: argparse.Namespace) -> int:
+    """Campaigns: create|add|remove|list|show (outreach/campaigns.py, raw_campaigns)."""
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    campaigns.ensure_raw_tables(url)
+    action = args.campaign_command
+    try:
+        with psycopg.connect(url) as conn:
+            if action == "list":
+                rows = campaigns.list_campaigns(conn)
+                if args.json:
+                    print(json.dumps(rows, indent=2))
+                for r in [] if args.json else rows:
+                    print(
+                        f"{r['campaign_id']:>6}  {r['name']}  {r['members']} members  "
+                        f"(from {r['source']}, updated {r['updated_at']})"
+                    )
+                if not rows and not args.json:
+                    print("no campaigns yet: `outreach campaign create NAME --from renewals-ready`")
+                return 0
+            if action == "show":
+                shown = campaigns.show_campaign(conn, campaigns.campaign_id(conn, args.name))
+                if args.json:
+                    print(json.dumps(shown, indent=2))
+                    return 0
+                print(
+                    f"campaign {shown['name']} (id {shown['campaign_id']}), from "
+                    f"{shown['source']}, created {shown['created_at']}: "
+                    f"{len(shown['members'])} members, {shown['changes']} changes"
+                )
+                for m in shown["members"]:
+                    print(f"  {m['contact_id']:>8}  {m['email'] or ''}")
+                for reason, n in sorted(shown["suppressed_since_added"].items()):
+                    print(f"  ({n} suppressed since added: {reason}; not members)")
+                return 0
+            if action in ("create", "add") and not (args.source or args.contact_id):
+                return _fail(f"campaign {action}: give --from or --contact-id", EXIT_USAGE)
+            found, problems, label = _campaign_candidates(conn, args)
+            for line in problems:
+                print(f"skipped: {line}", file=sys.stderr)
+            if action == "remove":
+                cid = campaigns.campaign_id(conn, args.name)
+                removed = campaigns.remove_contacts(conn, cid, [c.contact_id for c in found], label)
+                print(f"campaign {args.name}: {removed} contacts removed")
+                return 0
+            if action == "create":
+                cid = campaigns.create_campaign(conn, args.name, label)
+            else:
+                cid = campaigns.campaign_id(conn, args.name)
+            result = campaigns.add_contacts(conn, cid, found, label)
+        summary = {
+            "campaign_id": result.campaign_id,
+            "added": result.added,
+            "already_members": result.already,
+            "left_out_suppressed": result.left_out,
+            "skipped_rows": len(problems),
+        }
+        print(json.dumps(summary) if args.json else result.render(args.name))
+        return 0
+    except campaigns.CampaignError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+
+
+def cmd_suppress(args: argparse.Namespace) -> int:
+    """The suppression list: add addresses (manual or a given reason), list it."""
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    campaigns.ensure_raw_tables(url)
+    try:
+        with psycopg.connect(url) as conn:
+            if args.suppress_command == "list":
+                rows = conn.execute(
+                    "select coalesce(email, '(erased: sha256 ' || left(email_sha256, 12) || ')'),"
+                    " reason, source, suppressed_at from raw_campaigns.suppressions"
+                    " order by suppressed_at, suppression_id"
+                ).fetchall()
+                for email, reason, source, at in rows:
+                    print(f"{at:%Y-%m-%d %H:%M:%S%z}  {reason:<12} {email}  ({source})")
+                print(f"{len(rows)} suppressed addresses", file=sys.stderr)
+                return 0
+            added = campaigns.suppress(
+                conn,
+                [campaigns.Suppression(e, args.reason, args.source) for e in args.emails],
+            )
+    except campaigns.CampaignError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    print(f"{added} addresses suppressed ({len(args.emails) - added} already were)")
+    return 0
+
+
 # ---------------------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace) -> int:
     """Deliver an outbox to its webhook. Exit 0 when nothing deliverable is left pending, 3
@@ -622,6 +753,8 @@ COMMAND_EXIT_CODES = {
     "rows; 2 not configured (no URL, no secret); 1 the outbox is not built.",
     "gdpr erase": "this command: 4 the email or a profile URL is still found afterwards; "
     "2 not confirmed (no terminal and no --yes); 1 the answer was not 'erase'.",
+    "campaign": "this command: 2 also for an unknown campaign, a duplicate name or a file "
+    "without a contact_id or email column.",
     "db status": "this command: 3 the embedded server is not running (no URL set).",
     "ops resolve-error": "this command: 1 when an id was not found or already resolved.",
 }
@@ -846,6 +979,56 @@ def build_parser() -> argparse.ArgumentParser:
             )
             a.add_argument("--json", action="store_true", help="print the summary as JSON")
     g.set_defaults(func=cmd_gdpr)
+    cp = sub.add_parser("campaign", help="campaigns: create|add|remove|list|show")
+    cps = cp.add_subparsers(dest="campaign_command", metavar="ACTION")
+    for action, text in [
+        ("create", "create a campaign and add its members (suppressed ones left out)"),
+        ("add", "add members to a campaign (idempotent; suppressed ones left out)"),
+        ("remove", "remove members from a campaign (appended to its change log)"),
+    ]:
+        a = cps.add_parser(action, help=text)
+        a.add_argument("name", help="the campaign's name (or id, for add/remove)")
+        a.add_argument(
+            "--from",
+            dest="source",
+            metavar="SOURCE",
+            help="renewals-ready (slot contacts of company.vw_due_renewals_ready), signals "
+            "(of companies with an unprocessed bit.signal) or a CSV FILE with a contact_id "
+            "or email column",
+        )
+        a.add_argument(
+            "--contact-id", type=int, action="append", default=[], help="a contact (repeatable)"
+        )
+        a.add_argument(
+            "--slots", default="CEO,CFO,HR", help="slot roles to take (default CEO,CFO,HR)"
+        )
+        a.add_argument(
+            "--email-status",
+            default="green",
+            help="email statuses to take, comma-separated (default green)",
+        )
+        a.add_argument("--json", action="store_true", help="print the summary as JSON")
+    cl = cps.add_parser("list", help="list the campaigns with their member counts")
+    cl.add_argument("--json", action="store_true", help="print as JSON")
+    cs = cps.add_parser("show", help="show a campaign and its members")
+    cs.add_argument("name", help="the campaign's name or id")
+    cs.add_argument("--json", action="store_true", help="print as JSON")
+    cp.set_defaults(func=cmd_campaign)
+
+    sp = sub.add_parser("suppress", help="the suppression list: add|list")
+    sps = sp.add_subparsers(dest="suppress_command", metavar="ACTION")
+    sa = sps.add_parser("add", help="suppress email addresses (every outreach view drops them)")
+    sa.add_argument("emails", nargs="+", metavar="EMAIL", help="addresses to suppress")
+    sa.add_argument(
+        "--reason",
+        default="manual",
+        choices=["manual", "hard_bounce", "complaint", "unsubscribe"],
+        help="why (default manual)",
+    )
+    sa.add_argument("--source", default="cli", help="who asked (default cli)")
+    sps.add_parser("list", help="list the suppressed addresses (erased ones by hash only)")
+    sp.set_defaults(func=cmd_suppress)
+
     x = sub.add_parser(
         "export", help="deliver an outbox to its webhook: ple (PLE enqueue) or alerts"
     )
@@ -882,6 +1065,8 @@ def build_parser() -> argparse.ArgumentParser:
         (ld, "source"),
         (op, "ops_command"),
         (g, "gdpr_command"),
+        (cp, "campaign_command"),
+        (sp, "suppress_command"),
     ):
         group.set_defaults(help_parser=group, help_dest=dest)
     p.set_defaults(help_parser=p, help_dest="command")

@@ -20,7 +20,7 @@ def raw_table_owners() -> list[tuple[str, EnsureRawTables]]:
     from loaders.intake import run as intake
     from loaders.linkedin_ads import run as linkedin_ads
     from loaders.millionverifier import run as millionverifier
-    from outreach import events, tombstones, url_checks
+    from outreach import campaigns, events, tombstones, url_checks
 
     return [
         ("intake", intake.ensure_raw_tables),
@@ -31,4 +31,5 @@ def raw_table_owners() -> list[tuple[str, EnsureRawTables]]:
         ("outbox", outbox.ensure_raw_tables),  # raw_ops.deliveries, delivery_dead_letters
         ("events", events.ensure_raw_tables),  # raw_ops.pipeline_events / pipeline_errors
         ("tombstones", tombstones.ensure_raw_tables),  # raw_ops.gdpr_tombstones
+        ("campaigns", campaigns.ensure_raw_tables),  # raw_campaigns.*
     ]
