@@ -251,7 +251,53 @@ def cmd_load(args: argparse.Namespace) -> int:
         return cmd_load_millionverifier(args)
     if args.source == "linkedin-ads":
         return cmd_load_linkedin_ads(args)
+    if args.source == "email-events":
+        from loaders.email_events.events import EventFormatError
+        from loaders.email_events.run import load_events_file
+        from outreach.warehouse import database_url
+
+        if not Path(args.from_file).is_file():
+            return _fail(f"{args.from_file}: no such file", EXIT_USAGE)
+        try:
+            loaded = load_events_file(
+                database_url(), args.from_file, args.format, progress=_progress(args)
+            )
+        except (EventFormatError, ValueError) as exc:
+            return _fail(f"{args.from_file}: {exc}", EXIT_USAGE)
+        _print_summary(args, loaded)
+        return 4 if loaded.problems else 0
     return _fail(f"unknown source {args.source}")
+
+
+# ---------------------------------------------------------------------------- serve
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The webhook receiver (SendGrid Event Webhook, Calendly) on uvicorn."""
+    from loaders.email_events.receiver import Receiver, serve
+    from outreach.warehouse import database_url
+
+    settings = load_settings()
+    if not settings.sendgrid_webhook_public_key and not settings.calendly_webhook_signing_key:
+        return _fail(
+            "set SENDGRID_WEBHOOK_PUBLIC_KEY and/or CALENDLY_WEBHOOK_SIGNING_KEY: the receiver "
+            "verifies every request",
+            EXIT_USAGE,
+        )
+    try:
+        receiver = Receiver(
+            database_url(),
+            sendgrid_public_key=settings.sendgrid_webhook_public_key,
+            calendly_signing_key=settings.calendly_webhook_signing_key,
+        )
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    host = args.host or settings.serve_host
+    port = args.port or settings.serve_port
+    print(
+        f"receiving on http://{host}:{port}/webhooks/sendgrid and /webhooks/calendly",
+        flush=True,
+    )
+    serve(receiver, host, port)
+    return 0
 
 
 def _progress(args: argparse.Namespace):
@@ -753,6 +799,8 @@ COMMAND_EXIT_CODES = {
     "rows; 2 not configured (no URL, no secret); 1 the outbox is not built.",
     "gdpr erase": "this command: 4 the email or a profile URL is still found afterwards; "
     "2 not confirmed (no terminal and no --yes); 1 the answer was not 'erase'.",
+    "load email-events": "this command: 4 some items of the file could not be read (the "
+    "others are stored).",
     "campaign": "this command: 2 also for an unknown campaign, a duplicate name or a file "
     "without a contact_id or email column.",
     "db status": "this command: 3 the embedded server is not running (no URL set).",
@@ -924,7 +972,31 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="print the summary as JSON on stdout (progress goes to stderr)",
         )
+    lee = lds.add_parser(
+        "email-events", help="backfill email events from a SendGrid or Amazon SES export file"
+    )
+    lee.add_argument(
+        "--from-file",
+        required=True,
+        metavar="FILE",
+        help="a JSON array or JSON Lines file of SendGrid events / SES notifications",
+    )
+    lee.add_argument(
+        "--format", required=True, choices=["sendgrid", "ses"], help="the provider's shape"
+    )
+    lee.add_argument("--json", action="store_true", help="print the summary as JSON")
     ld.set_defaults(func=cmd_load)
+
+    sv = sub.add_parser(
+        "serve", help="the webhook receiver: SendGrid Event Webhook and Calendly (uvicorn)"
+    )
+    sv.add_argument(
+        "--host", default=None, help="address to listen on (default OUTREACH_SERVE_HOST, 127.0.0.1)"
+    )
+    sv.add_argument(
+        "--port", type=int, default=None, help="port (default OUTREACH_SERVE_PORT, 8787)"
+    )
+    sv.set_defaults(func=cmd_serve)
 
     op = sub.add_parser("ops", help="pipeline errors: list unresolved, resolve-error ID")
     ops = op.add_subparsers(dest="ops_command", metavar="ACTION")

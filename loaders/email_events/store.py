@@ -1,0 +1,122 @@
+"""The app-owned raw schema ``raw_events``: provider events as they arrived, append-only.
+
+``email_events`` holds one row per event and recipient, keyed by ``event_key`` (the
+provider's event id, else a hash: ``events.py``), so a duplicate delivery is stored once
+and order of arrival does not matter. Written by ``outreach serve`` (committed before the
+2xx) and ``outreach load email-events``; never by dbt. The same transaction records the
+suppressions the events call for (``outreach.campaigns``): hard bounces, spam complaints
+and unsubscribes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from loaders.email_events.events import SENDGRID, SES, EmailEvent
+from outreach import campaigns
+
+SCHEMA = "raw_events"
+TABLES = {"email_events"}
+
+DDL = f"""
+create schema if not exists {SCHEMA};
+create table if not exists {SCHEMA}.email_events (
+    event_key text primary key,
+    provider text not null,
+    event_type text not null,
+    email text,
+    occurred_at timestamptz,
+    message_id text,
+    payload jsonb not null,
+    batch_id text,
+    received_at timestamptz not null default clock_timestamp()
+);
+create index if not exists email_events_received on {SCHEMA}.email_events (received_at);
+comment on table {SCHEMA}.email_events is
+    'Email-platform events (SendGrid Event Webhook, Amazon SES), one row per event and '
+    'recipient, deduplicated on the provider event id (else a hash). Append-only.';
+"""
+
+
+def ensure_raw_tables(database_url: str) -> bool:
+    from outreach.raw import ensure_ddl_tables
+
+    ran = campaigns.ensure_raw_tables(database_url)
+    return ensure_ddl_tables(database_url, SCHEMA, TABLES, DDL) or ran
+
+
+def suppression_reason(event: EmailEvent) -> str | None:
+    """The suppression an event calls for, if any."""
+    p = event.payload
+    if event.provider == SENDGRID:
+        if event.event_type == "bounce" and p.get("type", "bounce") == "bounce":
+            return "hard_bounce"  # type "blocked" is a soft bounce
+        if event.event_type == "spamreport":
+            return "complaint"
+        if event.event_type in ("unsubscribe", "group_unsubscribe"):
+            return "unsubscribe"
+    elif event.provider == SES:
+        if (
+            event.event_type == "Bounce"
+            and (p.get("bounce") or {}).get("bounceType") == "Permanent"
+        ):
+            return "hard_bounce"
+        if event.event_type == "Complaint":
+            return "complaint"
+        if event.event_type == "Subscription":
+            return "unsubscribe"
+    return None
+
+
+@dataclass
+class Stored:
+    received: int = 0
+    new: int = 0
+    suppressed: int = 0
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.new
+
+
+# one statement per batch (arrays unnested): a round trip per request, not per event
+INSERT = f"""
+insert into {SCHEMA}.email_events
+    (event_key, provider, event_type, email, occurred_at, message_id, payload, batch_id)
+select *, %s from unnest(
+    %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::jsonb[]
+)
+on conflict (event_key) do nothing
+"""
+
+
+def store_events(
+    conn: psycopg.Connection, events: Iterable[EmailEvent], batch_id: str | None = None
+) -> Stored:
+    """Insert events (duplicates skipped) and their suppressions, in the caller's
+    transaction; the caller commits before it acknowledges anything."""
+    events = list(events)
+    result = Stored(received=len(events))
+    unique = list({e.event_key: e for e in reversed(events)}.values())  # first of each key
+    columns = [
+        [e.event_key for e in unique],
+        [e.provider for e in unique],
+        [e.event_type for e in unique],
+        [e.email for e in unique],
+        [e.occurred_at for e in unique],
+        [e.message_id for e in unique],
+        [Jsonb(e.payload) for e in unique],
+    ]
+    result.new = conn.execute(INSERT, [batch_id, *columns]).rowcount
+    suppressions = [
+        campaigns.Suppression(e.email, reason, f"{e.provider}:{e.event_type}", None, e.occurred_at)
+        for e in events
+        if e.email and (reason := suppression_reason(e))
+    ]
+    if suppressions:
+        result.suppressed = campaigns.suppress(conn, suppressions)
+    return result
