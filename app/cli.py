@@ -634,6 +634,90 @@ def cmd_suppress(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_handoff(args: argparse.Namespace) -> int:
+    """Record hand-offs to account management (marketing.ac_handoff)."""
+    import csv
+
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    rows, problems = [], []
+    if args.from_file:
+        if not Path(args.from_file).is_file():
+            return _fail(f"{args.from_file}: no such file", EXIT_USAGE)
+        with open(args.from_file, newline="", encoding="utf-8-sig") as fh:
+            for n, row in enumerate(csv.DictReader(fh), start=2):
+                company = (row.get("company_id") or "").strip()
+                contact = (row.get("contact_id") or "").strip()
+                if not company.isdigit() or (contact and not contact.isdigit()):
+                    problems.append(
+                        f"{args.from_file}: row {n}: expected a numeric company_id "
+                        f"(and contact_id if given), got {company!r}, {contact!r}"
+                    )
+                    continue
+                rows.append(
+                    campaigns.Handoff(
+                        int(company), int(contact) if contact else None, row.get("notes")
+                    )
+                )
+    elif args.company_id is not None:
+        rows.append(campaigns.Handoff(args.company_id, args.contact_id, args.notes))
+    else:
+        return _fail("handoff: give --company-id or --from-file", EXIT_USAGE)
+    url = database_url()
+    campaigns.ensure_raw_tables(url)
+    with psycopg.connect(url) as conn:
+        n = campaigns.record_handoffs(conn, rows, "file" if args.from_file else "cli")
+    for line in problems:
+        print(f"skipped: {line}", file=sys.stderr)
+    print(f"{n} hand-offs recorded")
+    return 4 if problems else 0
+
+
+def cmd_message(args: argparse.Namespace) -> int:
+    """Record an outbound send or an inbound reply in the message log."""
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    if args.contact_id is None and not args.email:
+        return _fail("message log: give --contact-id or --email", EXIT_USAGE)
+    try:
+        sent_at = datetime.fromisoformat(args.sent_at) if args.sent_at else datetime.now(UTC)
+    except ValueError:
+        return _fail(f"--sent-at {args.sent_at!r}: expected an ISO 8601 time", EXIT_USAGE)
+    url = database_url()
+    campaigns.ensure_raw_tables(url)
+    try:
+        with psycopg.connect(url) as conn:
+            cid = campaigns.campaign_id(conn, args.campaign) if args.campaign else None
+            campaigns.record_messages(
+                conn,
+                [
+                    campaigns.Message(
+                        direction=args.direction,
+                        sent_at=sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=UTC),
+                        campaign_id=cid,
+                        contact_id=args.contact_id,
+                        email=args.email,
+                        channel=args.channel,
+                        subject=args.subject,
+                        body=args.body,
+                    )
+                ],
+                "cli",
+            )
+    except campaigns.CampaignError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    print(f"{args.direction} {args.channel} message recorded")
+    return 0
+
+
 # ---------------------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace) -> int:
     """Deliver an outbox to its webhook. Exit 0 when nothing deliverable is left pending, 3
@@ -801,6 +885,7 @@ COMMAND_EXIT_CODES = {
     "2 not confirmed (no terminal and no --yes); 1 the answer was not 'erase'.",
     "load email-events": "this command: 4 some items of the file could not be read (the "
     "others are stored).",
+    "handoff": "this command: 4 some rows of the file could not be used (the others are recorded).",
     "campaign": "this command: 2 also for an unknown campaign, a duplicate name or a file "
     "without a contact_id or email column.",
     "db status": "this command: 3 the embedded server is not running (no URL set).",
@@ -1101,6 +1186,33 @@ def build_parser() -> argparse.ArgumentParser:
     sps.add_parser("list", help="list the suppressed addresses (erased ones by hash only)")
     sp.set_defaults(func=cmd_suppress)
 
+    ho = sub.add_parser("handoff", help="record hand-offs to account management")
+    ho.add_argument("--company-id", type=int, help="the company handed off")
+    ho.add_argument("--contact-id", type=int, help="the contact, if one")
+    ho.add_argument("--notes", help="free text")
+    ho.add_argument(
+        "--from-file", metavar="FILE", help="a CSV with company_id, contact_id, notes columns"
+    )
+    ho.set_defaults(func=cmd_handoff)
+
+    me = sub.add_parser("message", help="the message log: record a send or a reply")
+    mes = me.add_subparsers(dest="message_command", metavar="ACTION")
+    ml = mes.add_parser("log", help="record one outbound send or inbound reply")
+    ml.add_argument("--direction", required=True, choices=["outbound", "inbound"], help="which way")
+    ml.add_argument(
+        "--channel",
+        default="email",
+        choices=["email", "linkedin", "phone", "other"],
+        help="default email",
+    )
+    ml.add_argument("--campaign", help="the campaign's name or id")
+    ml.add_argument("--contact-id", type=int, help="the contact")
+    ml.add_argument("--email", help="the contact's address (when the id is not known)")
+    ml.add_argument("--subject", help="subject line")
+    ml.add_argument("--body", help="message text")
+    ml.add_argument("--sent-at", help="ISO 8601 time (default now)")
+    me.set_defaults(func=cmd_message)
+
     x = sub.add_parser(
         "export", help="deliver an outbox to its webhook: ple (PLE enqueue) or alerts"
     )
@@ -1139,6 +1251,7 @@ def build_parser() -> argparse.ArgumentParser:
         (g, "gdpr_command"),
         (cp, "campaign_command"),
         (sp, "suppress_command"),
+        (me, "message_command"),
     ):
         group.set_defaults(help_parser=group, help_dest=dest)
     p.set_defaults(help_parser=p, help_dest="command")

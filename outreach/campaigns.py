@@ -29,7 +29,7 @@ from outreach import tombstones
 
 SCHEMA = "raw_campaigns"
 REASONS = ("hard_bounce", "complaint", "unsubscribe", "gdpr", "manual")
-TABLES = {"campaigns", "campaign_changes", "suppressions"}
+TABLES = {"campaigns", "campaign_changes", "suppressions", "handoffs", "messages"}
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -58,6 +58,28 @@ create table if not exists {SCHEMA}.suppressions (
     source text not null,
     suppressed_at timestamptz not null default now(),
     unique (email_sha256, reason)
+);
+create table if not exists {SCHEMA}.handoffs (
+    handoff_id bigint generated always as identity primary key,
+    company_id bigint not null,
+    contact_id bigint,
+    notes text,
+    source text not null,
+    created_at timestamptz not null default now()
+);
+create table if not exists {SCHEMA}.messages (
+    message_id bigint generated always as identity primary key,
+    campaign_id bigint,
+    contact_id bigint,
+    email text,
+    direction text not null check (direction in ('outbound', 'inbound')),
+    channel text not null check (channel in ('email', 'linkedin', 'phone', 'other')),
+    subject text,
+    body text,
+    provider_message_id text,
+    sent_at timestamptz not null,
+    source text not null,
+    recorded_at timestamptz not null default now()
 );
 comment on table {SCHEMA}.suppressions is
     'Suppressed email addresses (sha256 of the normalised address; plain except for GDPR '
@@ -406,3 +428,61 @@ def show_campaign(conn: psycopg.Connection, cid: int) -> dict:
         "suppressed_since_added": left_out,
         "changes": changes,
     }
+
+
+# ------------------------------------------------------------------------ hand-offs, messages
+@dataclass(frozen=True)
+class Handoff:
+    company_id: int
+    contact_id: int | None
+    notes: str | None
+
+
+def record_handoffs(conn: psycopg.Connection, rows: Iterable[Handoff], source: str) -> int:
+    n = 0
+    for h in rows:
+        conn.execute(
+            f"insert into {SCHEMA}.handoffs (company_id, contact_id, notes, source)"
+            " values (%s, %s, %s, %s)",
+            (h.company_id, h.contact_id, h.notes, source),
+        )
+        n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class Message:
+    direction: str  # outbound / inbound
+    sent_at: datetime
+    campaign_id: int | None = None
+    contact_id: int | None = None
+    email: str | None = None
+    channel: str = "email"
+    subject: str | None = None
+    body: str | None = None
+    provider_message_id: str | None = None
+
+
+def record_messages(conn: psycopg.Connection, rows: Iterable[Message], source: str) -> int:
+    """Append outbound sends and inbound replies to the message log."""
+    n = 0
+    for m in rows:
+        conn.execute(
+            f"insert into {SCHEMA}.messages (campaign_id, contact_id, email, direction, channel,"
+            " subject, body, provider_message_id, sent_at, source)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                m.campaign_id,
+                m.contact_id,
+                tombstones.normalise_email(m.email),
+                m.direction,
+                m.channel,
+                m.subject,
+                m.body,
+                m.provider_message_id,
+                m.sent_at,
+                source,
+            ),
+        )
+        n += 1
+    return n

@@ -10,13 +10,19 @@ tables); the module ends with a full refresh to show that nothing a user did is 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
+import httpx
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.cli import main
 from app.dbt import run_dbt
+from loaders.email_events import signatures
+from loaders.email_events.receiver import Receiver
+from testing.email_platform import ReceiverThread, SendGridSimulator
 from testing.millionverifier import MillionVerifierTestServer
 
 pytestmark = pytest.mark.slow
@@ -38,7 +44,10 @@ Cy Gray,VP People,unknown.cy@acme-camp.com,,Acme Camp Inc
 Hal Ok,CEO,ok.hal@beta-camp.io,,Beta Camp LLC
 Gil Ok,CEO,ok.gil@gamma-camp.io,,Gamma Camp Co
 """
-MARTS = "+vw_due_renewals_ready +vw_company_slots +campaign_contact +campaign +suppression_list"
+MARTS = (
+    "+vw_due_renewals_ready +vw_company_slots +campaign_contact +campaign +suppression_list"
+    " +engagement_events +booking_event +message_log +ac_handoff"
+)
 
 # The Barton Outreach Core schema doc's usage query ("Find Campaign-Ready Companies",
 # docs/DATABASE_SCHEMA.md of djb258/barton-outreach-core), verbatim.
@@ -195,6 +204,99 @@ def test_a_contact_suppressed_after_joining_leaves_the_campaign(world, capsys):
     ]
     code, out, _ = cli(capsys, "campaign", "show", "Q1 Renewals", "--json")
     assert json.loads(out)["suppressed_since_added"] == {"complaint": 1}
+
+
+def test_engagement_events_speak_one_vocabulary_and_keep_unmatched_events(world, capsys):
+    """Events of every source in one vocabulary, machine opens flagged, contacts and
+    campaigns matched, over real HTTP into the receiver; the marts are views, so they show
+    the events without a rebuild."""
+    url = world["url"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    receiver = Receiver(
+        url, sendgrid_public_key=signatures.public_key_b64(key), calendly_signing_key="cal-k"
+    )
+    cy = contact_id(url, "unknown.cy@acme-camp.com")
+    (cid,) = q(url, "select campaign_id from raw_campaigns.campaigns where name = 'Hand picked'")[0]
+    args = {"campaign_id": str(cid), "category": ["renewals"], "sg_message_id": "m1"}
+    now = int(time.time())
+
+    def ev(n, kind, email="unknown.cy@acme-camp.com", **extra):
+        return {
+            "email": email,
+            "timestamp": now - 100 + n,
+            "event": kind,
+            "sg_event_id": f"eng-{n}",
+            **args,
+            **extra,
+        }
+
+    batch = [
+        ev(1, "processed"),
+        ev(2, "delivered"),
+        ev(3, "open", useragent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"),
+        ev(4, "open", sg_machine_open=True),
+        ev(5, "open", useragent="Mozilla/5.0 (Windows NT 5.1) (via ggpht.com GoogleImageProxy)"),
+        ev(6, "bounce", email="Nobody@Elsewhere.io", type="blocked"),
+        ev(7, "click", url="https://example.com/renewal"),
+    ]
+    with ReceiverThread(receiver.app()) as srv:
+        sim = SendGridSimulator(srv.url, key)
+        with httpx.Client(timeout=10) as client:
+            assert sim.post(client, batch).json()["new"] == 7
+        assert sim.book(["unknown.cy@acme-camp.com"], "cal-k", now) == 1
+    assert (
+        cli(
+            capsys,
+            "message",
+            "log",
+            "--direction",
+            "inbound",
+            "--email",
+            "Unknown.Cy@acme-camp.com",
+            "--campaign",
+            "Hand picked",
+            "--subject",
+            "Re: renewal",
+        )[0]
+        == 0
+    )
+    (company,) = q(
+        url, "select company_id from company.company where company_name = 'Acme Camp Inc'"
+    )[0]
+    assert (
+        cli(
+            capsys,
+            "handoff",
+            "--company-id",
+            str(company),
+            "--contact-id",
+            str(cy),
+            "--notes",
+            "wants a call",
+        )[0]
+        == 0
+    )
+    rows = q(
+        url,
+        "select engagement_event_id, event_type, contact_id, campaign_id, bounce_kind,"
+        " is_machine_open from marketing.engagement_events order by engagement_event_id",
+    )
+    by_id = {r[0]: r[1:] for r in rows}
+    assert by_id["sendgrid:eng-1"] == ("queued", cy, cid, None, False)
+    assert by_id["sendgrid:eng-2"][0] == "delivered"
+    assert by_id["sendgrid:eng-3"][0] == "opened" and by_id["sendgrid:eng-3"][-1] is False
+    assert by_id["sendgrid:eng-4"][-1] is True and by_id["sendgrid:eng-5"][-1] is True
+    assert by_id["sendgrid:eng-6"] == ("bounced", None, cid, "soft", False)  # kept
+    assert by_id["sendgrid:eng-7"][0] == "clicked"
+    others = sorted(v[:3] for k, v in by_id.items() if not k.startswith("sendgrid:"))
+    assert others == [("booked", cy, None), ("handed_off", cy, None), ("replied", cy, cid)]
+    assert q(url, "select contact_id, company_id, source from marketing.booking_event") == [
+        (cy, company, "calendly")
+    ]
+    assert q(url, "select direction, subject, contact_id from marketing.message_log") == [
+        ("inbound", "Re: renewal", cy)
+    ]
+    assert q(url, "select notes from marketing.ac_handoff") == [("wants a call",)]
 
 
 def test_suppressions_survive_a_reload_and_a_full_refresh(world):

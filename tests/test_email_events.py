@@ -20,12 +20,12 @@ import time
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from loaders.email_events import signatures
 from loaders.email_events.receiver import Receiver
 from loaders.email_events.run import load_events_file
+from testing.email_platform import ReceiverThread
 
 NOW = 1_767_225_600  # the receiver's (injected) clock: 2026-01-01T00:00:00Z
 PRIVATE = ec.generate_private_key(ec.SECP256R1())
@@ -51,28 +51,6 @@ def q(url: str, sql: str, *params) -> list[tuple]:
         return conn.execute(sql, params or None).fetchall()
 
 
-class Server:
-    """uvicorn in a thread on a free port of 127.0.0.1."""
-
-    def __init__(self, app):
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def receiver(warehouse):
     r = Receiver(
@@ -81,7 +59,7 @@ def receiver(warehouse):
         calendly_signing_key=CALENDLY_KEY,
         clock=lambda: NOW,
     )
-    with Server(r.app()) as srv, httpx.Client(base_url=srv.url, timeout=10) as client:
+    with ReceiverThread(r.app()) as srv, httpx.Client(base_url=srv.url, timeout=10) as client:
         yield client
 
 

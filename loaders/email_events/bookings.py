@@ -26,6 +26,7 @@ DDL = f"""
 create schema if not exists {SCHEMA};
 create table if not exists {SCHEMA}.booking_events (
     event_key text primary key,
+    booking_seq bigint generated always as identity,
     source text not null,
     event_type text not null,
     email text,
