@@ -15,7 +15,7 @@ mapped as (
         event_key as engagement_event_id,
         email,
         campaign_ref,
-        provider as source,
+        provider as source,  -- noqa: RF04
         provider_event_type,
         occurred_at,
         received_at,
@@ -44,12 +44,12 @@ mapped as (
     from email_events
 ),
 
-other_events as (
+message_events as (
     select
         'message:' || cast(message_log_id as {{ dbt.type_string() }}) as engagement_event_id,
         cast(null as {{ dbt.type_string() }}) as email,
         cast(campaign_id as {{ dbt.type_string() }}) as campaign_ref,
-        'message_log' as source,
+        'message_log' as source,  -- noqa: RF04
         direction as provider_event_type,
         sent_at as occurred_at,
         sent_at as received_at,
@@ -58,32 +58,36 @@ other_events as (
         false as is_machine_open,
         contact_id
     from {{ ref('message_log') }}
-    union all
+),
+
+booking_events as (
     select
-        'booking:' || cast(booking_event_id as {{ dbt.type_string() }}),
-        null,
-        null,
-        source,
-        'invitee.created',
-        created_at,
-        created_at,
-        'booked',
-        null,
-        false,
+        'booking:' || cast(booking_event_id as {{ dbt.type_string() }}) as engagement_event_id,
+        cast(null as {{ dbt.type_string() }}) as email,
+        cast(null as {{ dbt.type_string() }}) as campaign_ref,
+        source,  -- noqa: RF04
+        'invitee.created' as provider_event_type,
+        created_at as occurred_at,
+        created_at as received_at,
+        'booked' as event_type,
+        cast(null as {{ dbt.type_string() }}) as bounce_kind,
+        false as is_machine_open,
         contact_id
     from {{ ref('booking_event') }}
-    union all
+),
+
+handoff_events as (
     select
-        'handoff:' || cast(handoff_id as {{ dbt.type_string() }}),
-        null,
-        null,
-        'handoff',
-        'handoff',
-        created_at,
-        created_at,
-        'handed_off',
-        null,
-        false,
+        'handoff:' || cast(handoff_id as {{ dbt.type_string() }}) as engagement_event_id,
+        cast(null as {{ dbt.type_string() }}) as email,
+        cast(null as {{ dbt.type_string() }}) as campaign_ref,
+        'handoff' as source,  -- noqa: RF04
+        'handoff' as provider_event_type,
+        created_at as occurred_at,
+        created_at as received_at,
+        'handed_off' as event_type,
+        cast(null as {{ dbt.type_string() }}) as bounce_kind,
+        false as is_machine_open,
         contact_id
     from {{ ref('ac_handoff') }}
 ),
@@ -103,7 +107,11 @@ all_events as (
     from mapped
     left join contacts on mapped.email = contacts.email
     union all
-    select * from other_events
+    select * from message_events
+    union all
+    select * from booking_events
+    union all
+    select * from handoff_events
 ),
 
 campaigns as (

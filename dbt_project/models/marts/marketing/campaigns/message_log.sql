@@ -26,18 +26,31 @@ contacts as (
     where email is not null
 ),
 
-final as (
+matched as (
     select
-        messages.message_id as message_log_id,
+        messages.message_id,
         messages.campaign_id,
-        coalesce(messages.contact_id, contacts.contact_id) as contact_id,
         messages.direction,
         messages.channel,
         messages.subject,
         messages.body,
-        messages.sent_at
+        messages.sent_at,
+        coalesce(messages.contact_id, contacts.contact_id) as contact_id
     from messages
     left join contacts on messages.email = contacts.email
+),
+
+final as (
+    select
+        message_id as message_log_id,
+        campaign_id,
+        contact_id,
+        direction,
+        channel,
+        subject,
+        body,
+        sent_at
+    from matched
 )
 
 select * from final
