@@ -74,13 +74,35 @@ class Receiver:
             raise
 
     # -------------------------------------------------------------- handlers
-    async def sendgrid(self, request: Request) -> JSONResponse:
-        if self.sendgrid_key is None:
-            return _error(503, "SENDGRID_WEBHOOK_PUBLIC_KEY is not set: cannot verify")
+    async def _receive(
+        self,
+        request: Request,
+        what: str,
+        configured: bool,
+        verify: Callable[[bytes], object],
+        store_body: Callable[[bytes], Callable[[psycopg.Connection], dict]],
+    ) -> JSONResponse:
+        """Verify (401, nothing stored), parse (400), commit (503 on failure), then 200."""
+        if not configured:
+            return _error(503, f"no {what} verification key is set: cannot verify")
         body = await _body(request)
         if body is None:
             return _error(413, "body too large")
         try:
+            verify(body)
+        except signatures.SignatureError as exc:
+            return _error(401, str(exc))
+        try:
+            write = store_body(body)
+        except (json.JSONDecodeError, UnicodeDecodeError, EventFormatError) as exc:
+            return _error(400, f"not a {what} webhook: {exc}")
+        try:
+            return JSONResponse(await run_in_threadpool(self._write, write))
+        except psycopg.Error as exc:
+            return _error(503, f"not stored ({type(exc).__name__}): retry")
+
+    async def sendgrid(self, request: Request) -> JSONResponse:
+        def verify(body: bytes) -> None:
             signatures.verify_sendgrid(
                 self.sendgrid_key,
                 body,
@@ -89,50 +111,40 @@ class Receiver:
                 now=self.clock(),
                 tolerance_s=self.tolerance_s,
             )
-        except signatures.SignatureError as exc:
-            return _error(401, str(exc))
-        try:
+
+        def parse(body: bytes):
             events = sendgrid_events(json.loads(body))
-        except (json.JSONDecodeError, UnicodeDecodeError, EventFormatError) as exc:
-            return _error(400, f"not a SendGrid event batch: {exc}")
-        batch_id = uuid.uuid4().hex
-        try:
-            stored = await run_in_threadpool(
-                self._write, lambda conn: store.store_events(conn, events, batch_id)
-            )
-        except psycopg.Error as exc:
-            return _error(503, f"events not stored ({type(exc).__name__}): retry")
-        return JSONResponse(
-            {"received": stored.received, "new": stored.new, "duplicates": stored.duplicates}
+            batch_id = uuid.uuid4().hex
+
+            def write(conn: psycopg.Connection) -> dict:
+                stored = store.store_events(conn, events, batch_id)
+                return {
+                    "received": stored.received,
+                    "new": stored.new,
+                    "duplicates": stored.duplicates,
+                }
+
+            return write
+
+        return await self._receive(
+            request, "SendGrid", self.sendgrid_key is not None, verify, parse
         )
 
     async def calendly(self, request: Request) -> JSONResponse:
-        if not self.calendly_key:
-            return _error(503, "CALENDLY_WEBHOOK_SIGNING_KEY is not set: cannot verify")
-        body = await _body(request)
-        if body is None:
-            return _error(413, "body too large")
-        try:
+        def verify(body: bytes) -> None:
             signatures.verify_calendly(
-                self.calendly_key,
+                self.calendly_key or "",
                 body,
                 request.headers.get(signatures.CALENDLY_SIGNATURE),
                 now=self.clock(),
                 tolerance_s=min(self.tolerance_s, 180.0),
             )
-        except signatures.SignatureError as exc:
-            return _error(401, str(exc))
-        try:
+
+        def parse(body: bytes):
             booking = bookings.calendly_booking(json.loads(body))
-        except (json.JSONDecodeError, UnicodeDecodeError, EventFormatError) as exc:
-            return _error(400, f"not a Calendly webhook: {exc}")
-        try:
-            new = await run_in_threadpool(
-                self._write, lambda conn: bookings.store_bookings(conn, [booking])
-            )
-        except psycopg.Error as exc:
-            return _error(503, f"booking not stored ({type(exc).__name__}): retry")
-        return JSONResponse({"received": 1, "new": new})
+            return lambda conn: {"received": 1, "new": bookings.store_bookings(conn, [booking])}
+
+        return await self._receive(request, "Calendly", bool(self.calendly_key), verify, parse)
 
     async def healthz(self, _request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
