@@ -255,6 +255,7 @@ def test_resources_and_no_fake_schedules(defs):
         "linkedin_ads_kpi_trigger",
         "pipeline_run_failures",
         "ple_outbox_trigger",
+        "email_events_arrivals",
     }
     for sensor in sensors.values():
         for target in sensor.targets:

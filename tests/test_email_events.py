@@ -336,3 +336,23 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_event(warehouse):
     }
     assert len(acked) >= 1000
     assert set(acked) - stored == set(), "an acknowledged event was lost"
+
+
+def test_the_dagster_sensor_records_new_events_as_materializations(warehouse, receiver):
+    import dagster as dg
+
+    from orchestration.assets.campaigns import KEYS, email_events_arrivals
+    from orchestration.definitions import defs
+
+    assert set(KEYS.values()) <= set(defs.resolve_asset_graph().get_all_asset_keys())
+    with dg.instance_for_test() as instance:
+        first = email_events_arrivals(dg.build_sensor_context(instance=instance))
+        assert isinstance(first, dg.SensorResult)
+        cursor = first.cursor
+        idle = email_events_arrivals(dg.build_sensor_context(instance=instance, cursor=cursor))
+        assert isinstance(idle, dg.SkipReason)
+        assert post_sendgrid(receiver, [sg_event(500, "open")]).json()["new"] == 1
+        later = email_events_arrivals(dg.build_sensor_context(instance=instance, cursor=cursor))
+        (event,) = later.asset_events
+        assert event.asset_key == KEYS["email_events"]
+        assert event.metadata["new_rows"].value == 1
