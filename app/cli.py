@@ -601,6 +601,9 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         return 0
     except campaigns.CampaignError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    except psycopg.errors.UndefinedTable as exc:
+        missing = str(exc).splitlines()[0]
+        return _fail(f"the marts are not built yet ({missing}): run `outreach dbt build` first")
 
 
 def cmd_suppress(args: argparse.Namespace) -> int:

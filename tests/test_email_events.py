@@ -356,3 +356,12 @@ def test_the_dagster_sensor_records_new_events_as_materializations(warehouse, re
         (event,) = later.asset_events
         assert event.asset_key == KEYS["email_events"]
         assert event.metadata["new_rows"].value == 1
+
+
+def test_campaign_commands_before_the_first_build_say_what_to_do(warehouse, capsys):
+    from app.cli import main
+
+    code = main(["campaign", "create", "Early", "--contact-id", "1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "the marts are not built yet" in err and "outreach dbt build" in err
+    assert q(warehouse, "select count(*) from raw_campaigns.campaigns") == [(0,)]
