@@ -308,7 +308,8 @@ def test_suppressions_survive_a_reload_and_a_full_refresh(world):
     with psycopg.connect(url) as conn:
         tombstones.record(conn, tombstones.identifier_hashes(["ok.hal@beta-camp.io"]))
     load_intake_files(tmp / "companies.csv", tmp / "people.csv", progress=lambda _m: None)
-    # full refresh of every table upstream, with the data tests of these models
+    # full refresh of every table upstream (their data tests run in the full build of
+    # tests/test_published_relations.py)
     dbt(
         url,
         [
@@ -316,10 +317,10 @@ def test_suppressions_survive_a_reload_and_a_full_refresh(world):
             "--select",
             MARTS,
             "--full-refresh",
-            "--indirect-selection",
-            "cautious",
             "--exclude-resource-type",
             "unit_test",
+            "--exclude-resource-type",
+            "test",
         ],
     )
     reasons = dict(q(url, "select coalesce(email, 'erased'), reason from people.suppression_list"))

@@ -342,9 +342,7 @@ def test_the_dagster_sensor_records_new_events_as_materializations(warehouse, re
     import dagster as dg
 
     from orchestration.assets.campaigns import KEYS, email_events_arrivals
-    from orchestration.definitions import defs
 
-    assert set(KEYS.values()) <= set(defs.resolve_asset_graph().get_all_asset_keys())
     with dg.instance_for_test() as instance:
         first = email_events_arrivals(dg.build_sensor_context(instance=instance))
         assert isinstance(first, dg.SensorResult)
