@@ -251,7 +251,53 @@ def cmd_load(args: argparse.Namespace) -> int:
         return cmd_load_millionverifier(args)
     if args.source == "linkedin-ads":
         return cmd_load_linkedin_ads(args)
+    if args.source == "email-events":
+        from loaders.email_events.events import EventFormatError
+        from loaders.email_events.run import load_events_file
+        from outreach.warehouse import database_url
+
+        if not Path(args.from_file).is_file():
+            return _fail(f"{args.from_file}: no such file", EXIT_USAGE)
+        try:
+            loaded = load_events_file(
+                database_url(), args.from_file, args.format, progress=_progress(args)
+            )
+        except (EventFormatError, ValueError) as exc:
+            return _fail(f"{args.from_file}: {exc}", EXIT_USAGE)
+        _print_summary(args, loaded)
+        return 4 if loaded.problems else 0
     return _fail(f"unknown source {args.source}")
+
+
+# ---------------------------------------------------------------------------- serve
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The webhook receiver (SendGrid Event Webhook, Calendly) on uvicorn."""
+    from loaders.email_events.receiver import Receiver, serve
+    from outreach.warehouse import database_url
+
+    settings = load_settings()
+    if not settings.sendgrid_webhook_public_key and not settings.calendly_webhook_signing_key:
+        return _fail(
+            "set SENDGRID_WEBHOOK_PUBLIC_KEY and/or CALENDLY_WEBHOOK_SIGNING_KEY: the receiver "
+            "verifies every request",
+            EXIT_USAGE,
+        )
+    try:
+        receiver = Receiver(
+            database_url(),
+            sendgrid_public_key=settings.sendgrid_webhook_public_key,
+            calendly_signing_key=settings.calendly_webhook_signing_key,
+        )
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    host = args.host or settings.serve_host
+    port = args.port or settings.serve_port
+    print(
+        f"receiving on http://{host}:{port}/webhooks/sendgrid and /webhooks/calendly",
+        flush=True,
+    )
+    serve(receiver, host, port)
+    return 0
 
 
 def _progress(args: argparse.Namespace):
@@ -457,6 +503,224 @@ def _confirm_erase(email: str) -> int | None:
     return None
 
 
+# ---------------------------------------------------------------------------- campaigns
+def _campaign_candidates(conn, args: argparse.Namespace) -> tuple[list, list[str], str]:
+    """(candidates, problems, source label) from --from / --contact-id."""
+    from outreach import campaigns
+
+    found, problems, labels = [], [], []
+    source = getattr(args, "source", None)
+    if source in ("renewals-ready", "signals"):
+        found += campaigns.slot_candidates(
+            conn, source, args.slots.split(","), args.email_status.split(",")
+        )
+        labels.append(source)
+    elif source:
+        loaded = campaigns.file_candidates(conn, source)
+        found += loaded.candidates
+        problems += loaded.problems
+        labels.append(f"file:{Path(source).name}")
+    if getattr(args, "contact_id", None):
+        known = dict(
+            conn.execute(
+                "select contact_id, email from people.contact where contact_id = any(%s)",
+                (args.contact_id,),
+            ).fetchall()
+        )
+        for cid in args.contact_id:
+            if cid in known:
+                found.append(campaigns.Candidate(cid, known[cid]))
+            else:
+                problems.append(f"--contact-id {cid}: not a known contact")
+        labels.append("cli")
+    return found, problems, "+".join(labels) or "cli"
+
+
+def cmd_campaign(args: argparse.Namespace) -> int:
+    """Campaigns: create|add|remove|list|show (outreach/campaigns.py, raw_campaigns)."""
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    campaigns.ensure_raw_tables(url)
+    action = args.campaign_command
+    try:
+        with psycopg.connect(url) as conn:
+            if action == "list":
+                rows = campaigns.list_campaigns(conn)
+                if args.json:
+                    print(json.dumps(rows, indent=2))
+                for r in [] if args.json else rows:
+                    print(
+                        f"{r['campaign_id']:>6}  {r['name']}  {r['members']} members  "
+                        f"(from {r['source']}, updated {r['updated_at']})"
+                    )
+                if not rows and not args.json:
+                    print("no campaigns yet: `outreach campaign create NAME --from renewals-ready`")
+                return 0
+            if action == "show":
+                shown = campaigns.show_campaign(conn, campaigns.campaign_id(conn, args.name))
+                if args.json:
+                    print(json.dumps(shown, indent=2))
+                    return 0
+                print(
+                    f"campaign {shown['name']} (id {shown['campaign_id']}), from "
+                    f"{shown['source']}, created {shown['created_at']}: "
+                    f"{len(shown['members'])} members, {shown['changes']} changes"
+                )
+                for m in shown["members"]:
+                    print(f"  {m['contact_id']:>8}  {m['email'] or ''}")
+                for reason, n in sorted(shown["suppressed_since_added"].items()):
+                    print(f"  ({n} suppressed since added: {reason}; not members)")
+                return 0
+            if action in ("create", "add") and not (args.source or args.contact_id):
+                return _fail(f"campaign {action}: give --from or --contact-id", EXIT_USAGE)
+            found, problems, label = _campaign_candidates(conn, args)
+            for line in problems:
+                print(f"skipped: {line}", file=sys.stderr)
+            if action == "remove":
+                cid = campaigns.campaign_id(conn, args.name)
+                removed = campaigns.remove_contacts(conn, cid, [c.contact_id for c in found], label)
+                print(f"campaign {args.name}: {removed} contacts removed")
+                return 0
+            if action == "create":
+                cid = campaigns.create_campaign(conn, args.name, label)
+            else:
+                cid = campaigns.campaign_id(conn, args.name)
+            result = campaigns.add_contacts(conn, cid, found, label)
+        summary = {
+            "campaign_id": result.campaign_id,
+            "added": result.added,
+            "already_members": result.already,
+            "left_out_suppressed": result.left_out,
+            "skipped_rows": len(problems),
+        }
+        print(json.dumps(summary) if args.json else result.render(args.name))
+        return 0
+    except campaigns.CampaignError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except psycopg.errors.UndefinedTable as exc:
+        missing = str(exc).splitlines()[0]
+        return _fail(f"the marts are not built yet ({missing}): run `outreach dbt build` first")
+
+
+def cmd_suppress(args: argparse.Namespace) -> int:
+    """The suppression list: add addresses (manual or a given reason), list it."""
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    url = database_url()
+    campaigns.ensure_raw_tables(url)
+    try:
+        with psycopg.connect(url) as conn:
+            if args.suppress_command == "list":
+                rows = conn.execute(
+                    "select coalesce(email, '(erased: sha256 ' || left(email_sha256, 12) || ')'),"
+                    " reason, source, suppressed_at from raw_campaigns.suppressions"
+                    " order by suppressed_at, suppression_id"
+                ).fetchall()
+                for email, reason, source, at in rows:
+                    print(f"{at:%Y-%m-%d %H:%M:%S%z}  {reason:<12} {email}  ({source})")
+                print(f"{len(rows)} suppressed addresses", file=sys.stderr)
+                return 0
+            added = campaigns.suppress(
+                conn,
+                [campaigns.Suppression(e, args.reason, args.source) for e in args.emails],
+            )
+    except campaigns.CampaignError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    print(f"{added} addresses suppressed ({len(args.emails) - added} already were)")
+    return 0
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    """Record hand-offs to account management (marketing.ac_handoff)."""
+    import csv
+
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    rows, problems = [], []
+    if args.from_file:
+        if not Path(args.from_file).is_file():
+            return _fail(f"{args.from_file}: no such file", EXIT_USAGE)
+        with open(args.from_file, newline="", encoding="utf-8-sig") as fh:
+            for n, row in enumerate(csv.DictReader(fh), start=2):
+                company = (row.get("company_id") or "").strip()
+                contact = (row.get("contact_id") or "").strip()
+                if not company.isdigit() or (contact and not contact.isdigit()):
+                    problems.append(
+                        f"{args.from_file}: row {n}: expected a numeric company_id "
+                        f"(and contact_id if given), got {company!r}, {contact!r}"
+                    )
+                    continue
+                rows.append(
+                    campaigns.Handoff(
+                        int(company), int(contact) if contact else None, row.get("notes")
+                    )
+                )
+    elif args.company_id is not None:
+        rows.append(campaigns.Handoff(args.company_id, args.contact_id, args.notes))
+    else:
+        return _fail("handoff: give --company-id or --from-file", EXIT_USAGE)
+    url = database_url()
+    campaigns.ensure_raw_tables(url)
+    with psycopg.connect(url) as conn:
+        n = campaigns.record_handoffs(conn, rows, "file" if args.from_file else "cli")
+    for line in problems:
+        print(f"skipped: {line}", file=sys.stderr)
+    print(f"{n} hand-offs recorded")
+    return 4 if problems else 0
+
+
+def cmd_message(args: argparse.Namespace) -> int:
+    """Record an outbound send or an inbound reply in the message log."""
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    if args.contact_id is None and not args.email:
+        return _fail("message log: give --contact-id or --email", EXIT_USAGE)
+    try:
+        sent_at = datetime.fromisoformat(args.sent_at) if args.sent_at else datetime.now(UTC)
+    except ValueError:
+        return _fail(f"--sent-at {args.sent_at!r}: expected an ISO 8601 time", EXIT_USAGE)
+    url = database_url()
+    campaigns.ensure_raw_tables(url)
+    try:
+        with psycopg.connect(url) as conn:
+            cid = campaigns.campaign_id(conn, args.campaign) if args.campaign else None
+            campaigns.record_messages(
+                conn,
+                [
+                    campaigns.Message(
+                        direction=args.direction,
+                        sent_at=sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=UTC),
+                        campaign_id=cid,
+                        contact_id=args.contact_id,
+                        email=args.email,
+                        channel=args.channel,
+                        subject=args.subject,
+                        body=args.body,
+                    )
+                ],
+                "cli",
+            )
+    except campaigns.CampaignError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    print(f"{args.direction} {args.channel} message recorded")
+    return 0
+
+
 # ---------------------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace) -> int:
     """Deliver an outbox to its webhook. Exit 0 when nothing deliverable is left pending, 3
@@ -622,6 +886,11 @@ COMMAND_EXIT_CODES = {
     "rows; 2 not configured (no URL, no secret); 1 the outbox is not built.",
     "gdpr erase": "this command: 4 the email or a profile URL is still found afterwards; "
     "2 not confirmed (no terminal and no --yes); 1 the answer was not 'erase'.",
+    "load email-events": "this command: 4 some items of the file could not be read (the "
+    "others are stored).",
+    "handoff": "this command: 4 some rows of the file could not be used (the others are recorded).",
+    "campaign": "this command: 2 also for an unknown campaign, a duplicate name or a file "
+    "without a contact_id or email column.",
     "db status": "this command: 3 the embedded server is not running (no URL set).",
     "ops resolve-error": "this command: 1 when an id was not found or already resolved.",
 }
@@ -791,7 +1060,31 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="print the summary as JSON on stdout (progress goes to stderr)",
         )
+    lee = lds.add_parser(
+        "email-events", help="backfill email events from a SendGrid or Amazon SES export file"
+    )
+    lee.add_argument(
+        "--from-file",
+        required=True,
+        metavar="FILE",
+        help="a JSON array or JSON Lines file of SendGrid events / SES notifications",
+    )
+    lee.add_argument(
+        "--format", required=True, choices=["sendgrid", "ses"], help="the provider's shape"
+    )
+    lee.add_argument("--json", action="store_true", help="print the summary as JSON")
     ld.set_defaults(func=cmd_load)
+
+    sv = sub.add_parser(
+        "serve", help="the webhook receiver: SendGrid Event Webhook and Calendly (uvicorn)"
+    )
+    sv.add_argument(
+        "--host", default=None, help="address to listen on (default OUTREACH_SERVE_HOST, 127.0.0.1)"
+    )
+    sv.add_argument(
+        "--port", type=int, default=None, help="port (default OUTREACH_SERVE_PORT, 8787)"
+    )
+    sv.set_defaults(func=cmd_serve)
 
     op = sub.add_parser("ops", help="pipeline errors: list unresolved, resolve-error ID")
     ops = op.add_subparsers(dest="ops_command", metavar="ACTION")
@@ -846,6 +1139,83 @@ def build_parser() -> argparse.ArgumentParser:
             )
             a.add_argument("--json", action="store_true", help="print the summary as JSON")
     g.set_defaults(func=cmd_gdpr)
+    cp = sub.add_parser("campaign", help="campaigns: create|add|remove|list|show")
+    cps = cp.add_subparsers(dest="campaign_command", metavar="ACTION")
+    for action, text in [
+        ("create", "create a campaign and add its members (suppressed ones left out)"),
+        ("add", "add members to a campaign (idempotent; suppressed ones left out)"),
+        ("remove", "remove members from a campaign (appended to its change log)"),
+    ]:
+        a = cps.add_parser(action, help=text)
+        a.add_argument("name", help="the campaign's name (or id, for add/remove)")
+        a.add_argument(
+            "--from",
+            dest="source",
+            metavar="SOURCE",
+            help="renewals-ready (slot contacts of company.vw_due_renewals_ready), signals "
+            "(of companies with an unprocessed bit.signal) or a CSV FILE with a contact_id "
+            "or email column",
+        )
+        a.add_argument(
+            "--contact-id", type=int, action="append", default=[], help="a contact (repeatable)"
+        )
+        a.add_argument(
+            "--slots", default="CEO,CFO,HR", help="slot roles to take (default CEO,CFO,HR)"
+        )
+        a.add_argument(
+            "--email-status",
+            default="green",
+            help="email statuses to take, comma-separated (default green)",
+        )
+        a.add_argument("--json", action="store_true", help="print the summary as JSON")
+    cl = cps.add_parser("list", help="list the campaigns with their member counts")
+    cl.add_argument("--json", action="store_true", help="print as JSON")
+    cs = cps.add_parser("show", help="show a campaign and its members")
+    cs.add_argument("name", help="the campaign's name or id")
+    cs.add_argument("--json", action="store_true", help="print as JSON")
+    cp.set_defaults(func=cmd_campaign)
+
+    sp = sub.add_parser("suppress", help="the suppression list: add|list")
+    sps = sp.add_subparsers(dest="suppress_command", metavar="ACTION")
+    sa = sps.add_parser("add", help="suppress email addresses (every outreach view drops them)")
+    sa.add_argument("emails", nargs="+", metavar="EMAIL", help="addresses to suppress")
+    sa.add_argument(
+        "--reason",
+        default="manual",
+        choices=["manual", "hard_bounce", "complaint", "unsubscribe"],
+        help="why (default manual)",
+    )
+    sa.add_argument("--source", default="cli", help="who asked (default cli)")
+    sps.add_parser("list", help="list the suppressed addresses (erased ones by hash only)")
+    sp.set_defaults(func=cmd_suppress)
+
+    ho = sub.add_parser("handoff", help="record hand-offs to account management")
+    ho.add_argument("--company-id", type=int, help="the company handed off")
+    ho.add_argument("--contact-id", type=int, help="the contact, if one")
+    ho.add_argument("--notes", help="free text")
+    ho.add_argument(
+        "--from-file", metavar="FILE", help="a CSV with company_id, contact_id, notes columns"
+    )
+    ho.set_defaults(func=cmd_handoff)
+
+    me = sub.add_parser("message", help="the message log: record a send or a reply")
+    mes = me.add_subparsers(dest="message_command", metavar="ACTION")
+    ml = mes.add_parser("log", help="record one outbound send or inbound reply")
+    ml.add_argument("--direction", required=True, choices=["outbound", "inbound"], help="which way")
+    ml.add_argument(
+        "--channel",
+        default="email",
+        choices=["email", "linkedin", "phone", "other"],
+        help="default email",
+    )
+    ml.add_argument("--campaign", help="the campaign's name or id")
+    ml.add_argument("--contact-id", type=int, help="the contact")
+    ml.add_argument("--email", help="the contact's address (when the id is not known)")
+    ml.add_argument("--subject", help="subject line")
+    ml.add_argument("--body", help="message text")
+    ml.add_argument("--sent-at", help="ISO 8601 time (default now)")
+    me.set_defaults(func=cmd_message)
+
     x = sub.add_parser(
         "export", help="deliver an outbox to its webhook: ple (PLE enqueue) or alerts"
     )
@@ -882,6 +1252,9 @@ def build_parser() -> argparse.ArgumentParser:
         (ld, "source"),
         (op, "ops_command"),
         (g, "gdpr_command"),
+        (cp, "campaign_command"),
+        (sp, "suppress_command"),
+        (me, "message_command"),
     ):
         group.set_defaults(help_parser=group, help_dest=dest)
     p.set_defaults(help_parser=p, help_dest="command")

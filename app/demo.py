@@ -162,7 +162,7 @@ def run_demo(
 
     started = time.monotonic()
     settings = load_settings()
-    total = 9
+    total = 10
     t = _step(1, total, "warehouse")
     url = database_url(settings)
     where = "embedded PostgreSQL" if settings.embedded else "OUTREACH_DATABASE_URL"
@@ -222,6 +222,12 @@ def run_demo(
         return 1
     print(f"      ({time.monotonic() - t:.1f}s)")
 
+    t = _step(10, total, "renewal campaign: members, sends, provider events, funnel")
+    from app.demo_campaign import run_campaign_demo
+
+    funnel = run_campaign_demo(url, progress=lambda s: print(f"      {s}"))
+    print(f"      ({time.monotonic() - t:.1f}s)")
+
     print("\nPublished objects")
     for schema, name, n in published_counts(url):
         print(f"  {schema + '.' + name:<40} {n:>8,} rows")
@@ -233,6 +239,9 @@ def run_demo(
         print(f"  {line}")
     print("\nLinkedIn Ads KPIs and alerts")
     for line in ads_lines:
+        print(f"  {line}")
+    print("\nRenewal campaign funnel (marketing.engagement_events, people, not machine opens)")
+    for line in funnel or []:
         print(f"  {line}")
     print("\nPipeline events and ops alerts (marketing.pipeline_events, marketing.ops_alerts)")
     for line in ops_summary_lines(url):

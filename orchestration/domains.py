@@ -38,6 +38,8 @@ _RAW_SCHEMAS = {
     "raw_verifier": EMAIL_VERIFICATION,
     "raw_linkedin_ads": ADS,
     "raw_ops": OPS,
+    "raw_campaigns": CAMPAIGNS,  # campaigns, membership log, suppressions, messages
+    "raw_events": CAMPAIGNS,  # email and booking webhooks (outreach serve)
 }
 # raw_ops tables that belong to another domain: website/news/LinkedIn page checks of the
 # companies in the intake list
@@ -55,12 +57,16 @@ _FOLDERS = {
     ("intermediate", "ops"): OPS,
     ("marts", "marketing", "ops"): OPS,
     ("marts", "bit"): CAMPAIGNS,
+    ("staging", "campaigns"): CAMPAIGNS,
+    ("staging", "events"): CAMPAIGNS,
+    ("marts", "marketing", "campaigns"): CAMPAIGNS,
 }
 # name fragments -> domain, for models in shared folders (intermediate/, marts/<schema>/)
 _NAMES = (
     ("renewal", CAMPAIGNS),
     ("signal", CAMPAIGNS),
     ("campaign", CAMPAIGNS),
+    ("suppression", CAMPAIGNS),
     ("outbox", EXPORTS),
 )
 

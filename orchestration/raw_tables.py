@@ -17,10 +17,11 @@ def raw_table_owners() -> list[tuple[str, EnsureRawTables]]:
     pull in dlt)."""
     from exports import outbox
     from loaders.apify_linkedin import run as apify_linkedin
+    from loaders.email_events import run as email_events
     from loaders.intake import run as intake
     from loaders.linkedin_ads import run as linkedin_ads
     from loaders.millionverifier import run as millionverifier
-    from outreach import events, tombstones, url_checks
+    from outreach import campaigns, events, tombstones, url_checks
 
     return [
         ("intake", intake.ensure_raw_tables),
@@ -31,4 +32,6 @@ def raw_table_owners() -> list[tuple[str, EnsureRawTables]]:
         ("outbox", outbox.ensure_raw_tables),  # raw_ops.deliveries, delivery_dead_letters
         ("events", events.ensure_raw_tables),  # raw_ops.pipeline_events / pipeline_errors
         ("tombstones", tombstones.ensure_raw_tables),  # raw_ops.gdpr_tombstones
+        ("campaigns", campaigns.ensure_raw_tables),  # raw_campaigns.*
+        ("email_events", email_events.ensure_raw_tables),  # raw_events.*
     ]

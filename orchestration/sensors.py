@@ -2,7 +2,8 @@
 
 - ``linkedin_refresh_rate_limit_retry`` (Apify), ``linkedin_ads_kpi_trigger`` (KPI models
   and the alert step right after each LinkedIn Ads load) and ``ple_outbox_trigger`` (the PLE
-  export each time its outbox model builds).
+  export each time its outbox model builds); ``email_events_arrivals`` (new webhook events
+  recorded as materializations of the raw_events tables: orchestration/assets/campaigns.py).
 - ``pipeline_run_failures``: every failed Dagster run becomes a ``dagster.run`` pipeline
   event (status failed) and a pipeline error (record_id = the run id) in ``raw_ops``
   (outreach/events.py), so ``marketing.pipeline_errors``, ``vw_unresolved_errors`` and the
@@ -20,6 +21,7 @@ import dagster as dg
 
 from orchestration.assets.ads import ads_sensors
 from orchestration.assets.apify import linkedin_refresh_rate_limit_retry
+from orchestration.assets.campaigns import campaigns_sensors
 from orchestration.assets.exports import exports_sensors
 
 
@@ -108,4 +110,5 @@ sensors: list[dg.SensorDefinition] = [
     *ads_sensors,
     pipeline_run_failures,
     *exports_sensors,
+    *campaigns_sensors,
 ]

@@ -18,6 +18,7 @@ _SECRET_FIELDS = {
     "linkedin_access_token",
     "millionverifier_api_key",
     "webhook_secret",
+    "calendly_webhook_signing_key",
 }
 
 
@@ -59,6 +60,11 @@ class Settings:
     client_check_interval: str = "5s"
     intake_companies: str | None = None  # default intake files for the Dagster intake asset
     intake_people: str | None = None
+    # outreach serve (loaders/email_events): webhook verification keys and the listen address
+    sendgrid_webhook_public_key: str | None = None  # base64 DER (the "Verification Key")
+    calendly_webhook_signing_key: str | None = None
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8787
 
     def __repr__(self) -> str:  # never print secrets
         parts = []
@@ -105,4 +111,8 @@ def load_settings() -> Settings:
         client_check_interval=_env("OUTREACH_CLIENT_CHECK_INTERVAL", "5s"),
         intake_companies=_env("OUTREACH_INTAKE_COMPANIES"),
         intake_people=_env("OUTREACH_INTAKE_PEOPLE"),
+        sendgrid_webhook_public_key=_env("SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        calendly_webhook_signing_key=_env("CALENDLY_WEBHOOK_SIGNING_KEY"),
+        serve_host=_env("OUTREACH_SERVE_HOST", "127.0.0.1") or "127.0.0.1",
+        serve_port=int(_env("OUTREACH_SERVE_PORT", "8787") or 8787),
     )

@@ -255,7 +255,12 @@ def test_resources_and_no_fake_schedules(defs):
         "linkedin_ads_kpi_trigger",
         "pipeline_run_failures",
         "ple_outbox_trigger",
+        "email_events_arrivals",
     }
+    # the raw event tables the email_events_arrivals sensor reports on are in the graph
+    from orchestration.assets.campaigns import KEYS
+
+    assert set(KEYS.values()) <= set(defs.resolve_asset_graph().get_all_asset_keys())
     for sensor in sensors.values():
         for target in sensor.targets:
             assert defs.resolve_job_def(target.job_name).asset_layer.selected_asset_keys

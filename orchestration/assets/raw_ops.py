@@ -1,5 +1,7 @@
 """The raw tables no loader asset produces: run, error, check and delivery logs in
-``raw_ops`` (written by outreach/events.py, exports/outbox.py, the webhook receiver).
+``raw_ops`` (written by outreach/events.py, exports/outbox.py), campaigns, membership
+changes and suppressions in ``raw_campaigns`` (the CLI) and provider events in
+``raw_events`` (``outreach serve``, the email-event backfill).
 
 They are external assets: Dagster does not materialize them, but they are the dbt
 sources of the ops and outbox models, so they appear in the lineage with a group, a
@@ -15,12 +17,13 @@ from orchestration.assets.dbt import MANIFEST_PATH, dbt_translator
 from orchestration.domains import source_domain
 
 RAW_OPS_SCHEMA = "raw_ops"
+APP_OWNED_SCHEMAS = (RAW_OPS_SCHEMA, "raw_campaigns", "raw_events")
 
 
 def raw_ops_specs(manifest: dict) -> list[dg.AssetSpec]:
     specs = []
     for props in manifest["sources"].values():
-        if props["schema"] != RAW_OPS_SCHEMA:
+        if props["schema"] not in APP_OWNED_SCHEMAS:
             continue
         table = props.get("identifier") or props["name"]
         description = props.get("description") or props.get("source_description") or ""
@@ -28,9 +31,9 @@ def raw_ops_specs(manifest: dict) -> list[dg.AssetSpec]:
             dg.AssetSpec(
                 key=dbt_translator.get_asset_key(props),
                 group_name=source_domain(props),
-                description=f"{RAW_OPS_SCHEMA}.{table}: {description}".strip(),
+                description=f"{props['schema']}.{table}: {description}".strip(),
                 kinds={"postgres"},
-                metadata={"written_by": "outreach (events, exports, webhook receiver)"},
+                metadata={"written_by": "outreach (events, exports, CLI, webhook receiver)"},
             )
         )
     return sorted(specs, key=lambda s: s.key.to_user_string())

@@ -30,7 +30,12 @@ green_slot_contacts as (
         on slots.contact_id = verification.contact_id
     inner join {{ ref('contact') }} as contacts
         on slots.contact_id = contacts.contact_id
-    where verification.email_status = 'green'
+    where
+        verification.email_status = 'green'
+        and slots.contact_id not in (
+            select suppressed.contact_id from {{ ref('suppression_list') }} as suppressed
+            where suppressed.contact_id is not null
+        )
 ),
 
 green_contacts as (

@@ -4,6 +4,7 @@
 -- the exporter (exports/outbox.py contract: a stable text id, a jsonb payload, created_at
 -- for order). Priority per change type (seeds/change_type_priority.csv): high for
 -- promotion and new_company, medium otherwise. Delivery is not part of this model.
+-- A suppressed person (people.suppression_list) gets no message.
 with
 
 intelligence as (
@@ -15,6 +16,13 @@ intelligence as (
         metadata,
         created_at
     from {{ ref('people_intelligence') }}
+),
+
+suppressed_people as (
+    select people.unique_id as person_unique_id
+    from {{ ref('people_master') }} as people
+    inner join {{ ref('suppression_list') }} as suppressed
+        on people.contact_id = suppressed.contact_id
 ),
 
 priorities as (
@@ -43,6 +51,9 @@ final as (
         intelligence.created_at
     from intelligence
     inner join priorities on intelligence.change_type = priorities.change_type
+    where intelligence.person_unique_id not in (
+        select suppressed_people.person_unique_id from suppressed_people
+    )
 )
 
 select * from final
