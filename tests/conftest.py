@@ -7,6 +7,7 @@ stable per pytest process (see ``_stable``), so dbt's partial parsing holds acro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -34,8 +35,11 @@ def _with_db(url: str, dbname: str) -> str:
 # connection (database name included) into its partial-parse state, so a new name per
 # module would make every dbt command re-parse the whole project. Each name also gets its
 # own dbt target folder, kept across runs, so each of them parses fully once at most.
+# The checkout is part of the name too: two checkouts (worktrees, a CI clone) testing
+# against one server never share a database.
+CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:6]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
-TEMPLATE = f"pytest_{WORKER}_template"
+TEMPLATE = f"pytest_{CHECKOUT}_{WORKER}_template"
 
 
 # ---------------------------------------------------------------- scheduling
@@ -80,7 +84,13 @@ def server_url() -> str:
 
 
 def _stable(kind: str) -> str:
-    return f"pytest_{WORKER}_{kind}"
+    return f"pytest_{CHECKOUT}_{WORKER}_{kind}"
+
+
+@pytest.fixture(scope="session")
+def db_name():
+    """``db_name(kind)``: a database name of this checkout and pytest process."""
+    return _stable
 
 
 def _admin(server: str) -> psycopg.Connection:

@@ -41,15 +41,13 @@ def files(tmp_path_factory):
 
 
 @pytest.fixture
-def databases(server_url):
+def databases(server_url, db_name):
     """Factory of fresh databases on the test server, dropped afterwards."""
     made: list[str] = []
 
     def make(server: str = server_url) -> str:
         # a name of its own: the module's dlt state folder must not know it from an earlier test
-        name = (
-            f"pytest_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_fault_{uuid.uuid4().hex[:8]}"
-        )
+        name = db_name(f"fault_{uuid.uuid4().hex[:8]}")
         with psycopg.connect(with_db(server, "postgres"), autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
             conn.execute(f'create database "{name}"')
@@ -66,9 +64,9 @@ def databases(server_url):
 
 
 @pytest.fixture(scope="module")
-def reference(server_url, files):
+def reference(server_url, files, db_name):
     """What an uninterrupted run lands."""
-    name = f"pytest_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_faultref"
+    name = db_name("faultref")
     admin = with_db(server_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
