@@ -3,7 +3,8 @@
 -- profile_text, so its scorer can read it, labelled honestly: accepted = 1 when the
 -- request was accepted, 0 when it stayed unanswered past var('pending_maturity_days');
 -- younger unanswered requests are left out (undecided, not refusals), and so are requests
--- that failed to send. Our own features follow (see int_connection_profile_context).
+-- that failed to send. is_matured tells the young accepted ones apart: a learner should
+-- train on matured rows only, or young acceptances tilt the labels. Our own features follow (see int_connection_profile_context).
 with
 
 requests as (
@@ -51,6 +52,7 @@ final as (
         features.has_multiple_degrees,
         features.profile_text,
         requests.sent_on as requested_on,
+        requests.is_matured,
         requests.accepted_on,
         context.linkedin_url as profile,
         context.had_recent_job_change,
