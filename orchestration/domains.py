@@ -38,6 +38,7 @@ _RAW_SCHEMAS = {
     "raw_verifier": EMAIL_VERIFICATION,
     "raw_linkedin_ads": ADS,
     "raw_ops": OPS,
+    "raw_openoutreach": CAMPAIGNS,  # OpenOutreach's CRM: the LinkedIn connection funnel
 }
 # raw_ops tables that belong to another domain: website/news/LinkedIn page checks of the
 # companies in the intake list
@@ -55,6 +56,9 @@ _FOLDERS = {
     ("intermediate", "ops"): OPS,
     ("marts", "marketing", "ops"): OPS,
     ("marts", "bit"): CAMPAIGNS,
+    ("staging", "openoutreach"): CAMPAIGNS,
+    ("intermediate", "linkedin_funnel"): CAMPAIGNS,
+    ("marts", "marketing", "linkedin_funnel"): CAMPAIGNS,
 }
 # name fragments -> domain, for models in shared folders (intermediate/, marts/<schema>/)
 _NAMES = (
