@@ -22,11 +22,12 @@ positions as (
         leads.lead_id,
         nullif({{ json_text_at('p.item', 'title') }}, '') as title,
         nullif({{ json_text_at('p.item', 'company_name') }}, '') as company_name,
-        nullif({{ json_text_at('p.item', 'location') }}, '') as location,
+        nullif({{ json_text_at('p.item', 'location') }}, '') as position_location,
         nullif({{ json_text_at('p.item', 'description') }}, '') as description,
         case when {{ json_text_at('p.item', 'end_year') }} is null then 1 else 0 end as is_current,
         cast({{ json_text_at('p.item', 'start_year') }} as {{ dbt.type_numeric() }})
-        + coalesce(cast({{ json_text_at('p.item', 'start_month') }} as {{ dbt.type_numeric() }}), 1) / 12.0 as start_frac,
+        + coalesce(cast({{ json_text_at('p.item', 'start_month') }} as {{ dbt.type_numeric() }}), 1)
+        / 12.0 as start_frac,
         coalesce(
             cast({{ json_text_at('p.item', 'end_year') }} as {{ dbt.type_numeric() }})
             + coalesce(cast({{ json_text_at('p.item', 'end_month') }} as {{ dbt.type_numeric() }}), 1) / 12.0,
@@ -44,21 +45,23 @@ position_aggs as (
         count(distinct company_name) as num_distinct_companies,
         avg(case when description is not null then 1.0 else 0.0 end)
             as positions_with_description_ratio,
-        count(distinct location) as num_position_locations,
+        count(distinct position_location) as num_position_locations,
         sum(coalesce(length(description), 0)) as total_description_length,
         max(case when description is not null then 1 else 0 end) as has_position_descriptions,
         max(is_current) as is_currently_employed,
         avg(coalesce(length(title), 0)) as avg_title_length,
         coalesce(max(end_frac) - min(start_frac), 0) as years_experience,
         coalesce(
-            (max(case when is_current = 1 then end_frac end)
-                - max(case when is_current = 1 then start_frac end)) * 12, 0
+            (
+                max(case when is_current = 1 then end_frac end)
+                - max(case when is_current = 1 then start_frac end)
+            ) * 12, 0
         ) as current_position_tenure_months,
         avg(case when start_frac is not null then (end_frac - start_frac) * 12 end)
             as avg_position_tenure_months,
         max(case when start_frac is not null then (end_frac - start_frac) * 12 end)
             as longest_tenure_months,
-        {{ dbt.listagg("concat_ws(' ', title, company_name, location, description)", "' '") }}
+        {{ dbt.listagg("concat_ws(' ', title, company_name, position_location, description)", "' '") }}
             as positions_text
     from positions
     group by account, lead_id
@@ -95,7 +98,7 @@ profiles as (
         leads.lead_id,
         leads.headline,
         leads.company_name,
-        nullif({{ json_text_at('leads.profile_json', 'summary') }}, '') as summary,
+        nullif({{ json_text_at('leads.profile_json', 'summary') }}, '') as summary_text,
         nullif({{ json_text_at('leads.profile_json', 'location_name') }}, '') as location_name,
         nullif({{ json_text_at('leads.profile_json', 'industry.name') }}, '') as industry_name,
         nullif({{ json_text_at('leads.profile_json', 'geo.defaultLocalizedNameWithoutCountryName') }}, '')
@@ -114,9 +117,9 @@ final as (
         profiles.connection_degree,
         profiles.num_positions,
         profiles.num_educations,
-        case when profiles.summary is not null then 1 else 0 end as has_summary,
+        case when profiles.summary_text is not null then 1 else 0 end as has_summary,
         coalesce(length(profiles.headline), 0) as headline_length,
-        coalesce(length(profiles.summary), 0) as summary_length,
+        coalesce(length(profiles.summary_text), 0) as summary_length,
         case when profiles.industry_name is not null then 1 else 0 end as has_industry,
         case when profiles.geo_name is not null then 1 else 0 end as has_geo,
         case when profiles.location_name is not null then 1 else 0 end as has_location,
@@ -136,7 +139,7 @@ final as (
         coalesce(ea.has_field_of_study, 0) as has_field_of_study,
         coalesce(ea.has_multiple_degrees, 0) as has_multiple_degrees,
         lower(concat_ws(
-            ' ', profiles.headline, profiles.summary, profiles.location_name,
+            ' ', profiles.headline, profiles.summary_text, profiles.location_name,
             profiles.industry_name, pa.positions_text, ea.educations_text
         )) as profile_text
     from profiles

@@ -32,10 +32,16 @@ answered as (
         min(case when changes.state = 'failed' then changes.changed_on end) as failed_on
     from sent
     inner join changes
-        on sent.account = changes.account
-        and sent.deal_id = changes.deal_id
-        and changes.seq > sent.sent_seq
+        on
+            sent.account = changes.account
+            and sent.deal_id = changes.deal_id
+            and sent.sent_seq < changes.seq
     group by sent.account, sent.deal_id
+),
+
+maturity as (
+    select
+        {{ dbt.dateadd('day', -1 * var('pending_maturity_days'), as_of_date()) }} as matured_if_sent_by
 ),
 
 final as (
@@ -47,10 +53,11 @@ final as (
         answered.accepted_on,
         answered.messaged_on,
         answered.failed_on,
-        {{ dbt.datediff('sent.sent_on', 'answered.accepted_on', 'day') }} as days_to_accept,
-        sent.sent_on <= {{ dbt.dateadd('day', -1 * var('pending_maturity_days', 21), as_of_date()) }}
-            as is_matured
+        -- dbt.datediff compiles to one long line
+        {{ dbt.datediff('sent.sent_on', 'answered.accepted_on', 'day') }} as days_to_accept,  -- noqa: LT05
+        sent.sent_on <= maturity.matured_if_sent_by as is_matured
     from sent
+    cross join maturity
     left join answered
         on sent.account = answered.account and sent.deal_id = answered.deal_id
 )

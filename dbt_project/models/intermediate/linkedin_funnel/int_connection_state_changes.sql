@@ -28,7 +28,7 @@ lines as (
         deals.deal_id,
         deals.lead_id,
         cast(l.line_no as {{ dbt.type_int() }}) as seq,
-        trim(l.line) as line
+        trim(l.line) as line_text
     from deals
     {{ join_text_lines('deals.stages_dates', 'l') }}
     where trim(l.line) <> ''
@@ -41,15 +41,15 @@ parsed as (
         lead_id,
         seq,
         case
-            when {{ regex_matches('line', "'^[0-9]{4}-[0-9]{2}-[0-9]{2} - .+'") }}
-                then cast(left(line, 10) as date)
+            when {{ regex_matches('line_text', "'^[0-9]{4}-[0-9]{2}-[0-9]{2} - .+'") }}
+                then cast(left(line_text, 10) as date)
         end as changed_on,
         case
-            when {{ regex_matches('line', "'^[0-9]{4}-[0-9]{2}-[0-9]{2} - .+'") }}
-                then lower(trim(substr(line, 14)))
+            when {{ regex_matches('line_text', "'^[0-9]{4}-[0-9]{2}-[0-9]{2} - .+'") }}
+                then lower(trim(substr(line_text, 14)))
         end as state,
         'stages_dates' as origin,
-        {{ regex_matches('line', "'^[0-9]{4}-[0-9]{2}-[0-9]{2} - .+'") }} as is_parsed
+        {{ regex_matches('line_text', "'^[0-9]{4}-[0-9]{2}-[0-9]{2} - .+'") }} as is_parsed
     from lines
 ),
 
@@ -58,7 +58,12 @@ last_parsed as (
         account,
         deal_id,
         max(seq) as last_seq
-    from (select * from created union all select * from parsed where is_parsed) as known
+    from (
+        select * from created
+        union all
+        select * from parsed
+        where is_parsed
+    ) as known
     group by account, deal_id
 ),
 
@@ -68,11 +73,17 @@ last_state as (
         known.deal_id,
         known.seq,
         known.state
-    from (select * from created union all select * from parsed where is_parsed) as known
+    from (
+        select * from created
+        union all
+        select * from parsed
+        where is_parsed
+    ) as known
     inner join last_parsed
-        on known.account = last_parsed.account
-        and known.deal_id = last_parsed.deal_id
-        and known.seq = last_parsed.last_seq
+        on
+            known.account = last_parsed.account
+            and known.deal_id = last_parsed.deal_id
+            and known.seq = last_parsed.last_seq
 ),
 
 current_stage as (

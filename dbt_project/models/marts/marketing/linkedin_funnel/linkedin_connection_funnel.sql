@@ -65,7 +65,7 @@ final as (
         / nullif(cohorts.matured_requests, 0) as acceptance_rate,
         cohorts.days_to_accept_p50,
         cohorts.days_to_accept_p90,
-        {{ var('pending_maturity_days', 21) }} as pending_maturity_days
+        {{ var('pending_maturity_days') }} as pending_maturity_days
     from stage_weeks
     left join cohorts
         on stage_weeks.account = cohorts.account and stage_weeks.week_start = cohorts.week_start

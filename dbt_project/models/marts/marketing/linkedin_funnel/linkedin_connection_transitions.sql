@@ -52,13 +52,15 @@ final as (
         ordered.seq,
         ordered.from_state,
         ordered.state as to_state,
-        ordered.changed_on as at,
+        -- `at` is the published column name (issue 21)
+        ordered.changed_on as at,  -- noqa: RF04
         ordered.origin,
         allowed.to_state is not null as is_allowed
     from ordered
     left join allowed
-        on coalesce(ordered.from_state, '(start)') = allowed.from_state
-        and ordered.state = allowed.to_state
+        on
+            coalesce(ordered.from_state, '(start)') = allowed.from_state
+            and ordered.state = allowed.to_state
     left join profiles
         on ordered.account = profiles.account and ordered.lead_id = profiles.lead_id
 )

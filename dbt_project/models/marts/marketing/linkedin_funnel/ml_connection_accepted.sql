@@ -4,7 +4,8 @@
 -- request was accepted, 0 when it stayed unanswered past var('pending_maturity_days');
 -- younger unanswered requests are left out (undecided, not refusals), and so are requests
 -- that failed to send. is_matured tells the young accepted ones apart: a learner should
--- train on matured rows only, or young acceptances tilt the labels. Our own features follow (see int_connection_profile_context).
+-- train on matured rows only, or young acceptances tilt the labels. Our own features
+-- follow (see int_connection_profile_context).
 with
 
 requests as (
@@ -25,7 +26,6 @@ final as (
         requests.account,
         requests.deal_id,
         requests.lead_id,
-        case when requests.accepted_on is not null then 1 else 0 end as accepted,
         features.connection_degree,
         features.num_positions,
         features.num_educations,
@@ -58,7 +58,8 @@ final as (
         context.had_recent_job_change,
         context.seniority_rank,
         context.company_in_renewal_window,
-        context.has_verified_email
+        context.has_verified_email,
+        case when requests.accepted_on is not null then 1 else 0 end as accepted
     from requests
     inner join features
         on requests.account = features.account and requests.lead_id = features.lead_id
