@@ -278,3 +278,39 @@ def test_with_too_little_data_the_scorer_falls_back_and_says_why(world, scored, 
     bad.write_text("positive: sales\n")
     with pytest.raises(ValueError, match="bad.yaml: positive: expected a list"):
         score_connect_queue(world["url"], keywords_path=bad, now=NOW)
+
+
+def test_the_dagster_assets_load_and_score_through_the_same_entry_points(world, scored):
+    import dagster as dg
+
+    from orchestration.assets.openoutreach import connect_queue, openoutreach_load
+    from orchestration.resources import WarehouseResource
+
+    resources = {"warehouse": WarehouseResource(database_url=world["url"])}
+    config = {"crm_path": str(world["bob"]), "account": "bob"}
+    loaded = dg.materialize(
+        [openoutreach_load],
+        resources=resources,
+        run_config={"ops": {"openoutreach_load": {"config": config}}},
+    )
+    assert loaded.success
+    deal = next(
+        m
+        for m in loaded.asset_materializations_for_node("openoutreach_load")
+        if m.asset_key == dg.AssetKey(["raw_openoutreach", "crm_deal"])
+    )
+    assert deal.metadata["dagster/row_count"].value == 400  # bob again: converged, not doubled
+    queue = (
+        "select account, deal_id, rank, model_version from marketing.connect_queue order by 1, 3"
+    )
+    ranked = dg.materialize(
+        [connect_queue],
+        resources=resources,
+        run_config={"ops": {"marketing__connect_queue": {"config": {"seed": 3, "n_bootstrap": 5}}}},
+    )
+    assert ranked.success
+    (m,) = ranked.asset_materializations_for_node("marketing__connect_queue")
+    assert m.metadata["model_version"].value == scored[0].model_version  # same data + seed
+    assert m.metadata["roc_auc"].value == scored[0].metrics["roc_auc"]
+    assert "| bin |" in m.metadata["calibration"].value
+    assert _rows(world["url"], queue) == [(r[0], r[1], r[6], r[9]) for r in scored[2]]
