@@ -53,17 +53,19 @@ parsed as (
     from lines
 ),
 
+known as (
+    select * from created
+    union all
+    select * from parsed
+    where is_parsed
+),
+
 last_parsed as (
     select
         account,
         deal_id,
         max(seq) as last_seq
-    from (
-        select * from created
-        union all
-        select * from parsed
-        where is_parsed
-    ) as known
+    from known
     group by account, deal_id
 ),
 
@@ -73,12 +75,7 @@ last_state as (
         known.deal_id,
         known.seq,
         known.state
-    from (
-        select * from created
-        union all
-        select * from parsed
-        where is_parsed
-    ) as known
+    from known
     inner join last_parsed
         on
             known.account = last_parsed.account
