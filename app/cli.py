@@ -266,7 +266,27 @@ def cmd_load(args: argparse.Namespace) -> int:
             return _fail(f"{args.from_file}: {exc}", EXIT_USAGE)
         _print_summary(args, loaded)
         return 4 if loaded.problems else 0
+    if args.source == "openoutreach":
+        return cmd_load_openoutreach(args)
     return _fail(f"unknown source {args.source}")
+
+
+def cmd_load_openoutreach(args: argparse.Namespace) -> int:
+    """One OpenOutreach account's crm.db (read-only) into raw_openoutreach."""
+    from loaders.openoutreach.run import CrmFileError, load_crm
+    from outreach.warehouse import database_url
+
+    try:
+        summary = load_crm(
+            args.crm, args.account, database_url=database_url(), progress=_progress(args)
+        )
+    except CrmFileError as exc:
+        return _fail_with(exc)
+    from app.dagster_report import report_load
+
+    report_load("openoutreach", None, summary)
+    if args.json:
+        _print_summary(args, summary)
 
 
 # ---------------------------------------------------------------------------- serve
@@ -1054,7 +1074,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-file", metavar="FILE", help="load an exported adAnalytics response (JSON) instead"
     )
     lad.add_argument("--account", help="with --from-file: the ad account the rows belong to")
-    for loader in (li, la, mv, lad):
+    loo = lds.add_parser(
+        "openoutreach",
+        help="an OpenOutreach CRM (crm.db, read-only, incremental) -> raw_openoutreach",
+    )
+    loo.add_argument("--crm", required=True, metavar="PATH", help="OpenOutreach's crm.db")
+    loo.add_argument(
+        "--account",
+        default="default",
+        help="the LinkedIn account this crm.db belongs to (default 'default'); "
+        "several accounts land side by side",
+    )
+    for loader in (li, la, mv, lad, loo):
         loader.add_argument(
             "--json",
             action="store_true",

@@ -162,7 +162,7 @@ def run_demo(
 
     started = time.monotonic()
     settings = load_settings()
-    total = 10
+    total = 11
     t = _step(1, total, "warehouse")
     url = database_url(settings)
     where = "embedded PostgreSQL" if settings.embedded else "OUTREACH_DATABASE_URL"
@@ -228,6 +228,21 @@ def run_demo(
     funnel = run_campaign_demo(url, progress=lambda s: print(f"      {s}"))
     print(f"      ({time.monotonic() - t:.1f}s)")
 
+    t = _step(
+        11, total, "OpenOutreach: crm.db → raw_openoutreach, connection funnel, connect queue"
+    )
+    from app.demo_openoutreach import run_openoutreach_demo
+
+    funnel_lines = run_openoutreach_demo(
+        url,
+        out_dir,
+        build=lambda args: _dbt_build(args, url, time.monotonic()),
+        progress=lambda s: print(f"      {s}"),
+    )
+    if funnel_lines is None:
+        return 1
+    print(f"      ({time.monotonic() - t:.1f}s)")
+
     print("\nPublished objects")
     for schema, name, n in published_counts(url):
         print(f"  {schema + '.' + name:<40} {n:>8,} rows")
@@ -245,6 +260,11 @@ def run_demo(
         print(f"  {line}")
     print("\nPipeline events and ops alerts (marketing.pipeline_events, marketing.ops_alerts)")
     for line in ops_summary_lines(url):
+        print(f"  {line}")
+    print(
+        "\nLinkedIn connection funnel (OpenOutreach, last weeks) and the top of the connect queue"
+    )
+    for line in funnel_lines:
         print(f"  {line}")
     q = quarantine_counts(url)
     if q:

@@ -13,6 +13,7 @@ from orchestration.assets.apify import apify_refresh_assets, linkedin_refresh_jo
 from orchestration.assets.dbt import outreach_dbt_assets
 from orchestration.assets.exports import exports_assets, exports_jobs
 from orchestration.assets.loads import intake_assets
+from orchestration.assets.openoutreach import connect_queue, openoutreach_load
 from orchestration.assets.raw_ops import raw_ops_assets
 from orchestration.assets.verifier import verifier_assets, verify_emails_and_build
 from orchestration.domains import OWNER
@@ -38,6 +39,8 @@ defs = dg.Definitions(
             *ads_assets,
             *exports_assets,
             *raw_ops_assets,
+            openoutreach_load,
+            connect_queue,
         ],
     ),
     # dbt tests come as checks inside outreach_dbt_assets (source tests: on raw_intake/*)

@@ -40,6 +40,7 @@ _RAW_SCHEMAS = {
     "raw_ops": OPS,
     "raw_campaigns": CAMPAIGNS,  # campaigns, membership log, suppressions, messages
     "raw_events": CAMPAIGNS,  # email and booking webhooks (outreach serve)
+    "raw_openoutreach": CAMPAIGNS,  # OpenOutreach's CRM: the LinkedIn connection funnel
 }
 # raw_ops tables that belong to another domain: website/news/LinkedIn page checks of the
 # companies in the intake list
@@ -60,6 +61,9 @@ _FOLDERS = {
     ("staging", "campaigns"): CAMPAIGNS,
     ("staging", "events"): CAMPAIGNS,
     ("marts", "marketing", "campaigns"): CAMPAIGNS,
+    ("staging", "openoutreach"): CAMPAIGNS,
+    ("intermediate", "linkedin_funnel"): CAMPAIGNS,
+    ("marts", "marketing", "linkedin_funnel"): CAMPAIGNS,
 }
 # name fragments -> domain, for models in shared folders (intermediate/, marts/<schema>/)
 _NAMES = (

@@ -21,6 +21,7 @@ def raw_table_owners() -> list[tuple[str, EnsureRawTables]]:
     from loaders.intake import run as intake
     from loaders.linkedin_ads import run as linkedin_ads
     from loaders.millionverifier import run as millionverifier
+    from loaders.openoutreach import run as openoutreach
     from outreach import campaigns, events, tombstones, url_checks
 
     return [
@@ -29,6 +30,7 @@ def raw_table_owners() -> list[tuple[str, EnsureRawTables]]:
         ("millionverifier", millionverifier.ensure_raw_tables),
         ("url_checks", url_checks.ensure_raw_tables),  # raw_ops.url_checks
         ("linkedin_ads", linkedin_ads.ensure_raw_tables),
+        ("openoutreach", openoutreach.ensure_raw_tables),  # raw_openoutreach.crm_*
         ("outbox", outbox.ensure_raw_tables),  # raw_ops.deliveries, delivery_dead_letters
         ("events", events.ensure_raw_tables),  # raw_ops.pipeline_events / pipeline_errors
         ("tombstones", tombstones.ensure_raw_tables),  # raw_ops.gdpr_tombstones
