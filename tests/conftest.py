@@ -104,25 +104,29 @@ def _create_db(server: str, name: str, template: str | None = None) -> str:
             conn.execute(f'create database "{name}" template "{template}"')
         else:
             conn.execute(f'create database "{name}"')
-    _drop_dlt_folders(name)
     url = _with_db(server, name)
+    _drop_dlt_folders(url)
     if template:  # the loaders' dlt working folders go with the tables (as on one machine)
-        from outreach.dlt_pipelines import pipelines_dir_for
-
         shutil.copytree(pipelines_dir_for(_with_db(server, template)), pipelines_dir_for(url))
     return url
 
 
-def _drop_dlt_folders(name: str) -> None:
-    # loaders keep dlt working folders per database; a database's go with it
-    for folder in (load_settings().state_dir / "dlt").glob(f"{name}-*"):
-        shutil.rmtree(folder, ignore_errors=True)
+def pipelines_dir_for(url: str) -> Path:
+    from outreach.dlt_pipelines import pipelines_dir_for
+
+    return pipelines_dir_for(url)
+
+
+def _drop_dlt_folders(url: str) -> None:
+    # loaders keep a dlt working folder per database (server and name): it goes with it,
+    # and the same name on another server (the PostgreSQL 15 pass beside) keeps its own
+    shutil.rmtree(pipelines_dir_for(url), ignore_errors=True)
 
 
 def _drop_db(server: str, name: str) -> None:
     with _admin(server) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
-    _drop_dlt_folders(name)
+    _drop_dlt_folders(_with_db(server, name))
 
 
 def _use(mp: pytest.MonkeyPatch, url: str, name: str) -> None:
