@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import bench_change_detection  # noqa: E402
 from bench_change_detection import (  # noqa: E402
     FUNCTIONS,
     LEVELS,
@@ -64,31 +65,20 @@ from bench_change_detection import (  # noqa: E402
 
 INDEX_NODES = {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
 
-# the replaced function (bench_change_detection's (b)) keeping its titles current
-LEGACY_FUNCTION = """
-    create or replace function legacy.detect_title_changes(profiles jsonb) returns integer
-    language plpgsql as $$
-    declare
-        profile jsonb;
-        person record;
-        changes integer := 0;
-    begin
-        for profile in select value from jsonb_array_elements(profiles) loop
-            select contact_id, title into person
-            from legacy.people where linkedin_url = profile ->> 'linkedinUrl';
-            if found and person.title is distinct from profile ->> 'jobTitle' then
-                insert into legacy.intelligence_b (contact_id, previous_title, new_title, detected_at)
-                values (person.contact_id, person.title, profile ->> 'jobTitle', now());
-                update legacy.people set title = profile ->> 'jobTitle'
-                where linkedin_url = profile ->> 'linkedinUrl';
-                changes := changes + 1;
-            end if;
-        end loop;
-        return changes;
-    end $$;
+# the replaced function (bench_change_detection's (b)), keeping its titles current as the
+# replaced system did each month
+LEGACY_FUNCTION = (
+    bench_change_detection.LEGACY_FUNCTION.replace(
+        "changes := changes + 1;",
+        "update legacy.people set title = profile ->> 'jobTitle'"
+        " where linkedin_url = profile ->> 'linkedinUrl';\n                changes := changes + 1;",
+    )
+    + """
     create table legacy.intelligence_b (contact_id bigint, previous_title text,
         new_title text, detected_at timestamptz);
 """
+)
+assert "update legacy.people" in LEGACY_FUNCTION
 
 
 def _month_sql(month: int, changed: float, formatting: float, companies: int) -> str:
@@ -223,22 +213,11 @@ def check_plans(url: str, results: list[dict], big: float) -> dict:
     return {"planned": planned, "offenders": offenders, "not_planned": unplanned}
 
 
-class Build:
+class Build(bench_change_detection.Dbt):
     """The user's `outreach dbt build` (app.dbt.run_dbt) with its own target and log dirs."""
 
-    def __init__(self, url: str, tmp: Path):
-        self.url, self.tmp = url, tmp
-
     def __call__(self, *args: str) -> tuple[dict, list[dict]]:
-        from app.dbt import run_dbt
-
-        paths = ["--target-path", str(self.tmp / "target"), "--log-path", str(self.tmp / "logs")]
-        started = time.perf_counter()
-        proc = run_dbt([*args, *paths], url=self.url, check=False, capture=True)
-        seconds = time.perf_counter() - started
-        if proc.returncode != 0:
-            raise RuntimeError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-5000:]}")
-        results = json.loads((self.tmp / "target" / "run_results.json").read_text())["results"]
+        seconds, results = self.timed(*args)
         models = {
             r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
             for r in results
