@@ -312,7 +312,8 @@ class Dbt:
     def __init__(self, url: str, tmp: Path, threads: int | None = None):
         self.url, self.tmp, self.threads = url, tmp, threads
 
-    def __call__(self, *args: str) -> dict:
+    def timed(self, *args: str) -> tuple[float, list[dict]]:
+        """Run dbt (app.dbt.run_dbt, as the CLI does); its seconds and run_results' results."""
         from app.dbt import run_dbt
 
         paths = ["--target-path", str(self.tmp / "target"), "--log-path", str(self.tmp / "logs")]
@@ -323,7 +324,12 @@ class Dbt:
         seconds = time.perf_counter() - started
         if proc.returncode != 0:
             raise RuntimeError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-5000:]}")
-        results = json.loads((self.tmp / "target" / "run_results.json").read_text())["results"]
+        return seconds, json.loads((self.tmp / "target" / "run_results.json").read_text())[
+            "results"
+        ]
+
+    def __call__(self, *args: str) -> dict:
+        seconds, results = self.timed(*args)
         per_model = {
             r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
             for r in results

@@ -366,6 +366,9 @@ def ensure_item_indexes(url: str) -> None:
         conn.execute(
             f"create index if not exists profile_items_job_unique_id_idx on {ITEMS} (job_unique_id)"
         )
+        conn.execute(  # the datasets loaded since a build (int_profile_urls_checked)
+            f"create index if not exists profile_items_loaded_at_idx on {ITEMS} (loaded_at)"
+        )
         conn.execute(
             "create index if not exists profile_items_experience_dataset_idx"
             f" on {ITEMS} (dataset_id) where coalesce(jsonb_typeof(experience) = 'array', false)"

@@ -1,6 +1,11 @@
 -- People intake rows with their employer resolved to a company_id through the company
 -- key map (LinkedIn company page, then website domain, then normalised name), and the
 -- person's identity forms: li (profile URL), email, name (normalised full name + employer).
+-- A table (analysed when built): it feeds int_person_identity_aliases,
+-- int_person_records_deduplicated and their tests, each of which re-ran it as a view
+-- (issue 18).
+{{ config(materialized='table') }}
+
 with
 
 people as (

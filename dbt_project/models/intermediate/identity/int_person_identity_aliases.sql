@@ -1,5 +1,9 @@
 -- One row per (person identity, identity form its rows carry): the input of the person
 -- key map. Ranks: 1 li (LinkedIn profile), 2 email, 3 name (full name + employer).
+-- A table (analysed when built): the key map and three data tests read it, each of which
+-- re-ran it as a view (issue 18).
+{{ config(materialized='table') }}
+
 with
 
 people as (
