@@ -8,6 +8,7 @@ token never reaching logs, errors or the warehouse."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -178,6 +179,20 @@ def test_a_first_backfill_starts_the_cursor_so_the_next_run_repulls_only_the_loo
 ):
     first = load(fresh_warehouse, server, start_date=TODAY - timedelta(days=59))
     assert first.total("new") == len(truth(server, TODAY - timedelta(days=59), TODAY))
+    server.requests.clear()
+    summary = load(fresh_warehouse, server)
+    starts = {requested_range(r.query)[0] for r in server.analytics_requests()}
+    assert starts == {TODAY - timedelta(days=s.DEFAULT_LOOKBACK_DAYS - 1)}
+    assert summary.total("new") == 0 and summary.total("unchanged") == summary.written > 0
+
+
+def test_a_lost_dlt_working_folder_still_repulls_only_the_lookback(fresh_warehouse, server):
+    """The cursors are restored from the warehouse (dlt's state table) when the machine's
+    working folder is gone: no account looks new, nothing is pulled twice."""
+    from outreach.dlt_pipelines import pipelines_dir_for
+
+    load(fresh_warehouse, server)
+    shutil.rmtree(pipelines_dir_for(fresh_warehouse) / s.PIPELINE_NAME)
     server.requests.clear()
     summary = load(fresh_warehouse, server)
     starts = {requested_range(r.query)[0] for r in server.analytics_requests()}

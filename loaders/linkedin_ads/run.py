@@ -453,6 +453,10 @@ def load_linkedin_ads(
         )
         ensure_raw_tables(url)
         pipeline = ads_pipeline(url)  # one instance for the whole load
+        # the cursors live in dlt's state, kept in the warehouse too: restore it first (what
+        # run() does anyway) so a lost working folder does not make every account look new
+        # and re-pull its first 30 days
+        pipeline.sync_destination()
         source = linkedin_ads_source(
             {c.account_id: clients[c.method] for c in connections},
             start_date,
