@@ -1,0 +1,272 @@
+"""Company page checks (issue 22) end to end: the company queue drained by
+``check_company_pages`` over real HTTP against the local sites server on 127.0.0.1
+(testing/company_sites.py, reached through HostsTransport: no DNS, no network), checks in
+raw_ops.url_checks, last_*_checked_at, company.website_health and the company signals
+in bit.signal after real dbt builds.
+
+Two check cycles with an injected clock (40 days ago, then today): Down Co hangs, then
+answers 500 (website_down once); Moved Co redirects to another registrable domain
+(domain_changed once); in the second cycle Loop Co loops, Huge Co streams 5 MB, Pdf Co
+serves a PDF and NoDNS Co's host no longer resolves - each a recorded outcome, none
+stalling the run. LinkedIn company-page checks are planted in raw_ops.url_checks (as an
+Apify company-actor refresh would record them) for headcount_change and
+company_profile_changed.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from app.dbt import run_dbt
+from loaders.company_pages import settings as cps
+from loaders.company_pages.checker import HostsTransport, Target, check_pages, registrable_domain
+from loaders.company_pages.run import CompanyPagesError, check_company_pages, due_targets
+from outreach.url_checks import record_url_checks
+from testing.company_sites import CompanySitesServer, Site
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+CYCLE1 = NOW - timedelta(days=40)
+CYCLE2 = NOW - timedelta(hours=1)
+
+COMPANIES = """company_name,website_url,linkedin_url,news_url,renewal_month,renewal_notice_window_days
+Up Co,https://www.upco.com,https://www.linkedin.com/company/upco,https://upco.com/news,,
+Down Co,https://downco.com,,,,
+Moved Co,https://movedco.com,,,,
+Loop Co,https://loopco.com,,,,
+Huge Co,https://hugeco.com,,,,
+Pdf Co,https://pdfco.com,,,,
+NoDNS Co,https://nodns-co.com,,,,
+"""
+SITES = {
+    "www.upco.com": Site(kind="ok", title="Up Co - Home"),
+    "upco.com": Site(kind="ok", title="Up Co News"),
+    "downco.com": Site(kind="hang"),
+    "movedco.com": Site(kind="redirect", target="https://www.newbrand.co.uk/"),
+    "www.newbrand.co.uk": Site(kind="ok", title="NewBrand"),
+    "loopco.com": Site(kind="ok"),
+    "hugeco.com": Site(kind="ok"),
+    "pdfco.com": Site(kind="ok"),
+    "nodns-co.com": Site(kind="ok"),
+}
+OPTIONS = {
+    "request_deadline_s": 0.5,
+    "read_timeout_s": 0.5,
+    "connect_timeout_s": 0.5,
+    "max_bytes": 300_000,
+    "concurrency": 8,
+}
+MODELS = "+next_company_urls_30d +website_health +signal"
+
+
+def q(url: str, sql: str, *params) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params or None).fetchall()
+
+
+def dbt(url: str, args: list[str]) -> None:
+    proc = run_dbt(args, url=url, check=False, capture=True)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def sites():
+    with CompanySitesServer({h: Site(**vars(s)) for h, s in SITES.items()}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def world(warehouse, tmp_path_factory, sites):
+    """Intake, one build, two check cycles, planted LinkedIn checks, the signals built."""
+    from loaders.intake.run import load_intake_files
+
+    tmp = tmp_path_factory.mktemp("company_pages")
+    (tmp / "companies.csv").write_text(COMPANIES)
+    load_intake_files(tmp / "companies.csv", None, progress=lambda _m: None, database_url=warehouse)
+    dbt(warehouse, ["build", "--select", MODELS, "--exclude-resource-type", "test"])
+    due_before = q(warehouse, "select count(*) from company.next_company_urls_30d")[0][0]
+
+    first = check_company_pages(
+        database_url=warehouse,
+        clock=lambda: CYCLE1,
+        transport=sites.transport(),
+        progress=lambda _m: None,
+        **OPTIONS,
+    )
+    # cycle 2: Down Co now answers 500; Loop/Huge/Pdf break; NoDNS's host no longer resolves
+    sites.set_site("downco.com", kind="server_error")
+    sites.set_site("loopco.com", kind="loop")
+    sites.set_site("hugeco.com", kind="huge")
+    sites.set_site("pdfco.com", kind="pdf")
+    transport = sites.transport()
+    del transport.hosts["nodns-co.com"]
+    started = time.monotonic()
+    second = check_company_pages(
+        database_url=warehouse,
+        all_urls=True,
+        clock=lambda: CYCLE2,
+        transport=transport,
+        progress=lambda _m: None,
+        **OPTIONS,
+    )
+    second_seconds = time.monotonic() - started
+    linkedin = "https://www.linkedin.com/company/upco"
+    record_url_checks(
+        warehouse,
+        [
+            {
+                "url_type": "linkedin",
+                "url": linkedin,
+                "checker": "apify-company",
+                "outcome": "ok",
+                "checked_at": CYCLE1,
+                "detail": {"company_name": "Up Co", "industry": "Software", "employee_count": 200},
+            },
+            {
+                "url_type": "linkedin",
+                "url": linkedin,
+                "checker": "apify-company",
+                "outcome": "ok",
+                "checked_at": CYCLE2,
+                "detail": {
+                    "company_name": "Up Co Group",
+                    "industry": "Software",
+                    "employee_count": 260,
+                },
+            },
+        ],
+    )
+    dbt(
+        warehouse,
+        [
+            "build",
+            "--select",
+            "int_company_page_checks+ company",
+            "--indirect-selection",
+            "cautious",
+            "--exclude-resource-type",
+            "unit_test",
+        ],
+    )
+    ids = dict(q(warehouse, "select company_name, company_id from company.company"))
+    return {
+        "url": warehouse,
+        "first": first,
+        "second": second,
+        "ids": ids,
+        "second_seconds": second_seconds,
+        "due_before": due_before,
+    }
+
+
+def outcomes(world, checked_at) -> dict[str, tuple]:
+    rows = q(
+        world["url"],
+        "select url, outcome, http_status, detail from raw_ops.url_checks"
+        " where checked_at = %s and checker = %s",
+        checked_at,
+        cps.CHECKER,
+    )
+    return {url: (outcome, status, detail) for url, outcome, status, detail in rows}
+
+
+def test_every_failure_kind_is_recorded_as_such_and_nothing_stalls(world):
+    first, second = outcomes(world, CYCLE1), outcomes(world, CYCLE2)
+    assert first["https://downco.com"][0] == "timeout"
+    assert first["https://www.upco.com"][0] == "ok"
+    assert second["https://downco.com"][:2] == ("http_error", 500)
+    assert second["https://loopco.com"][0] == "redirect_loop"
+    assert second["https://hugeco.com"][0] == "too_large"
+    assert second["https://pdfco.com"][0] == "not_html"
+    assert second["https://nodns-co.com"][0] == "dns_error"
+    ok = second["https://www.upco.com"][2]
+    assert ok["title"] == "Up Co - Home" and ok["content_type"].startswith("text/html")
+    assert ok["last_modified"] and len(ok["content_hash"]) == 64
+    moved = second["https://movedco.com"][2]
+    assert moved["final_url"] == "https://www.newbrand.co.uk/"
+    assert moved["redirects"][0]["status"] == 301
+    assert (moved["requested_domain"], moved["final_domain"]) == ("movedco.com", "newbrand.co.uk")
+    # one 0.5 s deadline per stuck request at most, checks in parallel: well under 8 s
+    assert world["second_seconds"] < 8
+
+
+def test_the_checks_drain_the_queue_and_set_last_checked(world):
+    assert world["due_before"] == 9  # 7 websites, 1 news page, 1 LinkedIn page
+    left = q(world["url"], "select url_type from company.next_company_urls_30d")
+    assert left == []  # the LinkedIn page was planted at CYCLE2
+    ((site, news),) = q(
+        world["url"],
+        "select last_site_checked_at, last_news_checked_at"
+        " from company.company where company_name = 'Up Co'",
+    )
+    assert site == CYCLE2 and news == CYCLE2
+
+
+def test_each_company_signal_fires_exactly_once(world):
+    url, ids = world["url"], world["ids"]
+    dbt(url, ["run", "--select", "int_signal_keys", "signal"])  # a rebuild emits nothing new
+    rows = q(
+        url, "select company_id, reason from bit.signal where reason <> 'renewal_window_open_120d'"
+    )
+    assert sorted(rows) == sorted(
+        [
+            (ids["Down Co"], "website_down"),
+            (ids["Moved Co"], "domain_changed"),
+            (ids["Up Co"], "headcount_change"),
+            (ids["Up Co"], "company_profile_changed"),
+        ]
+    )
+
+
+def test_website_health_shows_the_current_state(world):
+    rows = dict(q(world["url"], "select company_name, website_state from company.website_health"))
+    assert rows["Down Co"] == "down" and rows["Up Co"] == "up"
+    assert rows["Loop Co"] == "failing" and rows["Pdf Co"] == "up"
+
+
+def test_a_rerun_with_the_same_clock_records_nothing_new(world, sites):
+    again = check_company_pages(
+        database_url=world["url"],
+        all_urls=True,
+        clock=lambda: CYCLE2,
+        transport=sites.transport(),
+        progress=lambda _m: None,
+        **OPTIONS,
+        targets=[Target("https://www.upco.com", "website", world["ids"]["Up Co"])],
+    )
+    assert again.urls_due == 1 and again.checks_recorded == 0
+
+
+def test_robots_txt_is_honoured_and_tls_failures_are_recorded(sites):
+    sites.set_site("private.com", kind="robots_block")
+    transport = HostsTransport(
+        {"private.com": ("127.0.0.1", sites.port), "tls.com": ("127.0.0.1", sites.port)},
+        tls_hosts=["tls.com"],
+    )
+    private, tls = check_pages(
+        [Target("https://private.com/"), Target("https://tls.com/")], transport=transport, **OPTIONS
+    )
+    assert private.outcome == cps.ROBOTS_DISALLOWED
+    assert tls.outcome == "tls_error"
+
+
+def test_registrable_domains_follow_the_public_suffix_list():
+    assert registrable_domain("https://shop.acme.co.uk/x") == "acme.co.uk"
+    assert registrable_domain("https://user.github.io") == "github.io"
+    assert registrable_domain("http://127.0.0.1:8080/") == "127.0.0.1"
+
+
+def test_failing_outcomes_agree_with_the_staging_model():
+    from outreach.settings import DBT_PROJECT_DIR
+
+    sql = (DBT_PROJECT_DIR / "models/staging/ops/stg_ops__url_checks.sql").read_text()
+    for outcome in cps.FAILING_OUTCOMES:
+        assert f"'{outcome}'" in sql
+
+
+def test_no_queue_yet_is_a_clear_error(empty_warehouse):
+    with pytest.raises(CompanyPagesError, match="next_company_urls_30d does not exist"):
+        due_targets(empty_warehouse)
