@@ -59,7 +59,10 @@ OPTIONS = {
     "max_bytes": 300_000,
     "concurrency": 8,
 }
-MODELS = "+next_company_urls_30d +website_health +signal"
+# before the checks: what the queue needs; after: the signals and what shows the checks
+QUEUE_MODELS = "+next_company_urls_30d +company"
+CHECKED_MODELS = "+signal website_health company"
+MODELS_ONLY = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 
 def q(url: str, sql: str, *params) -> list[tuple]:
@@ -86,7 +89,7 @@ def world(warehouse, tmp_path_factory, sites):
     tmp = tmp_path_factory.mktemp("company_pages")
     (tmp / "companies.csv").write_text(COMPANIES)
     load_intake_files(tmp / "companies.csv", None, progress=lambda _m: None, database_url=warehouse)
-    dbt(warehouse, ["build", "--select", MODELS, "--exclude-resource-type", "test"])
+    dbt(warehouse, ["build", "--select", QUEUE_MODELS, *MODELS_ONLY])
     due_before = q(warehouse, "select count(*) from company.next_company_urls_30d")[0][0]
 
     first = check_company_pages(
@@ -139,14 +142,13 @@ def world(warehouse, tmp_path_factory, sites):
             },
         ],
     )
+    dbt(warehouse, ["build", "--select", CHECKED_MODELS, *MODELS_ONLY])
     dbt(
         warehouse,
         [
-            "build",
+            "test",
             "--select",
-            "int_company_page_checks+ company",
-            "--indirect-selection",
-            "cautious",
+            "website_health int_company_page_checks int_company_page_signals",
             "--exclude-resource-type",
             "unit_test",
         ],
@@ -270,3 +272,22 @@ def test_failing_outcomes_agree_with_the_staging_model():
 def test_no_queue_yet_is_a_clear_error(empty_warehouse):
     with pytest.raises(CompanyPagesError, match="next_company_urls_30d does not exist"):
         due_targets(empty_warehouse)
+
+
+def test_the_dagster_asset_runs_the_same_entry_point_and_checks_freshness(world):
+    import dagster as dg
+
+    from orchestration.assets.company_pages import company_pages_assets, freshness_check_result
+    from orchestration.resources import WarehouseResource
+
+    result = dg.materialize(
+        [company_pages_assets],
+        resources={"warehouse": WarehouseResource(database_url=world["url"])},
+    )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("company_pages_check")
+    assert materialization.metadata["urls_due"].value == 0  # the queue is drained
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "company_pages_fresh" and check.passed
+    stale = freshness_check_result(world["url"], now=CYCLE2 + timedelta(days=9))
+    assert not stale.passed

@@ -109,8 +109,8 @@ linkedin_pairs as (
         current_page.checked_at,
         previous_page.employee_count as previous_employee_count,
         current_page.employee_count,
-        previous_page.linkedin_company_name as previous_name,
-        current_page.linkedin_company_name as name,
+        previous_page.linkedin_company_name as previous_linkedin_name,
+        current_page.linkedin_company_name as linkedin_name,
         previous_page.industry as previous_industry,
         current_page.industry
     from linkedin_pages as current_page
@@ -145,24 +145,46 @@ profile_changed as (
         'company_profile_changed' as reason,
         {{ dbt.concat(["'company_profile_changed|'", 'check_id']) }} as signal_key,
         {{ build_json_object([
-            ('previous_name', 'previous_name'),
-            ('name', 'name'),
+            ('previous_name', 'previous_linkedin_name'),
+            ('name', 'linkedin_name'),
             ('previous_industry', 'previous_industry'),
             ('industry', 'industry'),
             ('checked_at', 'cast(checked_at as ' ~ dbt.type_string() ~ ')'),
         ]) }} as payload
     from linkedin_pairs
-    where name <> previous_name or coalesce(industry, '') <> coalesce(previous_industry, '')
+    where
+        linkedin_name <> previous_linkedin_name
+        or coalesce(industry, '') <> coalesce(previous_industry, '')
 ),
 
 final as (
-    select signal_key, company_id, reason, payload from website_down
+    select
+        signal_key,
+        company_id,
+        reason,
+        payload
+    from website_down
     union all
-    select signal_key, company_id, reason, payload from domain_changed
+    select
+        signal_key,
+        company_id,
+        reason,
+        payload
+    from domain_changed
     union all
-    select signal_key, company_id, reason, payload from headcount_change
+    select
+        signal_key,
+        company_id,
+        reason,
+        payload
+    from headcount_change
     union all
-    select signal_key, company_id, reason, payload from profile_changed
+    select
+        signal_key,
+        company_id,
+        reason,
+        payload
+    from profile_changed
 )
 
 select * from final

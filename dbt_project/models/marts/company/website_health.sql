@@ -34,7 +34,8 @@ website_streaks as (
 ),
 
 final as (
-    select
+    -- columns grouped by page (website, news, LinkedIn), not in sqlfluff's order
+    select  -- noqa: ST06
         companies.company_id,
         companies.company_name,
         companies.website_url,
