@@ -291,7 +291,24 @@ def cmd_load_company_pages(args: argparse.Namespace) -> int:
     report_load("company_pages", None, result)
     if args.json:
         _print_summary(args, result)
-    return 0
+    if args.skip_linkedin:
+        return 0
+    from loaders.apify_linkedin.helpers import ApifyError
+    from loaders.company_pages.linkedin import refresh_company_pages
+
+    settings = load_settings()
+    if not settings.test_mode and not settings.apify_token:
+        _progress(args)("LinkedIn company pages skipped: APIFY_TOKEN is not set")
+        return 0
+    try:
+        linkedin = refresh_company_pages(
+            all_urls=args.all, actor_id=args.actor, progress=_progress(args)
+        )
+    except ApifyError as exc:
+        return _fail_with(exc)
+    if args.json:
+        _print_summary(args, linkedin)
+    return 0 if linkedin.ok else 1
 
 
 def cmd_load_openoutreach(args: argparse.Namespace) -> int:
@@ -1120,6 +1137,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lcp.add_argument(
         "--deadline", type=float, default=20.0, help="seconds one request may take in all (20)"
+    )
+    lcp.add_argument(
+        "--skip-linkedin",
+        action="store_true",
+        help="only the website/news checks, not the LinkedIn company pages (Apify)",
+    )
+    lcp.add_argument(
+        "--actor",
+        default="fraktalapi~linkedin-company-scraper",
+        help="Apify LinkedIn company actor id",
     )
     for loader in (li, la, mv, lad, loo, lcp):
         loader.add_argument(

@@ -8,9 +8,9 @@ Two check cycles with an injected clock (40 days ago, then today): Down Co hangs
 answers 500 (website_down once); Moved Co redirects to another registrable domain
 (domain_changed once); in the second cycle Loop Co loops, Huge Co streams 5 MB, Pdf Co
 serves a PDF and NoDNS Co's host no longer resolves - each a recorded outcome, none
-stalling the run. LinkedIn company-page checks are planted in raw_ops.url_checks (as an
-Apify company-actor refresh would record them) for headcount_change and
-company_profile_changed.
+stalling the run. LinkedIn company pages come from the Apify company-actor stand-in
+(testing/apify_companies.py) through refresh_company_pages in each cycle: Up Co grows and
+is renamed (headcount_change, company_profile_changed once each).
 """
 
 from __future__ import annotations
@@ -22,12 +22,17 @@ import psycopg
 import pytest
 
 from app.dbt import run_dbt
+from loaders.apify_linkedin import jobs as J
 from loaders.company_pages import settings as cps
 from loaders.company_pages.checker import HostsTransport, Target, check_pages, registrable_domain
+from loaders.company_pages.linkedin import COMPANY_JOBS, refresh_company_pages
 from loaders.company_pages.run import CompanyPagesError, check_company_pages, due_targets
-from outreach.url_checks import record_url_checks
+from testing.apify import Faults
+from testing.apify_companies import CompanyActorTestServer
 from testing.company_sites import CompanySitesServer, Site
 
+TOKEN = "apify-company-test-token"
+UPCO_LINKEDIN = "https://www.linkedin.com/company/upco"
 NOW = datetime.now(UTC).replace(microsecond=0)
 CYCLE1 = NOW - timedelta(days=40)
 CYCLE2 = NOW - timedelta(hours=1)
@@ -35,7 +40,7 @@ CYCLE2 = NOW - timedelta(hours=1)
 COMPANIES = """company_name,website_url,linkedin_url,news_url,renewal_month,renewal_notice_window_days
 Up Co,https://www.upco.com,https://www.linkedin.com/company/upco,https://upco.com/news,,
 Down Co,https://downco.com,,,,
-Moved Co,https://movedco.com,,,,
+Moved Co,https://movedco.com,https://www.linkedin.com/company/movedco,,,
 Loop Co,https://loopco.com,,,,
 Huge Co,https://hugeco.com,,,,
 Pdf Co,https://pdfco.com,,,,
@@ -82,7 +87,29 @@ def sites():
 
 
 @pytest.fixture(scope="module")
-def world(warehouse, tmp_path_factory, sites):
+def actor():
+    pages = {UPCO_LINKEDIN: {"name": "Up Co", "industry": "Software", "employeeCount": 200}}
+    server = CompanyActorTestServer(pages, token=TOKEN)
+    server.start()
+    yield server
+    server.stop()
+
+
+def linkedin_run(url, actor, clock, **kw):
+    return refresh_company_pages(
+        database_url=url,
+        clock=lambda: clock,
+        endpoint=(actor.base_url, TOKEN),
+        progress=lambda _m: None,
+        max_retries=1,
+        min_retry_delay_s=0.01,
+        http_timeout_s=5,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def world(warehouse, tmp_path_factory, sites, actor):
     """Intake, one build, two check cycles, planted LinkedIn checks, the signals built."""
     from loaders.intake.run import load_intake_files
 
@@ -116,32 +143,15 @@ def world(warehouse, tmp_path_factory, sites):
         **OPTIONS,
     )
     second_seconds = time.monotonic() - started
-    linkedin = "https://www.linkedin.com/company/upco"
-    record_url_checks(
-        warehouse,
-        [
-            {
-                "url_type": "linkedin",
-                "url": linkedin,
-                "checker": "apify-company",
-                "outcome": "ok",
-                "checked_at": CYCLE1,
-                "detail": {"company_name": "Up Co", "industry": "Software", "employee_count": 200},
-            },
-            {
-                "url_type": "linkedin",
-                "url": linkedin,
-                "checker": "apify-company",
-                "outcome": "ok",
-                "checked_at": CYCLE2,
-                "detail": {
-                    "company_name": "Up Co Group",
-                    "industry": "Software",
-                    "employee_count": 260,
-                },
-            },
-        ],
-    )
+    # LinkedIn company pages through the Apify company-actor stand-in, once per cycle;
+    # Up Co grows from 200 to 260 employees and is renamed in between
+    linkedin_run(warehouse, actor, CYCLE1)
+    actor.pages[UPCO_LINKEDIN] = {
+        "name": "Up Co Group",
+        "industry": "Software",
+        "employeeCount": 260,
+    }
+    linkedin_run(warehouse, actor, CYCLE2, all_urls=True)
     dbt(warehouse, ["build", "--select", CHECKED_MODELS, *MODELS_ONLY])
     dbt(
         warehouse,
@@ -196,9 +206,9 @@ def test_every_failure_kind_is_recorded_as_such_and_nothing_stalls(world):
 
 
 def test_the_checks_drain_the_queue_and_set_last_checked(world):
-    assert world["due_before"] == 9  # 7 websites, 1 news page, 1 LinkedIn page
+    assert world["due_before"] == 10  # 7 websites, 1 news page, 2 LinkedIn pages
     left = q(world["url"], "select url_type from company.next_company_urls_30d")
-    assert left == []  # the LinkedIn page was planted at CYCLE2
+    assert left == []
     ((site, news),) = q(
         world["url"],
         "select last_site_checked_at, last_news_checked_at"
@@ -291,3 +301,37 @@ def test_the_dagster_asset_runs_the_same_entry_point_and_checks_freshness(world)
     assert check.check_name == "company_pages_fresh" and check.passed
     stale = freshness_check_result(world["url"], now=CYCLE2 + timedelta(days=9))
     assert not stale.passed
+
+
+def test_linkedin_company_jobs_have_their_own_barton_segment(world):
+    rows = q(
+        world["url"],
+        f"select job_unique_id, status, profiles_completed from {COMPANY_JOBS.table}"
+        " where metadata->>'trigger' = 'manual' order by id limit 2",
+    )
+    assert [r[1:] for r in rows] == [("completed", 2), ("completed", 2)]
+    assert all(r[0].startswith("04.04.07.") for r in rows)
+
+
+def test_a_429_keeps_the_pages_that_arrived_and_the_breaker_opens_after_three_failures(
+    world, actor
+):
+    url = world["url"]
+    actor.faults = Faults(
+        max_page_size=1,
+        rate_limit_on="items",
+        rate_limit_count=-1,
+        rate_limit_skip=1,
+        retry_after_s=0,
+    )
+    partial = linkedin_run(url, actor, CYCLE2, all_urls=True)
+    assert partial.status == "completed" and partial.rate_limited
+    assert partial.pages_checked == 1 and len(partial.pages_skipped) == 1
+    actor.faults = Faults(error_on="start", error_status=401, error_count=-1)
+    for _ in range(3):
+        assert linkedin_run(url, actor, CYCLE2, all_urls=True).status == "failed"
+    skipped = linkedin_run(url, actor, CYCLE2, all_urls=True, trigger="scheduled")
+    assert skipped.skipped_reason and "circuit breaker open" in skipped.skipped_reason
+    actor.faults = Faults()
+    assert linkedin_run(url, actor, CYCLE2, all_urls=True).status == "completed"  # closes it
+    assert not J.circuit_breaker_state(url, COMPANY_JOBS)[0]
