@@ -216,3 +216,33 @@ class CompanySitesServer:
                 sent += len(chunk)
         await writer.drain()
         return None
+
+
+def _main() -> None:
+    """``python -m testing.company_sites --hosts 10000 --hang-share 0.05``: serve hosts
+    ``site-00000.com`` ... (every 1/hang-share-th one hangs) in this process; prints the
+    port, then serves until killed (the benchmark runs it apart from its client)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=_main.__doc__)
+    parser.add_argument("--hosts", type=int, default=10_000, help="number of site hosts")
+    parser.add_argument("--hang-share", type=float, default=0.05, help="share that hangs")
+    args = parser.parse_args()
+    every = round(1 / args.hang_share) if args.hang_share > 0 else 0
+    sites = {
+        f"site-{i:05d}.com": Site(kind="hang" if every and i % every == 0 else "ok")
+        for i in range(args.hosts)
+    }
+    server = CompanySitesServer(sites)
+    server.start()
+    print(server.port, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    _main()

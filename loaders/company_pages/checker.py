@@ -294,8 +294,11 @@ class PageChecker:
         result = PageCheck(
             url=target.url, url_type=target.url_type, company_id=target.company_id, outcome=s.OK
         )
+        start = target.url.strip()
+        if "://" not in start:  # intake keeps bare domains ("acme.com"): https first
+            start = f"https://{start}"
         try:
-            await self._follow(target.url, result)
+            await self._follow(start, result)
         except _Failed as exc:
             result.outcome, result.error = exc.outcome, str(exc)
             result.http_status = exc.status if exc.status is not None else result.http_status
