@@ -33,12 +33,9 @@ website_down as (
     select
         failing_streaks.company_id,
         'website_down' as reason,
-        {{ dbt.concat([
-            "'website_down|company:'",
-            "cast(failing_streaks.company_id as " ~ dbt.type_string() ~ ")",
-            "'|'",
-            "cast(failing_streaks.failing_since as " ~ dbt.type_string() ~ ")",
-        ]) }} as signal_key,
+        {{ company_signal_key(
+            'website_down', 'failing_streaks.company_id', 'failing_streaks.failing_since'
+        ) }} as signal_key,
         {{ build_json_object([
             ('url', 'latest.url'),
             ('failing_since', 'cast(failing_streaks.failing_since as ' ~ dbt.type_string() ~ ')'),
@@ -71,12 +68,7 @@ domain_changed as (
     select
         company_id,
         'domain_changed' as reason,
-        {{ dbt.concat([
-            "'domain_changed|company:'",
-            "cast(company_id as " ~ dbt.type_string() ~ ")",
-            "'|'",
-            "final_domain",
-        ]) }} as signal_key,
+        {{ company_signal_key('domain_changed', 'company_id', 'final_domain') }} as signal_key,
         {{ build_json_object([
             ('url', 'url'),
             ('final_url', 'final_url'),

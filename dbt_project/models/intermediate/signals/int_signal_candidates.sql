@@ -61,12 +61,9 @@ renewal_signals as (
     select
         open_windows.company_id,
         'renewal_window_open_120d' as reason,
-        {{ dbt.concat([
-            "'renewal_window_open_120d|company:'",
-            "cast(open_windows.company_id as " ~ dbt.type_string() ~ ")",
-            "'|'",
-            "cast(open_windows.next_renewal_date as " ~ dbt.type_string() ~ ")",
-        ]) }} as signal_key,
+        {{ company_signal_key(
+            'renewal_window_open_120d', 'open_windows.company_id', 'open_windows.next_renewal_date'
+        ) }} as signal_key,
         {{ build_json_object([
             ('renewal_month', 'open_windows.renewal_month'),
             ('next_renewal_date', 'cast(open_windows.next_renewal_date as ' ~ dbt.type_string() ~ ')'),
