@@ -268,7 +268,47 @@ def cmd_load(args: argparse.Namespace) -> int:
         return 4 if loaded.problems else 0
     if args.source == "openoutreach":
         return cmd_load_openoutreach(args)
+    if args.source == "company-pages":
+        return cmd_load_company_pages(args)
     return _fail(f"unknown source {args.source}")
+
+
+def cmd_load_company_pages(args: argparse.Namespace) -> int:
+    """Company website/news checks of the company queue -> raw_ops.url_checks."""
+    from loaders.company_pages.run import CompanyPagesError, check_company_pages
+
+    try:
+        result = check_company_pages(
+            all_urls=args.all,
+            progress=_progress(args),
+            concurrency=args.concurrency,
+            request_deadline_s=args.deadline,
+        )
+    except CompanyPagesError as exc:
+        return _fail_with(exc)
+    from app.dagster_report import report_load
+
+    report_load("company_pages", None, result)
+    if args.json:
+        _print_summary(args, result)
+    if args.skip_linkedin:
+        return 0
+    from loaders.apify_linkedin.helpers import ApifyError
+    from loaders.company_pages.linkedin import refresh_company_pages
+
+    settings = load_settings()
+    if not settings.test_mode and not settings.apify_token:
+        _progress(args)("LinkedIn company pages skipped: APIFY_TOKEN is not set")
+        return 0
+    try:
+        linkedin = refresh_company_pages(
+            all_urls=args.all, actor_id=args.actor, progress=_progress(args)
+        )
+    except ApifyError as exc:
+        return _fail_with(exc)
+    if args.json:
+        _print_summary(args, linkedin)
+    return 0 if linkedin.ok else 1
 
 
 def cmd_load_openoutreach(args: argparse.Namespace) -> int:
@@ -1085,7 +1125,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="the LinkedIn account this crm.db belongs to (default 'default'); "
         "several accounts land side by side",
     )
-    for loader in (li, la, mv, lad, loo):
+    lcp = lds.add_parser(
+        "company-pages",
+        help="check the company queue's website/news URLs over HTTP -> raw_ops.url_checks",
+    )
+    lcp.add_argument(
+        "--all", action="store_true", help="every company URL, not only those due (30 days)"
+    )
+    lcp.add_argument(
+        "--concurrency", type=int, default=32, help="checks in flight (one per host; default 32)"
+    )
+    lcp.add_argument(
+        "--deadline", type=float, default=20.0, help="seconds one request may take in all (20)"
+    )
+    lcp.add_argument(
+        "--skip-linkedin",
+        action="store_true",
+        help="only the website/news checks, not the LinkedIn company pages (Apify)",
+    )
+    lcp.add_argument(
+        "--actor",
+        default="fraktalapi~linkedin-company-scraper",
+        help="Apify LinkedIn company actor id",
+    )
+    for loader in (li, la, mv, lad, loo, lcp):
         loader.add_argument(
             "--json",
             action="store_true",

@@ -162,7 +162,7 @@ def run_demo(
 
     started = time.monotonic()
     settings = load_settings()
-    total = 11
+    total = 12
     t = _step(1, total, "warehouse")
     url = database_url(settings)
     where = "embedded PostgreSQL" if settings.embedded else "OUTREACH_DATABASE_URL"
@@ -243,6 +243,18 @@ def run_demo(
         return 1
     print(f"      ({time.monotonic() - t:.1f}s)")
 
+    t = _step(12, total, "company pages: websites, news and LinkedIn pages; the queue drains")
+    from app.demo_company_pages import run_company_pages_demo
+
+    company_lines = run_company_pages_demo(
+        url,
+        build=lambda args: _dbt_build(args, url, time.monotonic()),
+        progress=lambda s: print(f"      {s}"),
+    )
+    if company_lines is None:
+        return 1
+    print(f"      ({time.monotonic() - t:.1f}s)")
+
     print("\nPublished objects")
     for schema, name, n in published_counts(url):
         print(f"  {schema + '.' + name:<40} {n:>8,} rows")
@@ -265,6 +277,9 @@ def run_demo(
         "\nLinkedIn connection funnel (OpenOutreach, last weeks) and the top of the connect queue"
     )
     for line in funnel_lines:
+        print(f"  {line}")
+    print("\nCompany pages (company.website_health, bit.signal)")
+    for line in company_lines:
         print(f"  {line}")
     q = quarantine_counts(url)
     if q:

@@ -10,6 +10,7 @@ import dagster as dg
 
 from orchestration.assets.ads import ads_assets
 from orchestration.assets.apify import apify_refresh_assets, linkedin_refresh_job
+from orchestration.assets.company_pages import company_pages_and_build, company_pages_assets
 from orchestration.assets.dbt import outreach_dbt_assets
 from orchestration.assets.exports import exports_assets, exports_jobs
 from orchestration.assets.loads import intake_assets
@@ -36,6 +37,7 @@ defs = dg.Definitions(
             apify_refresh_assets,
             outreach_dbt_assets,
             verifier_assets,
+            company_pages_assets,
             *ads_assets,
             *exports_assets,
             *raw_ops_assets,
@@ -45,7 +47,13 @@ defs = dg.Definitions(
     ),
     # dbt tests come as checks inside outreach_dbt_assets (source tests: on raw_intake/*)
     asset_checks=[],
-    jobs=[*jobs, linkedin_refresh_job, verify_emails_and_build, *exports_jobs],
+    jobs=[
+        *jobs,
+        linkedin_refresh_job,
+        verify_emails_and_build,
+        company_pages_and_build,
+        *exports_jobs,
+    ],
     resources=build_resources(),
     schedules=schedules,
     sensors=sensors,

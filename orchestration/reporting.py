@@ -67,10 +67,17 @@ def loader_assets() -> list[dg.AssetsDefinition]:
     """The loader multi-assets of the code location (those with an ``outreach/loader`` tag)."""
     from orchestration.assets.ads import linkedin_ads_load
     from orchestration.assets.apify import apify_refresh_assets
+    from orchestration.assets.company_pages import company_pages_assets
     from orchestration.assets.loads import intake_assets
     from orchestration.assets.verifier import verifier_assets
 
-    return [intake_assets, apify_refresh_assets, verifier_assets, linkedin_ads_load]
+    return [
+        intake_assets,
+        apify_refresh_assets,
+        verifier_assets,
+        linkedin_ads_load,
+        company_pages_assets,
+    ]
 
 
 def loader_keys(loader: str) -> list[dg.AssetKey]:

@@ -13,6 +13,7 @@ import dagster as dg
 
 from orchestration.assets.ads import ads_schedules
 from orchestration.assets.apify import linkedin_refresh_monthly
+from orchestration.assets.company_pages import company_pages_weekly
 from orchestration.assets.verifier import verify_emails_and_build
 
 # Daily: the email queue holds addresses never checked or not in 30 days, so a daily run
@@ -30,5 +31,6 @@ verify_emails_daily = dg.ScheduleDefinition(
 schedules: list[dg.ScheduleDefinition] = [
     linkedin_refresh_monthly,
     verify_emails_daily,
+    company_pages_weekly,
     *ads_schedules,
 ]

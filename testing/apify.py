@@ -1076,7 +1076,7 @@ def _cleaned(item: Any) -> Any:
 
 
 def _input_urls(run_input: dict[str, Any]) -> list[str]:
-    for key in ("profileUrls", "urls", "startUrls", "queries"):
+    for key in ("profileUrls", "companyUrls", "urls", "startUrls", "queries"):
         value = run_input.get(key)
         if isinstance(value, list) and value:
             return [v["url"] if isinstance(v, dict) else str(v) for v in value]

@@ -235,6 +235,7 @@ def test_resources_and_no_fake_schedules(defs):
     assert crons == {
         "linkedin_refresh_monthly": "0 2 1 * *",
         "verify_emails_daily": "0 6 * * *",
+        "company_pages_weekly": "0 4 * * 1",
         "linkedin_ads_every_6_hours": "0 */6 * * *",
         "ads_kpi_midnight_backup": "0 0 * * *",
     }

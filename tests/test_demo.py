@@ -68,6 +68,8 @@ def test_demo_loads_builds_and_summarises_the_published_objects(empty_warehouse,
         assert name in out
     assert "Quarantined intake rows" in out
     assert "outreach ui" in out
+    # step 12 drains the company queue (the schema doc's company-queue query is then empty)
+    assert "company.next_company_urls_30d: 0 URLs due" in out, out[-3000:]
     with psycopg.connect(warehouse) as conn:
         companies = conn.execute("select count(*) from company.company").fetchone()[0]
         slots = conn.execute("select count(*) from company.company_slot").fetchone()[0]

@@ -25,10 +25,24 @@ JOBS = f"{s.DATASET_NAME}.{s.JOBS_TABLE}"
 ITEMS = f"{s.DATASET_NAME}.{s.ITEMS_TABLE}"
 SEQUENCE = f"{s.DATASET_NAME}.{s.JOB_SEQUENCE}"
 
-DDL = f"""
-create schema if not exists {s.DATASET_NAME};
-create sequence if not exists {SEQUENCE};
-create table if not exists {JOBS} (
+
+@dataclass(frozen=True)
+class JobTable:
+    """A job table and the Barton entity code of its ids: the profile refresh's
+    (``raw_apify.refresh_jobs``, 04.04.06) by default; the LinkedIn company-page refresh
+    has its own (loaders/company_pages/linkedin.py, 04.04.07)."""
+
+    table: str = JOBS
+    sequence: str = SEQUENCE
+    kind: str = s.JOB_KIND
+    what: str = "Apify LinkedIn refresh jobs"
+    command: str = "outreach load apify-linkedin"  # the manual run that closes the breaker
+
+    def ddl(self) -> str:
+        return f"""
+create schema if not exists {self.table.split(".")[0]};
+create sequence if not exists {self.sequence};
+create table if not exists {self.table} (
     job_unique_id text primary key,
     id bigint not null unique,
     status text not null
@@ -49,9 +63,13 @@ create table if not exists {JOBS} (
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now()
 );
-comment on table {JOBS} is
-    'Apify LinkedIn refresh jobs, written by loaders.apify_linkedin (psycopg upserts).';
+comment on table {self.table} is
+    '{self.what}, written by loaders.apify_linkedin.jobs (psycopg upserts).';
 """
+
+
+PROFILE_JOBS = JobTable()
+DDL = PROFILE_JOBS.ddl()
 
 _UPDATABLE = {
     "status",
@@ -70,25 +88,25 @@ _UPDATABLE = {
 }
 
 
-def barton_job_id(seq: int) -> str:
+def barton_job_id(seq: int, kind: str = s.JOB_KIND) -> str:
     """Barton id of refresh job number ``seq`` (same layout as the dbt macro barton_id)."""
     if not 1 <= seq <= 9_999_999_999:
         raise ValueError(f"refresh job sequence number out of range: {seq}")
-    return f"04.04.{s.JOB_KIND}.{seq // 100_000_000:02d}.{(seq // 1000) % 100_000:05d}.{seq % 1000:03d}"
+    return f"04.04.{kind}.{seq // 100_000_000:02d}.{(seq // 1000) % 100_000:05d}.{seq % 1000:03d}"
 
 
 def _connect(url: str) -> psycopg.Connection:
     return psycopg.connect(url, autocommit=True)
 
 
-def ensure_tables(url: str) -> bool:
+def ensure_tables(url: str, jobs: JobTable = PROFILE_JOBS) -> bool:
     """Create raw_apify, the job sequence and the jobs table if missing (idempotent);
     True if the jobs table was created."""
     with _connect(url) as conn, conn.transaction():
         # concurrent "create ... if not exists" can still collide: serialise them
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (JOBS,))
-        existed = relation_exists(conn, JOBS)
-        conn.execute(DDL)
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (jobs.table,))
+        existed = relation_exists(conn, jobs.table)
+        conn.execute(jobs.ddl())
     return not existed
 
 
@@ -115,16 +133,17 @@ def create_job(
     total_profiles: int,
     actor_id: str | None,
     metadata: dict[str, Any],
+    jobs: JobTable = PROFILE_JOBS,
 ) -> JobRef:
     """A new job row in status ``pending``."""
     if trigger not in s.TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}; expected one of {', '.join(s.TRIGGERS)}")
     with _connect(url) as conn:
-        seq = conn.execute("select nextval(%s)", (SEQUENCE,)).fetchone()[0]
-        job = JobRef(id=seq, job_unique_id=barton_job_id(seq))
+        seq = conn.execute("select nextval(%s)", (jobs.sequence,)).fetchone()[0]
+        job = JobRef(id=seq, job_unique_id=barton_job_id(seq, jobs.kind))
         conn.execute(
             f"""
-            insert into {JOBS} (job_unique_id, id, status, trigger, total_profiles,
+            insert into {jobs.table} (job_unique_id, id, status, trigger, total_profiles,
                                 profiles_skipped, actor_id, metadata)
             values (%s, %s, 'pending', %s, %s, 0, %s, %s)
             """,
@@ -133,7 +152,7 @@ def create_job(
     return job
 
 
-def update_job(url: str, job: JobRef, **values: Any) -> None:
+def update_job(url: str, job: JobRef, *, jobs: JobTable = PROFILE_JOBS, **values: Any) -> None:
     """Set fields of a job (one committed statement); ``metadata`` is merged into what is
     there."""
     unknown = set(values) - _UPDATABLE
@@ -146,22 +165,24 @@ def update_job(url: str, job: JobRef, **values: Any) -> None:
     params = [Jsonb(values[n]) if n == "metadata" else values[n] for n in names]
     with _connect(url) as conn:
         updated = conn.execute(
-            f"update {JOBS} set {assignments}, updated_at = now() where job_unique_id = %s",
+            f"update {jobs.table} set {assignments}, updated_at = now() where job_unique_id = %s",
             (*params, job.job_unique_id),
         ).rowcount
     if updated != 1:
-        raise LookupError(f"refresh job {job.job_unique_id} is not in {JOBS}")
+        raise LookupError(f"refresh job {job.job_unique_id} is not in {jobs.table}")
 
 
-def _terminal_vendor_jobs(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def _terminal_vendor_jobs(
+    conn: psycopg.Connection, jobs: JobTable = PROFILE_JOBS
+) -> list[dict[str, Any]]:
     """Finished live-run jobs (not file imports), oldest first."""
-    if not relation_exists(conn, JOBS):
+    if not relation_exists(conn, jobs.table):
         return []
     conn.row_factory = dict_row
     return conn.execute(
         f"""
         select job_unique_id, status, trigger, error_message, metadata, run_completed_at
-        from {JOBS}
+        from {jobs.table}
         where trigger <> %s and status in ('completed', 'failed')
         order by id
         """,
@@ -170,12 +191,14 @@ def _terminal_vendor_jobs(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- breaker
-def circuit_breaker_state(database_url: str | None = None) -> tuple[bool, str]:
+def circuit_breaker_state(
+    database_url: str | None = None, table: JobTable = PROFILE_JOBS
+) -> tuple[bool, str]:
     """(open, reason). Three consecutive failed jobs open the breaker; only a manual run
     that completes closes it again. Scheduled and retry runs are skipped while it is open."""
     url = database_url or _warehouse_url()
     with _connect(url) as conn:
-        jobs = _terminal_vendor_jobs(conn)
+        jobs = _terminal_vendor_jobs(conn, table)
     is_open = False
     streak: list[dict[str, Any]] = []
     for job in jobs:
@@ -194,7 +217,7 @@ def circuit_breaker_state(database_url: str | None = None) -> tuple[bool, str]:
         f"open: {len(streak)} consecutive failed refresh jobs "
         f"({', '.join(j['job_unique_id'] for j in streak[-s.BREAKER_FAILURES :])}); "
         f"last error: {streak[-1]['error_message'] or 'unknown'}. Scheduled runs are "
-        "skipped until a manual run (outreach load apify-linkedin) completes."
+        f"skipped until a manual run ({table.command}) completes."
     )
 
 
@@ -247,10 +270,10 @@ def _streak(jobs: list[dict[str, Any]]) -> int:
     return streak
 
 
-def rate_limit_streak(url: str) -> int:
+def rate_limit_streak(url: str, jobs: JobTable = PROFILE_JOBS) -> int:
     """How many of the latest finished live jobs, newest first, hit the rate limit."""
     with _connect(url) as conn:
-        return _streak(_terminal_vendor_jobs(conn))
+        return _streak(_terminal_vendor_jobs(conn, jobs))
 
 
 def rate_limit_state(database_url: str | None = None) -> RateLimitState:

@@ -18,6 +18,8 @@ from orchestration.domains import source_domain
 
 RAW_OPS_SCHEMA = "raw_ops"
 APP_OWNED_SCHEMAS = (RAW_OPS_SCHEMA, "raw_campaigns", "raw_events")
+# produced by a loader asset of their own (orchestration/assets/company_pages.py)
+LOADER_PRODUCED = {(RAW_OPS_SCHEMA, "url_checks")}
 
 
 def raw_ops_specs(manifest: dict) -> list[dg.AssetSpec]:
@@ -26,6 +28,8 @@ def raw_ops_specs(manifest: dict) -> list[dg.AssetSpec]:
         if props["schema"] not in APP_OWNED_SCHEMAS:
             continue
         table = props.get("identifier") or props["name"]
+        if (props["schema"], table) in LOADER_PRODUCED:
+            continue
         description = props.get("description") or props.get("source_description") or ""
         specs.append(
             dg.AssetSpec(

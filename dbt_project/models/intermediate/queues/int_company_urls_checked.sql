@@ -2,40 +2,13 @@
 -- URL was checked (raw_ops.url_checks, matched on the normalised URL; null = never).
 with
 
-companies as (
-    select
-        company_id,
-        website_url,
-        domain,
-        linkedin_url,
-        news_url
-    from {{ ref('int_company_records_deduplicated') }}
-),
-
 company_urls as (
     select
         company_id,
-        'website' as url_type,
-        website_url as url,
-        domain as url_match_key
-    from companies
-    where website_url is not null
-    union all
-    select
-        company_id,
-        'linkedin' as url_type,
-        linkedin_url as url,
-        linkedin_url as url_match_key
-    from companies
-    where linkedin_url is not null
-    union all
-    select
-        company_id,
-        'news' as url_type,
-        news_url as url,
-        {{ normalize_page_url('news_url') }} as url_match_key
-    from companies
-    where news_url is not null
+        url_type,
+        url,
+        url_match_key
+    from {{ ref('int_company_urls_keyed') }}
 ),
 
 checks as (

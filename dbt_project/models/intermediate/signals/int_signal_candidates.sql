@@ -2,7 +2,9 @@
 -- log (int_signal_keys) emits it once: renewal_window_open_120d once per company and
 -- renewal cycle (key: company + next_renewal_date) while the window is open, with the
 -- dates and the company's green slot contacts in the payload; executive_movement from
--- change detection (int_executive_movement_signals).
+-- change detection (int_executive_movement_signals); website_down, domain_changed,
+-- headcount_change, company_profile_changed from the company page checks
+-- (int_company_page_signals).
 with
 
 open_windows as (
@@ -59,12 +61,9 @@ renewal_signals as (
     select
         open_windows.company_id,
         'renewal_window_open_120d' as reason,
-        {{ dbt.concat([
-            "'renewal_window_open_120d|company:'",
-            "cast(open_windows.company_id as " ~ dbt.type_string() ~ ")",
-            "'|'",
-            "cast(open_windows.next_renewal_date as " ~ dbt.type_string() ~ ")",
-        ]) }} as signal_key,
+        {{ company_signal_key(
+            'renewal_window_open_120d', 'open_windows.company_id', 'open_windows.next_renewal_date'
+        ) }} as signal_key,
         {{ build_json_object([
             ('renewal_month', 'open_windows.renewal_month'),
             ('next_renewal_date', 'cast(open_windows.next_renewal_date as ' ~ dbt.type_string() ~ ')'),
@@ -87,6 +86,15 @@ executive_movement_signals as (
     from {{ ref('int_executive_movement_signals') }}
 ),
 
+company_page_signals as (
+    select
+        signal_key,
+        company_id,
+        reason,
+        payload
+    from {{ ref('int_company_page_signals') }}
+),
+
 final as (
     select
         signal_key,
@@ -101,6 +109,13 @@ final as (
         reason,
         payload
     from executive_movement_signals
+    union all
+    select
+        signal_key,
+        company_id,
+        reason,
+        payload
+    from company_page_signals
 )
 
 select * from final
