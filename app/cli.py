@@ -595,6 +595,8 @@ def cmd_campaign(args: argparse.Namespace) -> int:
                 for reason, n in sorted(shown["suppressed_since_added"].items()):
                     print(f"  ({n} suppressed since added: {reason}; not members)")
                 return 0
+            if action == "ab-test":
+                return _declare_ab_tests(conn, args)
             if action in ("create", "add") and not (args.source or args.contact_id):
                 return _fail(f"campaign {action}: give --from or --contact-id", EXIT_USAGE)
             found, problems, label = _campaign_candidates(conn, args)
@@ -624,6 +626,45 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     except psycopg.errors.UndefinedTable as exc:
         missing = str(exc).splitlines()[0]
         return _fail(f"the marts are not built yet ({missing}): run `outreach dbt build` first")
+
+
+def _declare_ab_tests(conn, args: argparse.Namespace) -> int:
+    """outreach campaign ab-test: declare A/B tests before their results (outreach/ab_tests.py)."""
+    from outreach import ab_tests
+
+    if args.from_file:
+        declarations = ab_tests.read_file(args.from_file)
+        source = f"file:{args.from_file}"
+    else:
+        if not (args.test_name and args.campaign and args.variants and args.min_sample):
+            return _fail(
+                "campaign ab-test: give TEST_NAME --campaign C --variants A,B --min-sample N"
+                " (or --from-file F)",
+                EXIT_USAGE,
+            )
+        variants = [v.strip() for v in args.variants.split(",")]
+        if len(variants) != 2:
+            return _fail(f"--variants {args.variants!r}: expected two names, e.g. A,B", EXIT_USAGE)
+        declarations = [
+            ab_tests.Declaration(
+                test_name=args.test_name,
+                campaign=args.campaign,
+                variant_a=variants[0],
+                variant_b=variants[1],
+                min_sample_per_arm=args.min_sample,
+                primary_metric=args.metric,
+                alpha=args.alpha,
+                campaign_step=args.step,
+                expected_share_a=args.share_a,
+            )
+        ]
+        source = "cli"
+    new = sum(ab_tests.declare(conn, d, source) for d in declarations)
+    print(
+        f"{new} A/B tests declared, {len(declarations) - new} already declared (unchanged);"
+        " results count sends from now on (`outreach dbt build -s +ab_tests`)"
+    )
+    return 0
 
 
 def cmd_suppress(args: argparse.Namespace) -> int:
@@ -1170,7 +1211,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
             a.add_argument("--json", action="store_true", help="print the summary as JSON")
     g.set_defaults(func=cmd_gdpr)
-    cp = sub.add_parser("campaign", help="campaigns: create|add|remove|list|show")
+    cp = sub.add_parser("campaign", help="campaigns: create|add|remove|list|show|ab-test")
     cps = cp.add_subparsers(dest="campaign_command", metavar="ACTION")
     for action, text in [
         ("create", "create a campaign and add its members (suppressed ones left out)"),
@@ -1204,6 +1245,28 @@ def build_parser() -> argparse.ArgumentParser:
     cs = cps.add_parser("show", help="show a campaign and its members")
     cs.add_argument("name", help="the campaign's name or id")
     cs.add_argument("--json", action="store_true", help="print as JSON")
+    ab = cps.add_parser(
+        "ab-test",
+        help="declare an A/B test before its results (marketing.ab_tests counts later sends)",
+    )
+    ab.add_argument("test_name", nargs="?", help="the test's name (unique)")
+    ab.add_argument("--campaign", help="the campaign's name or id")
+    ab.add_argument("--variants", help="the two variants as the sends carry them, e.g. A,B")
+    ab.add_argument("--min-sample", type=int, help="delivered sends needed in each arm")
+    ab.add_argument(
+        "--metric",
+        default="reply",
+        choices=["reply", "open", "click", "meeting"],
+        help="primary metric (default reply)",
+    )
+    ab.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    ab.add_argument("--step", help="only the sends of this sequence step")
+    ab.add_argument(
+        "--share-a", type=float, default=0.5, help="planned share of sends for A (default 0.5)"
+    )
+    ab.add_argument(
+        "--from-file", metavar="FILE", help="a JSON list of declarations (outreach/ab_tests.py)"
+    )
     cp.set_defaults(func=cmd_campaign)
 
     sp = sub.add_parser("suppress", help="the suppression list: add|list")

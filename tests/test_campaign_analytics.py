@@ -20,15 +20,16 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from app.cli import main
 from app.dbt import run_dbt
-from outreach import campaigns
+from outreach import ab_tests, campaigns
 
 pytestmark = pytest.mark.slow
 
 AS_OF = "2026-12-01 00:00:00+00"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 VARS = json.dumps({"as_of": AS_OF, "campaign_alert_min_sends": 50})
-SELECT = "+campaign_performance +ops_alerts"
+SELECT = "+campaign_performance +ops_alerts +ab_tests +performance_metrics"
 PROXY_AGENT = (
     "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
 )
@@ -258,6 +259,27 @@ def assert_matches(got: dict, want: dict) -> None:
                 assert float(g) == pytest.approx(value, abs=1e-12), (key, col, g, value)
 
 
+DECLARED = [
+    ab_tests.Declaration(
+        "subject_open", "Alpha", "A", "B", 200, primary_metric="open", campaign_step="1"
+    ),
+    ab_tests.Declaration("reply_big", "Alpha", "A", "B", 1000),  # far too few sends yet
+    ab_tests.Declaration(  # sends were split 50/50, not the declared 80/20
+        "srm_check",
+        "Alpha",
+        "A",
+        "B",
+        100,
+        primary_metric="open",
+        campaign_step="1",
+        expected_share_a=0.8,
+    ),
+    ab_tests.Declaration(
+        "click_ab", "Alpha", "A", "B", 200, primary_metric="click", campaign_step="1"
+    ),
+]
+
+
 @pytest.fixture(scope="module")
 def world(warehouse, tmp_path_factory):
     from loaders.intake.run import load_intake_files
@@ -320,6 +342,26 @@ def world(warehouse, tmp_path_factory):
                     json.dumps({"payload": {"uri": f"https://api.calendly.com/invitees/{n}"}}),
                 ),
             )
+    declared = T0 - timedelta(days=1)
+    with psycopg.connect(url) as conn:
+        for d in DECLARED:
+            assert ab_tests.declare(conn, d, "test", now=declared)
+        assert not ab_tests.declare(conn, DECLARED[0], "test", now=declared)  # never changed
+    # declared now, after every planted send: nothing counts
+    (tmp / "late.json").write_text(
+        json.dumps(
+            [
+                {
+                    "test_name": "late",
+                    "campaign": "Alpha",
+                    "variant_a": "A",
+                    "variant_b": "B",
+                    "min_sample_per_arm": 10,
+                }
+            ]
+        )
+    )
+    assert main(["campaign", "ab-test", "--from-file", str(tmp / "late.json")]) == 0
     dbt(url, ["build", "--select", SELECT, "--indirect-selection", "cautious", "--vars", VARS])
     return {
         "url": url,
@@ -405,7 +447,8 @@ def test_incremental_build_after_new_events_equals_a_full_refresh(world):
         [
             "build",
             "--select",
-            "int_campaign_sends int_campaign_sends_attributed campaign_performance",
+            "int_campaign_sends int_campaign_sends_attributed campaign_performance"
+            " int_ab_test_results ab_tests performance_metrics",
             "--exclude-resource-type",
             "test",
             "--vars",
@@ -417,3 +460,112 @@ def test_incremental_build_after_new_events_equals_a_full_refresh(world):
     assert_matches(perf, expected(planter.sends, world["outcomes"]))
     dbt(url, ["build", "--select", "int_campaign_sends", "--full-refresh", "--vars", VARS])
     assert q(url, "select * from intermediate.int_campaign_sends order by send_key") == incremental
+
+
+def scipy_stats(a_n, a_s, b_n, b_s, a_sends, b_sends, share_a):
+    """The A/B statistics computed independently with scipy: the z-test p-value as the 2x2
+    chi-square test without continuity correction (the same test), SRM by chisquare, the
+    Bayesian quantities by numerical integration over the exact Beta posteriors."""
+    from scipy import integrate, stats
+
+    out = {}
+    if min(a_n, b_n) > 0 and 0 < a_s + b_s < a_n + b_n:
+        table = [[a_s, a_n - a_s], [b_s, b_n - b_s]]
+        out["p_value"] = stats.chi2_contingency(table, correction=False).pvalue
+    else:
+        out["p_value"] = None
+    pa, pb = stats.beta(1 + a_s, 1 + a_n - a_s), stats.beta(1 + b_s, 1 + b_n - b_s)
+    a_next = stats.beta(2 + a_s, 1 + a_n - a_s)  # x f_A(x) = E[p_A] f_{A+1}(x)
+    b_next = stats.beta(2 + b_s, 1 + b_n - b_s)
+    out["chance_b_beats_a"] = integrate.quad(lambda x: pb.pdf(x) * pa.cdf(x), 0, 1, limit=200)[0]
+    out["expected_loss_b"] = integrate.quad(  # E[max(pA - pB, 0)]
+        lambda y: pb.pdf(y) * (pa.mean() * a_next.sf(y) - y * pa.sf(y)), 0, 1, limit=200
+    )[0]
+    out["expected_loss_a"] = integrate.quad(
+        lambda y: pa.pdf(y) * (pb.mean() * b_next.sf(y) - y * pb.sf(y)), 0, 1, limit=200
+    )[0]
+    n = a_sends + b_sends
+    out["srm_p_value"] = stats.chisquare(
+        [a_sends, b_sends], [n * share_a, n * (1 - share_a)]
+    ).pvalue
+    return out
+
+
+# stated tolerances: the normal CDF in SQL (A&S 7.1.26) is within 1e-7; the Bayesian
+# quantities use the normal approximation of the Beta posteriors
+TOLERANCE = {
+    "p_value": 1e-6,
+    "srm_p_value": 1e-6,
+    "chance_b_beats_a": 0.005,
+    "expected_loss_a": 0.001,
+    "expected_loss_b": 0.001,
+}
+
+
+def test_ab_statistics_equal_scipy_and_a_winner_needs_sample_srm_and_significance(world):
+    url, planter, outcomes = world["url"], world["planter"], world["outcomes"]
+    with psycopg.connect(url) as conn:
+        cur = conn.execute("select * from marketing.ab_tests")
+        cols = [d.name for d in cur.description]
+        got = {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+    assert set(got) == {d.test_name for d in DECLARED} | {"late"}
+    metric_flag = {"open": "human", "click": "click"}
+    states = set()
+    for d in DECLARED:
+        row = got[d.test_name]
+        arms = {}
+        for arm, variant in (("a", d.variant_a), ("b", d.variant_b)):
+            sends = [
+                s
+                for s in planter.sends
+                if s.campaign == "Alpha"
+                and s.variant == variant
+                and (d.campaign_step is None or s.step == d.campaign_step)
+            ]
+            delivered = [s for s in sends if s.flags["delivered"]]
+            if d.primary_metric == "reply":
+                wins = sum(outcomes.get(s.msg, {}).get("replied", 0) for s in delivered)
+            else:
+                wins = sum(s.flags[metric_flag[d.primary_metric]] for s in delivered)
+            arms[arm] = (len(sends), len(delivered), wins)
+            assert (row[f"{arm}_n"], row[f"{arm}_successes"]) == (len(delivered), wins)
+            assert float(row[f"{arm}_rate"]) == pytest.approx(wins / len(delivered), abs=1e-12)
+        want = scipy_stats(
+            arms["a"][1],
+            arms["a"][2],
+            arms["b"][1],
+            arms["b"][2],
+            arms["a"][0],
+            arms["b"][0],
+            d.expected_share_a,
+        )
+        for key, tol in TOLERANCE.items():
+            assert float(row[key]) == pytest.approx(want[key], abs=tol), (d.test_name, key)
+        if min(arms["a"][1], arms["b"][1]) < d.min_sample_per_arm:
+            state = "collecting"
+        elif want["srm_p_value"] < 0.001:
+            state = "sample_ratio_mismatch"
+        elif want["p_value"] >= d.alpha:
+            state = "no_difference"
+        else:
+            state = "winner"
+        assert row["state"] == state, (d.test_name, row["state_reason"])
+        rate_a, rate_b = (arms[k][2] / arms[k][1] for k in "ab")
+        assert row["winner"] == (None if state != "winner" else ("B" if rate_b > rate_a else "A"))
+        assert row["variant_b"]["n"] == arms["b"][1]
+        states.add(state)
+    assert {"collecting", "sample_ratio_mismatch", "winner"} <= states
+    assert got["reply_big"]["state_reason"].startswith("too few sends")
+    late = got["late"]
+    assert (late["a_n"], late["b_n"], late["state"]) == (0, 0, "collecting")
+    per_arm = q(
+        url,
+        "select template_id, n, successes, chance_to_win from marketing.performance_metrics"
+        " where test_name = 'subject_open' order by 1",
+    )
+    row = got["subject_open"]
+    assert [r[:3] for r in per_arm] == [
+        ("A", row["a_n"], row["a_successes"]),
+        ("B", row["b_n"], row["b_successes"]),
+    ]
+    assert float(per_arm[0][3]) + float(per_arm[1][3]) == pytest.approx(1)
