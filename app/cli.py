@@ -667,6 +667,81 @@ def _declare_ab_tests(conn, args: argparse.Namespace) -> int:
     return 0
 
 
+FUNNEL_STEPS = [
+    ("sends", None),
+    ("delivered", "delivery_rate"),
+    ("unique_human_opens", "open_rate"),
+    ("unique_clicks", "click_rate"),
+    ("replies", "reply_rate"),
+    ("meetings_booked", "meeting_rate"),
+    ("handoffs", "handoff_rate"),
+    ("hard_bounces", "hard_bounce_rate"),
+    ("unsubscribes", "unsubscribe_rate"),
+    ("complaints", "complaint_rate"),
+]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """outreach report campaign NAME: the funnel (marketing.campaign_performance) and the
+    A/B state (marketing.ab_tests) as of the last build."""
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    if args.report_command != "campaign":
+        return _fail("report: name one, e.g. `outreach report campaign NAME`", EXIT_USAGE)
+    try:
+        with psycopg.connect(database_url()) as conn:
+            cid = campaigns.campaign_id(conn, args.name)
+            cur = conn.execute(
+                "select * from marketing.campaign_performance where campaign_id = %s"
+                " order by grain, campaign_step, variant",
+                (cid,),
+            )
+            cols = [d.name for d in cur.description]
+            rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+            cur = conn.execute(
+                "select test_name, primary_metric, state, state_reason, winner, a_n, b_n,"
+                " a_rate, b_rate, p_value, chance_b_beats_a, srm_p_value"
+                " from marketing.ab_tests where campaign_id = %s order by test_name",
+                (cid,),
+            )
+            tcols = [d.name for d in cur.description]
+            tests = [dict(zip(tcols, r, strict=True)) for r in cur.fetchall()]
+    except campaigns.CampaignError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except psycopg.errors.UndefinedTable as exc:
+        missing = str(exc).splitlines()[0]
+        return _fail(f"the marts are not built yet ({missing}): run `outreach dbt build` first")
+    if args.json:
+        print(json.dumps({"funnel": rows, "ab_tests": tests}, indent=2, default=str))
+        return 0
+    total = next((r for r in rows if r["grain"] == "campaign"), None)
+    if total is None:
+        print(f"campaign {args.name}: no sends yet (as of the last build of campaign_performance)")
+        return 0
+    print(f"campaign {total['campaign_name']} (id {cid}): funnel (opens: people, not machines)")
+    for col, rate in FUNNEL_STEPS:
+        pct = "" if rate is None or total[rate] is None else f"  {100 * total[rate]:6.2f} %"
+        bar = "#" * round(40 * total[col] / max(total["sends"], 1))
+        print(f"  {col:<20}{total[col]:>9}{pct:>11}  {bar}")
+    print(f"  (+{total['machine_opens']} sends opened by machines only, not counted as opens)")
+    for r in rows:
+        if r["grain"] == "variant":
+            print(
+                f"  step {r['campaign_step']} variant {r['variant']}: {r['sends']} sends,"
+                f" open {100 * (r['open_rate'] or 0):.1f} %, reply {100 * (r['reply_rate'] or 0):.1f} %"
+            )
+    for t in tests:
+        verdict = f"winner {t['winner']}" if t["winner"] else t["state"]
+        print(
+            f"A/B {t['test_name']} ({t['primary_metric']}): {verdict} - {t['state_reason']};"
+            f" n {t['a_n']} / {t['b_n']}, P(B beats A) {float(t['chance_b_beats_a']):.3f}"
+        )
+    return 0
+
+
 def cmd_suppress(args: argparse.Namespace) -> int:
     """The suppression list: add addresses (manual or a given reason), list it."""
     import psycopg
@@ -1268,6 +1343,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-file", metavar="FILE", help="a JSON list of declarations (outreach/ab_tests.py)"
     )
     cp.set_defaults(func=cmd_campaign)
+
+    rp = sub.add_parser("report", help="reports in the terminal: campaign")
+    rps = rp.add_subparsers(dest="report_command", metavar="REPORT")
+    rc = rps.add_parser("campaign", help="a campaign's funnel and A/B test states")
+    rc.add_argument("name", help="the campaign's name or id")
+    rc.add_argument("--json", action="store_true", help="print as JSON")
+    rp.set_defaults(func=cmd_report)
 
     sp = sub.add_parser("suppress", help="the suppression list: add|list")
     sps = sp.add_subparsers(dest="suppress_command", metavar="ACTION")

@@ -569,3 +569,15 @@ def test_ab_statistics_equal_scipy_and_a_winner_needs_sample_srm_and_significanc
         ("B", row["b_n"], row["b_successes"]),
     ]
     assert float(per_arm[0][3]) + float(per_arm[1][3]) == pytest.approx(1)
+
+
+def test_report_campaign_prints_the_funnel_and_the_ab_states(world, capsys):
+    capsys.readouterr()
+    assert main(["report", "campaign", "Alpha"]) == 0
+    out = capsys.readouterr().out
+    total = mart(world["url"])[("campaign", "Alpha", None, None)]
+    assert f"sends{total['sends']:>24}" in out.replace(" " * 0, "")
+    assert f"unique_human_opens{total['unique_human_opens']:>11}" in out
+    assert "A/B reply_big (reply): collecting - too few sends" in out
+    assert "A/B srm_check (open): sample_ratio_mismatch" in out
+    assert main(["report", "campaign", "No Such"]) == 2

@@ -1,3 +1,5 @@
+{{ config(materialized='ephemeral') }}
+
 {#-
     The campaign success criteria of the monitoring thresholds (metrics campaign_*, seed
     monitoring_thresholds) per campaign: the campaign's rate from
@@ -11,31 +13,14 @@
 
 with
 
-thresholds as (
-    select * from {{ ref('monitoring_thresholds') }}
-    where enabled and metric like 'campaign%'
-),
-
-as_of as (
-    select {{ as_of_timestamp() }} as evaluated_at
-),
-
 campaigns as (
     select * from {{ ref('campaign_performance') }}
     where grain = 'campaign'
 ),
 
 scoped as (
-    select
-        thresholds.threshold_id,
-        thresholds.metric,
-        as_of.evaluated_at,
-        case
-            when thresholds.time_window is not null and trim(thresholds.time_window) <> ''
-                then {{ minus_duration('as_of.evaluated_at', 'thresholds.time_window') }}
-        end as window_start
-    from thresholds
-    cross join as_of
+    select * from {{ ref('int_ops_threshold_windows') }}
+    where metric like 'campaign%'
 ),
 
 measured as (

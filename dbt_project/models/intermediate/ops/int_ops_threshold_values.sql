@@ -13,21 +13,8 @@ thresholds as (
     where enabled
 ),
 
-as_of as (
-    select {{ as_of_timestamp() }} as evaluated_at
-),
-
 scoped as (
-    select
-        thresholds.threshold_id,
-        thresholds.metric,
-        as_of.evaluated_at,
-        case
-            when thresholds.time_window is not null and trim(thresholds.time_window) <> ''
-                then {{ minus_duration('as_of.evaluated_at', 'thresholds.time_window') }}
-        end as window_start
-    from thresholds
-    cross join as_of
+    select * from {{ ref('int_ops_threshold_windows') }}
 ),
 
 jobs as (
