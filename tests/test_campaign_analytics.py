@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 AS_OF = "2026-12-01 00:00:00+00"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 VARS = json.dumps({"as_of": AS_OF, "campaign_alert_min_sends": 50})
-SELECT = "+campaign_performance +ops_alerts +ab_tests +performance_metrics"
+SELECT = "+campaign_performance +ops_alerts +ab_tests +performance_metrics +follow_up_queue"
 PROXY_AGENT = (
     "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
 )
@@ -581,3 +581,37 @@ def test_report_campaign_prints_the_funnel_and_the_ab_states(world, capsys):
     assert "A/B reply_big (reply): collecting - too few sends" in out
     assert "A/B srm_check (open): sample_ratio_mismatch" in out
     assert main(["report", "campaign", "No Such"]) == 2
+
+
+def test_follow_up_queue_has_silent_members_below_the_step_limit_and_not_suppressed(world):
+    url, planter, outcomes = world["url"], world["planter"], world["outcomes"]
+    with psycopg.connect(url) as conn:
+        ids = dict(conn.execute("select email, contact_id from people.contact"))
+        # the known contacts join Alpha (membership is what the queue follows)
+        for cid in ids.values():
+            conn.execute(
+                "insert into raw_campaigns.campaign_changes (campaign_id, contact_id, action,"
+                " source) values (%s, %s, 'add', 'test')",
+                (world["alpha"], cid),
+            )
+        campaigns.suppress(conn, [campaigns.Suppression("a001@alpha.test", "manual", "test")])
+    latest: dict[str, Send] = {}
+    for s in planter.sends:
+        if s.campaign == "Alpha" and s.email in ids:
+            latest[s.email] = s
+    replied = {e for e, s in latest.items() if outcomes.get(s.msg, {}).get("replied")}
+    want = sorted(
+        (ids[e], int(s.step) + 1)
+        for e, s in latest.items()
+        if e not in replied
+        and e != "a001@alpha.test"
+        and not (s.flags["hard"] or s.flags["unsub"] or s.flags["complaint"])
+        and int(s.step) < 3
+    )
+    got = q(
+        url,
+        "select contact_id, next_step from marketing.follow_up_queue"
+        " where campaign_id = %s order by 1",
+        world["alpha"],
+    )
+    assert got == want and len(want) > 10
