@@ -5,7 +5,7 @@
     campaign (marketing.campaign_contact) whose latest send in it is at least
     var('follow_up_after_days') days before as_of, who have not replied in the campaign,
     whose latest step is below var('campaign_step_limit'), who are not suppressed
-    (people.suppression_list) and whose latest send neither hard-bounced nor drew an
+    (campaign_contact drops them) and whose latest send neither hard-bounced nor drew an
     unsubscribe or complaint. A view: a reply, a removal or a suppression takes the contact
     off at once; sends appear after int_campaign_sends is built.
 -#}
@@ -27,17 +27,12 @@ latest as (
     from sends
 ),
 
+-- current members; marketing.campaign_contact already leaves suppressed contacts out
 members as (
     select
         campaign_id,
         contact_id
     from {{ ref('campaign_contact') }}
-),
-
-suppressed as (
-    select distinct contact_id
-    from {{ ref('suppression_list') }}
-    where contact_id is not null
 ),
 
 final as (
@@ -53,14 +48,12 @@ final as (
     from latest
     inner join members
         on latest.campaign_id = members.campaign_id and latest.contact_id = members.contact_id
-    left join suppressed on latest.contact_id = suppressed.contact_id
     where
         latest.recency = 1
         and latest.has_replied = 0
         and latest.is_hard_bounced = 0
         and latest.is_unsubscribed = 0
         and latest.is_complained = 0
-        and suppressed.contact_id is null
         and cast(latest.campaign_step as {{ dbt.type_int() }}) < {{ var('campaign_step_limit') }}
         and {{ dbt.dateadd('day', var('follow_up_after_days'), 'latest.sent_at') }} <= {{ as_of_timestamp() }}
 )
