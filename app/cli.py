@@ -635,6 +635,8 @@ def cmd_campaign(args: argparse.Namespace) -> int:
                 for reason, n in sorted(shown["suppressed_since_added"].items()):
                     print(f"  ({n} suppressed since added: {reason}; not members)")
                 return 0
+            if action == "ab-test":
+                return _declare_ab_tests(conn, args)
             if action in ("create", "add") and not (args.source or args.contact_id):
                 return _fail(f"campaign {action}: give --from or --contact-id", EXIT_USAGE)
             found, problems, label = _campaign_candidates(conn, args)
@@ -664,6 +666,120 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     except psycopg.errors.UndefinedTable as exc:
         missing = str(exc).splitlines()[0]
         return _fail(f"the marts are not built yet ({missing}): run `outreach dbt build` first")
+
+
+def _declare_ab_tests(conn, args: argparse.Namespace) -> int:
+    """outreach campaign ab-test: declare A/B tests before their results (outreach/ab_tests.py)."""
+    from outreach import ab_tests
+
+    if args.from_file:
+        declarations = ab_tests.read_file(args.from_file)
+        source = f"file:{args.from_file}"
+    else:
+        if not (args.test_name and args.campaign and args.variants and args.min_sample):
+            return _fail(
+                "campaign ab-test: give TEST_NAME --campaign C --variants A,B --min-sample N"
+                " (or --from-file F)",
+                EXIT_USAGE,
+            )
+        variants = [v.strip() for v in args.variants.split(",")]
+        if len(variants) != 2:
+            return _fail(f"--variants {args.variants!r}: expected two names, e.g. A,B", EXIT_USAGE)
+        declarations = [
+            ab_tests.Declaration(
+                test_name=args.test_name,
+                campaign=args.campaign,
+                variant_a=variants[0],
+                variant_b=variants[1],
+                min_sample_per_arm=args.min_sample,
+                primary_metric=args.metric,
+                alpha=args.alpha,
+                campaign_step=args.step,
+                expected_share_a=args.share_a,
+            )
+        ]
+        source = "cli"
+    new = sum(ab_tests.declare(conn, d, source) for d in declarations)
+    print(
+        f"{new} A/B tests declared, {len(declarations) - new} already declared (unchanged);"
+        " results count sends from now on (`outreach dbt build -s +ab_tests`)"
+    )
+    return 0
+
+
+FUNNEL_STEPS = [
+    ("sends", None),
+    ("delivered", "delivery_rate"),
+    ("unique_human_opens", "open_rate"),
+    ("unique_clicks", "click_rate"),
+    ("replies", "reply_rate"),
+    ("meetings_booked", "meeting_rate"),
+    ("handoffs", "handoff_rate"),
+    ("hard_bounces", "hard_bounce_rate"),
+    ("unsubscribes", "unsubscribe_rate"),
+    ("complaints", "complaint_rate"),
+]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """outreach report campaign NAME: the funnel (marketing.campaign_performance) and the
+    A/B state (marketing.ab_tests) as of the last build."""
+    import psycopg
+
+    from outreach import campaigns
+    from outreach.warehouse import database_url
+
+    if args.report_command != "campaign":
+        return _fail("report: name one, e.g. `outreach report campaign NAME`", EXIT_USAGE)
+    try:
+        with psycopg.connect(database_url()) as conn:
+            cid = campaigns.campaign_id(conn, args.name)
+            cur = conn.execute(
+                "select * from marketing.campaign_performance where campaign_id = %s"
+                " order by grain, campaign_step, variant",
+                (cid,),
+            )
+            cols = [d.name for d in cur.description]
+            rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+            cur = conn.execute(
+                "select test_name, primary_metric, state, state_reason, winner, a_n, b_n,"
+                " a_rate, b_rate, p_value, chance_b_beats_a, srm_p_value"
+                " from marketing.ab_tests where campaign_id = %s order by test_name",
+                (cid,),
+            )
+            tcols = [d.name for d in cur.description]
+            tests = [dict(zip(tcols, r, strict=True)) for r in cur.fetchall()]
+    except campaigns.CampaignError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except psycopg.errors.UndefinedTable as exc:
+        missing = str(exc).splitlines()[0]
+        return _fail(f"the marts are not built yet ({missing}): run `outreach dbt build` first")
+    if args.json:
+        print(json.dumps({"funnel": rows, "ab_tests": tests}, indent=2, default=str))
+        return 0
+    total = next((r for r in rows if r["grain"] == "campaign"), None)
+    if total is None:
+        print(f"campaign {args.name}: no sends yet (as of the last build of campaign_performance)")
+        return 0
+    print(f"campaign {total['campaign_name']} (id {cid}): funnel (opens: people, not machines)")
+    for col, rate in FUNNEL_STEPS:
+        pct = "" if rate is None or total[rate] is None else f"  {100 * total[rate]:6.2f} %"
+        bar = "#" * round(40 * total[col] / max(total["sends"], 1))
+        print(f"  {col:<20}{total[col]:>9}{pct:>11}  {bar}")
+    print(f"  (+{total['machine_opens']} sends opened by machines only, not counted as opens)")
+    for r in rows:
+        if r["grain"] == "variant":
+            print(
+                f"  step {r['campaign_step']} variant {r['variant']}: {r['sends']} sends,"
+                f" open {100 * (r['open_rate'] or 0):.1f} %, reply {100 * (r['reply_rate'] or 0):.1f} %"
+            )
+    for t in tests:
+        verdict = f"winner {t['winner']}" if t["winner"] else t["state"]
+        print(
+            f"A/B {t['test_name']} ({t['primary_metric']}): {verdict} - {t['state_reason']};"
+            f" n {t['a_n']} / {t['b_n']}, P(B beats A) {float(t['chance_b_beats_a']):.3f}"
+        )
+    return 0
 
 
 def cmd_suppress(args: argparse.Namespace) -> int:
@@ -1233,7 +1349,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
             a.add_argument("--json", action="store_true", help="print the summary as JSON")
     g.set_defaults(func=cmd_gdpr)
-    cp = sub.add_parser("campaign", help="campaigns: create|add|remove|list|show")
+    cp = sub.add_parser("campaign", help="campaigns: create|add|remove|list|show|ab-test")
     cps = cp.add_subparsers(dest="campaign_command", metavar="ACTION")
     for action, text in [
         ("create", "create a campaign and add its members (suppressed ones left out)"),
@@ -1267,7 +1383,36 @@ def build_parser() -> argparse.ArgumentParser:
     cs = cps.add_parser("show", help="show a campaign and its members")
     cs.add_argument("name", help="the campaign's name or id")
     cs.add_argument("--json", action="store_true", help="print as JSON")
+    ab = cps.add_parser(
+        "ab-test",
+        help="declare an A/B test before its results (marketing.ab_tests counts later sends)",
+    )
+    ab.add_argument("test_name", nargs="?", help="the test's name (unique)")
+    ab.add_argument("--campaign", help="the campaign's name or id")
+    ab.add_argument("--variants", help="the two variants as the sends carry them, e.g. A,B")
+    ab.add_argument("--min-sample", type=int, help="delivered sends needed in each arm")
+    ab.add_argument(
+        "--metric",
+        default="reply",
+        choices=["reply", "open", "click", "meeting"],
+        help="primary metric (default reply)",
+    )
+    ab.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    ab.add_argument("--step", help="only the sends of this sequence step")
+    ab.add_argument(
+        "--share-a", type=float, default=0.5, help="planned share of sends for A (default 0.5)"
+    )
+    ab.add_argument(
+        "--from-file", metavar="FILE", help="a JSON list of declarations (outreach/ab_tests.py)"
+    )
     cp.set_defaults(func=cmd_campaign)
+
+    rp = sub.add_parser("report", help="reports in the terminal: campaign")
+    rps = rp.add_subparsers(dest="report_command", metavar="REPORT")
+    rc = rps.add_parser("campaign", help="a campaign's funnel and A/B test states")
+    rc.add_argument("name", help="the campaign's name or id")
+    rc.add_argument("--json", action="store_true", help="print as JSON")
+    rp.set_defaults(func=cmd_report)
 
     sp = sub.add_parser("suppress", help="the suppression list: add|list")
     sps = sp.add_subparsers(dest="suppress_command", metavar="ACTION")

@@ -8,6 +8,8 @@ user did is lost (like ``raw_ops.gdpr_tombstones``):
 - ``campaigns``: one row per campaign (its id, name, where its members came from);
 - ``campaign_changes``: the change log, one row per membership change (``add`` /
   ``remove``) of a contact, with when and from what; membership is the last change;
+- ``ab_tests``: one row per declared A/B test (``outreach campaign ab-test``; outreach/ab_tests.py),
+  declared before results: only sends at or after ``declared_at`` count;
 - ``suppressions``: one row per suppressed address and reason. The address is kept as the
   sha256 of its normalised form (``outreach.tombstones.normalise_email``) and, except for a
   GDPR erasure, in plain text too. dbt's ``people.suppression_list`` matches contacts on the
@@ -29,7 +31,7 @@ from outreach import tombstones
 
 SCHEMA = "raw_campaigns"
 REASONS = ("hard_bounce", "complaint", "unsubscribe", "gdpr", "manual")
-TABLES = {"campaigns", "campaign_changes", "suppressions", "handoffs", "messages"}
+TABLES = {"campaigns", "campaign_changes", "suppressions", "handoffs", "messages", "ab_tests"}
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -80,6 +82,24 @@ create table if not exists {SCHEMA}.messages (
     sent_at timestamptz not null,
     source text not null,
     recorded_at timestamptz not null default now()
+);
+create table if not exists {SCHEMA}.ab_tests (
+    ab_test_id bigint generated always as identity primary key,
+    test_name text not null unique check (length(trim(test_name)) > 0),
+    campaign_id bigint not null references {SCHEMA}.campaigns (campaign_id),
+    campaign_step text,
+    variant_a text not null,
+    variant_b text not null check (variant_b <> variant_a),
+    primary_metric text not null default 'reply'
+        check (primary_metric in ('reply', 'open', 'click', 'meeting')),
+    min_sample_per_arm integer not null check (min_sample_per_arm > 0),
+    alpha numeric not null default 0.05 check (alpha > 0 and alpha < 1),
+    expected_share_a numeric not null default 0.5
+        check (expected_share_a > 0 and expected_share_a < 1),
+    start_at timestamptz,
+    end_at timestamptz,
+    source text not null,
+    declared_at timestamptz not null default now()
 );
 comment on table {SCHEMA}.suppressions is
     'Suppressed email addresses (sha256 of the normalised address; plain except for GDPR '

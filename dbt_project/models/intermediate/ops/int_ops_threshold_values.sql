@@ -13,21 +13,8 @@ thresholds as (
     where enabled
 ),
 
-as_of as (
-    select {{ as_of_timestamp() }} as evaluated_at
-),
-
 scoped as (
-    select
-        thresholds.threshold_id,
-        thresholds.metric,
-        as_of.evaluated_at,
-        case
-            when thresholds.time_window is not null and trim(thresholds.time_window) <> ''
-                then {{ minus_duration('as_of.evaluated_at', 'thresholds.time_window') }}
-        end as window_start
-    from thresholds
-    cross join as_of
+    select * from {{ ref('int_ops_threshold_windows') }}
 ),
 
 jobs as (
@@ -191,6 +178,10 @@ error_rates as (
             and error_subjects.event_type = windowed_errors.event_type
 ),
 
+campaign_values as (
+    select * from {{ ref('int_ops_campaign_threshold_values') }}
+),
+
 -- one row per threshold and subject, whichever metric family computed it, with the key of
 -- the evidence it was computed from
 {%- set families = [
@@ -198,6 +189,7 @@ error_rates as (
     ('refresh_staleness', "'linkedin_refresh'", ops_evidence_key('last_success', 'last_success_id')),
     ('pending', "'pipeline'", ops_evidence_key('oldest_pending', 'oldest_event_id')),
     ('error_rates', 'error_rates.subject', ops_evidence_key('hour', dbt.date_trunc('hour', 'evaluated_at'))),
+    ('campaign_values', 'campaign_values.subject', 'campaign_values.evidence_key'),
 ] %}
 unioned as (
     {% for family, subject, evidence_key in families -%}

@@ -1,5 +1,6 @@
 -- Email events with the fields both providers carry pulled out of the payload: the
--- campaign (SendGrid custom arg campaign_id; SES message tag campaign_id), the user agent
+-- campaign, step and variant (SendGrid custom args campaign_id, step, variant; SES message
+-- tags of the same names), the user agent
 -- of opens and clicks, the provider's machine-open flag, the bounce kind, the clicked URL.
 with
 
@@ -19,6 +20,16 @@ renamed as (
             when 'sendgrid' then {{ json_text('payload', 'campaign_id') }}
             else {{ json_path_text('payload', ['mail', 'tags', 'campaign_id', '0']) }}
         end as campaign_ref,
+        -- the sequence step and A/B variant of the send: custom args (SendGrid) or message
+        -- tags (SES) named step and variant, as the campaign_id is carried
+        case provider
+            when 'sendgrid' then {{ json_text('payload', 'step') }}
+            else {{ json_path_text('payload', ['mail', 'tags', 'step', '0']) }}
+        end as step_ref,
+        case provider
+            when 'sendgrid' then {{ json_text('payload', 'variant') }}
+            else {{ json_path_text('payload', ['mail', 'tags', 'variant', '0']) }}
+        end as variant_ref,
         case provider
             when 'sendgrid' then {{ json_text('payload', 'useragent') }}
             else coalesce(

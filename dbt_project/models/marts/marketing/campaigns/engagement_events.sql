@@ -19,6 +19,9 @@ mapped as (
         provider_event_type,
         occurred_at,
         received_at,
+        provider_message_id,
+        step_ref,
+        variant_ref,
         case
             when provider_event_type in ('processed', 'Send') then 'queued'
             when provider_event_type in ('delivered', 'Delivery') then 'delivered'
@@ -53,6 +56,9 @@ message_events as (
         direction as provider_event_type,
         sent_at as occurred_at,
         sent_at as received_at,
+        cast(null as {{ dbt.type_string() }}) as provider_message_id,
+        cast(null as {{ dbt.type_string() }}) as step_ref,
+        cast(null as {{ dbt.type_string() }}) as variant_ref,
         case direction when 'inbound' then 'replied' else 'sent' end as event_type,
         cast(null as {{ dbt.type_string() }}) as bounce_kind,
         false as is_machine_open,
@@ -69,6 +75,9 @@ booking_events as (
         'invitee.created' as provider_event_type,
         created_at as occurred_at,
         created_at as received_at,
+        cast(null as {{ dbt.type_string() }}) as provider_message_id,
+        cast(null as {{ dbt.type_string() }}) as step_ref,
+        cast(null as {{ dbt.type_string() }}) as variant_ref,
         'booked' as event_type,
         cast(null as {{ dbt.type_string() }}) as bounce_kind,
         false as is_machine_open,
@@ -85,6 +94,9 @@ handoff_events as (
         'handoff' as provider_event_type,
         created_at as occurred_at,
         created_at as received_at,
+        cast(null as {{ dbt.type_string() }}) as provider_message_id,
+        cast(null as {{ dbt.type_string() }}) as step_ref,
+        cast(null as {{ dbt.type_string() }}) as variant_ref,
         'handed_off' as event_type,
         cast(null as {{ dbt.type_string() }}) as bounce_kind,
         false as is_machine_open,
@@ -130,7 +142,10 @@ final as (
         all_events.source,  -- noqa: RF04
         all_events.provider_event_type,
         all_events.occurred_at,
-        all_events.received_at
+        all_events.received_at,
+        all_events.provider_message_id,
+        all_events.step_ref as campaign_step,
+        all_events.variant_ref as variant
     from all_events
     left join campaigns
         on all_events.campaign_ref = cast(campaigns.campaign_id as {{ dbt.type_string() }})

@@ -1,0 +1,617 @@
+"""Campaign analytics (issue 20) on planted data, real PostgreSQL and one module-scoped dbt
+build: every count and rate of marketing.campaign_performance equals an independent
+computation over the planted sends (plain Python here), the success-criteria thresholds
+land in marketing.ops_alerts, and an incremental build after new events equals a full
+refresh.
+
+The planted events follow SendGrid's Event Webhook reference (``processed``, ``delivered``,
+``bounce`` with ``type`` bounce/blocked, ``open`` with ``sg_machine_open``, ``click``,
+``unsubscribe``, ``spamreport``; custom args ``campaign_id``, ``step``, ``variant`` at the
+top level), as testing/email_platform.py does.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from app.cli import main
+from app.dbt import run_dbt
+from outreach import ab_tests, campaigns
+
+pytestmark = pytest.mark.slow
+
+AS_OF = "2026-12-01 00:00:00+00"
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+VARS = json.dumps({"as_of": AS_OF, "campaign_alert_min_sends": 50})
+SELECT = "+campaign_performance +ops_alerts +ab_tests +performance_metrics +follow_up_queue"
+PROXY_AGENT = (
+    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
+)
+HUMAN_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15"
+
+
+@dataclass
+class Send:
+    campaign: str
+    step: str
+    variant: str
+    email: str
+    msg: str
+    at: datetime
+    flags: dict = field(default_factory=dict)
+
+
+def q(url: str, sql: str, *params) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params or None).fetchall()
+
+
+def dbt(url: str, args: list[str]) -> str:
+    proc = run_dbt(args, url=url, check=False, capture=True)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    return proc.stdout
+
+
+class Planter:
+    """Writes SendGrid-shaped events into raw_events.email_events and keeps, per send,
+    what it planted: the expected values come from here, not from the warehouse."""
+
+    def __init__(self, url: str, seed: int):
+        self.url = url
+        self.rng = random.Random(seed)
+        self.rows: list[tuple] = []
+        self.sends: list[Send] = []
+        self.n = 0
+
+    def event(self, send: Send, cid: int, kind: str, at: datetime, **extra) -> None:
+        self.n += 1
+        payload = {
+            "email": send.email,
+            "timestamp": int(at.timestamp()),
+            "event": kind,
+            "sg_event_id": f"ev-{send.msg}-{self.n}",
+            "sg_message_id": send.msg,
+            "campaign_id": str(cid),
+            "step": send.step,
+            "variant": send.variant,
+            **extra,
+        }
+        self.rows.append(
+            (
+                f"sendgrid:{payload['sg_event_id']}",
+                kind,
+                send.email,
+                at,
+                send.msg,
+                json.dumps(payload),
+            )
+        )
+
+    def send(self, cid: int, campaign: str, step: str, variant: str, email: str, p: dict) -> Send:
+        r = self.rng
+        s = Send(campaign, step, variant, email, f"msg{len(self.sends):05d}.{campaign}", T0)
+        s.at = T0 + timedelta(minutes=len(self.sends))
+        self.sends.append(s)
+        f = s.flags = dict.fromkeys(
+            ["delivered", "hard", "soft", "human", "machine", "click", "unsub", "complaint"], 0
+        )
+        self.event(s, cid, "processed", s.at)
+        if r.random() < p["hard"]:
+            self.event(s, cid, "bounce", s.at + timedelta(seconds=5), type="bounce")
+            f["hard"] = 1
+            return s
+        if r.random() < p["soft"]:
+            self.event(s, cid, "bounce", s.at + timedelta(seconds=5), type="blocked")
+            f["soft"] = 1
+            if r.random() < 0.5:  # blocked for good: never delivered
+                return s
+        self.event(s, cid, "delivered", s.at + timedelta(seconds=10))
+        f["delivered"] = 1
+        if r.random() < 0.4:
+            self.event(
+                s,
+                cid,
+                "open",
+                s.at + timedelta(seconds=12),
+                sg_machine_open=True,
+                useragent=PROXY_AGENT,
+            )
+            f["machine"] = 1
+        if r.random() < p["open"]:
+            for k in range(1 + (r.random() < 0.3)):  # some people open twice: one unique open
+                self.event(
+                    s,
+                    cid,
+                    "open",
+                    s.at + timedelta(minutes=5 + k),
+                    sg_machine_open=False,
+                    useragent=HUMAN_AGENT,
+                )
+            f["human"] = 1
+            if r.random() < 0.3:
+                self.event(
+                    s,
+                    cid,
+                    "click",
+                    s.at + timedelta(minutes=7),
+                    url="https://example.com/x",
+                    useragent=HUMAN_AGENT,
+                )
+                f["click"] = 1
+        roll = r.random()
+        if roll < p["unsub"]:
+            self.event(s, cid, "unsubscribe", s.at + timedelta(minutes=9))
+            f["unsub"] = 1
+        elif roll < p["unsub"] + 0.01:
+            self.event(s, cid, "spamreport", s.at + timedelta(minutes=9))
+            f["complaint"] = 1
+        return s
+
+    def flush(self) -> None:
+        with psycopg.connect(self.url) as conn, conn.cursor() as cur:
+            cur.executemany(
+                "insert into raw_events.email_events"
+                " (event_key, provider, event_type, email, occurred_at, message_id, payload)"
+                " values (%s, 'sendgrid', %s, %s, %s, %s, %s)",
+                self.rows,
+            )
+            # at-least-once delivery: the provider resends some events; stored once
+            cur.executemany(
+                "insert into raw_events.email_events"
+                " (event_key, provider, event_type, email, occurred_at, message_id, payload)"
+                " values (%s, 'sendgrid', %s, %s, %s, %s, %s) on conflict do nothing",
+                self.rows[::17],
+            )
+        self.rows = []
+
+
+ALPHA = {
+    "A": dict(hard=0.02, soft=0.03, open=0.25, unsub=0.02),
+    "B": dict(hard=0.02, soft=0.03, open=0.35, unsub=0.02),
+}
+BETA = dict(hard=0.15, soft=0.1, open=0.1, unsub=0.15)
+CONTACTS_PER_VARIANT = 40  # the first recipients of each Alpha variant are known contacts
+
+
+def expected(sends: list[Send], outcomes: dict[str, dict]) -> dict[tuple, dict]:
+    """campaign_performance recomputed from the planted sends: {(grain, campaign, step, variant): row}."""
+    out: dict[tuple, dict] = {}
+    for s in sends:
+        o = outcomes.get(s.msg, {})
+        for key in (
+            ("campaign", s.campaign, None, None),
+            ("variant", s.campaign, s.step, s.variant),
+        ):
+            row = out.setdefault(
+                key,
+                dict.fromkeys(
+                    [
+                        "sends",
+                        "delivered",
+                        "hard_bounces",
+                        "soft_bounces",
+                        "unique_human_opens",
+                        "machine_opens",
+                        "unique_clicks",
+                        "replies",
+                        "unsubscribes",
+                        "complaints",
+                        "meetings_booked",
+                        "handoffs",
+                    ],
+                    0,
+                ),
+            )
+            f = s.flags
+            row["sends"] += 1
+            row["delivered"] += f["delivered"]
+            row["hard_bounces"] += f["hard"]
+            row["soft_bounces"] += f["soft"]
+            row["unique_human_opens"] += f["human"]
+            row["machine_opens"] += f["machine"]
+            row["unique_clicks"] += f["click"]
+            row["unsubscribes"] += f["unsub"]
+            row["complaints"] += f["complaint"]
+            row["replies"] += o.get("replied", 0)
+            row["meetings_booked"] += o.get("booked", 0)
+            row["handoffs"] += o.get("handed_off", 0)
+    for row in out.values():
+
+        def rate(a, b, row=row):
+            return None if row[b] == 0 else row[a] / row[b]
+
+        row["delivery_rate"] = rate("delivered", "sends")
+        row["hard_bounce_rate"] = rate("hard_bounces", "sends")
+        row["soft_bounce_rate"] = rate("soft_bounces", "sends")
+        row["open_rate"] = rate("unique_human_opens", "delivered")
+        row["click_rate"] = rate("unique_clicks", "delivered")
+        row["click_to_open_rate"] = rate("unique_clicks", "unique_human_opens")
+        row["reply_rate"] = rate("replies", "delivered")
+        row["unsubscribe_rate"] = rate("unsubscribes", "delivered")
+        row["complaint_rate"] = rate("complaints", "delivered")
+        row["meeting_rate"] = rate("meetings_booked", "delivered")
+        row["handoff_rate"] = rate("handoffs", "delivered")
+    return out
+
+
+def mart(url: str) -> dict[tuple, dict]:
+    with psycopg.connect(url) as conn:
+        cur = conn.execute("select * from marketing.campaign_performance")
+        cols = [d.name for d in cur.description]
+        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return {(r["grain"], r["campaign_name"], r["campaign_step"], r["variant"]): r for r in rows}
+
+
+def assert_matches(got: dict, want: dict) -> None:
+    assert set(got) == set(want)
+    for key, row in want.items():
+        for col, value in row.items():
+            g = got[key][col]
+            if value is None or g is None:
+                assert g is None and value is None, (key, col, g, value)
+            else:
+                assert float(g) == pytest.approx(value, abs=1e-12), (key, col, g, value)
+
+
+DECLARED = [
+    ab_tests.Declaration(
+        "subject_open", "Alpha", "A", "B", 200, primary_metric="open", campaign_step="1"
+    ),
+    ab_tests.Declaration("reply_big", "Alpha", "A", "B", 1000),  # far too few sends yet
+    ab_tests.Declaration(  # sends were split 50/50, not the declared 80/20
+        "srm_check",
+        "Alpha",
+        "A",
+        "B",
+        100,
+        primary_metric="open",
+        campaign_step="1",
+        expected_share_a=0.8,
+    ),
+    ab_tests.Declaration(
+        "click_ab", "Alpha", "A", "B", 200, primary_metric="click", campaign_step="1"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def world(warehouse, tmp_path_factory):
+    from loaders.intake.run import load_intake_files
+
+    url = warehouse
+    with psycopg.connect(url) as conn:
+        alpha = campaigns.create_campaign(conn, "Alpha", "test")
+        beta = campaigns.create_campaign(conn, "Beta", "test")
+    planter = Planter(url, seed=20)
+    for variant, p in ALPHA.items():
+        for i in range(300):
+            planter.send(alpha, "Alpha", "1", variant, f"{variant.lower()}{i:03d}@alpha.test", p)
+    for i in range(60):  # a second step, one variant
+        planter.send(alpha, "Alpha", "2", "A", f"a{i:03d}@alpha.test", ALPHA["A"])
+    for i in range(80):
+        planter.send(beta, "Beta", "1", "default", f"b{i:03d}@beta.test", BETA)
+    planter.flush()
+
+    tmp = tmp_path_factory.mktemp("analytics")
+    people = [f"{v}{i:03d}@alpha.test" for v in "ab" for i in range(CONTACTS_PER_VARIANT)]
+    (tmp / "companies.csv").write_text("company_name,website_url\nAlpha Test Co,alpha.test\n")
+    (tmp / "people.csv").write_text(
+        "full_name,title,email,linkedin_url,company_name\n"
+        + "".join(f"Person {e.split('@')[0]},Director,{e},,Alpha Test Co\n" for e in people)
+    )
+    load_intake_files(tmp / "companies.csv", tmp / "people.csv", progress=lambda _m: None)
+
+    # replies (message log), bookings (Calendly) and hand-offs of known contacts; each is
+    # attributed to the latest send to that contact at or before it
+    rng = random.Random(21)
+    outcomes: dict[str, dict] = {}
+    latest: dict[str, Send] = {}
+    for s in planter.sends:
+        if s.campaign == "Alpha" and s.email in people:
+            latest[s.email] = s  # sends are planted in time order
+    replies, bookings = [], []
+    for email, s in latest.items():
+        if rng.random() < (0.1 if s.variant == "A" else 0.3):
+            at = s.at + timedelta(hours=2)
+            replies.append(campaigns.Message("inbound", at, alpha, email=email, subject="Re"))
+            replies.append(
+                campaigns.Message("inbound", at + timedelta(hours=1), alpha, email=email)
+            )
+            outcomes.setdefault(s.msg, {})["replied"] = 1  # two replies, one replied send
+            if rng.random() < 0.5:
+                bookings.append((email, at + timedelta(hours=3)))
+                outcomes[s.msg]["booked"] = 1
+    with psycopg.connect(url) as conn:
+        campaigns.record_messages(conn, replies, "test")
+        for n, (email, at) in enumerate(bookings):
+            conn.execute(
+                "insert into raw_events.booking_events (event_key, source, event_type, email,"
+                " occurred_at, scheduled_start, payload) values (%s, 'calendly', 'invitee.created',"
+                " %s, %s, %s, %s)",
+                (
+                    f"calendly:{n}",
+                    email,
+                    at,
+                    at + timedelta(days=2),
+                    json.dumps({"payload": {"uri": f"https://api.calendly.com/invitees/{n}"}}),
+                ),
+            )
+    declared = T0 - timedelta(days=1)
+    with psycopg.connect(url) as conn:
+        for d in DECLARED:
+            assert ab_tests.declare(conn, d, "test", now=declared)
+        assert not ab_tests.declare(conn, DECLARED[0], "test", now=declared)  # never changed
+    # declared now, after every planted send: nothing counts
+    (tmp / "late.json").write_text(
+        json.dumps(
+            [
+                {
+                    "test_name": "late",
+                    "campaign": "Alpha",
+                    "variant_a": "A",
+                    "variant_b": "B",
+                    "min_sample_per_arm": 10,
+                }
+            ]
+        )
+    )
+    assert main(["campaign", "ab-test", "--from-file", str(tmp / "late.json")]) == 0
+    dbt(url, ["build", "--select", SELECT, "--indirect-selection", "cautious", "--vars", VARS])
+    return {
+        "url": url,
+        "planter": planter,
+        "outcomes": outcomes,
+        "alpha": alpha,
+        "beta": beta,
+        "latest": latest,
+        "bookings": bookings,
+        "initial": len(planter.sends),
+    }
+
+
+def test_campaign_performance_equals_an_independent_count_of_the_planted_sends(world):
+    want = expected(world["planter"].sends, world["outcomes"])  # current, whatever ran before
+    assert_matches(mart(world["url"]), want)
+    assert want[("variant", "Alpha", "1", "B")]["machine_opens"] > 0
+    assert want[("campaign", "Alpha", None, None)]["replies"] > 0
+
+
+def test_success_criteria_thresholds_become_ops_alerts(world):
+    rows = q(
+        world["url"],
+        "select threshold_id, subject, observed_value from marketing.ops_alerts"
+        " where metric like 'campaign%' order by 1, 2",
+    )
+    # alerts are kept as first detected: the values of the first build's sends
+    want = expected(world["planter"].sends[: world["initial"]], world["outcomes"])
+    beta = want[("campaign", "Beta", None, None)]
+    alpha = want[("campaign", "Alpha", None, None)]
+    expect = []
+    for tid, metric, op, limit in [
+        ("campaign_delivery_rate_low", "delivery_rate", "below", 0.9),
+        ("campaign_open_rate_low", "open_rate", "below", 0.2),
+        ("campaign_reply_rate_low", "reply_rate", "below", 0.05),
+        ("campaign_unsubscribe_rate_high", "unsubscribe_rate", "above", 0.1),
+    ]:
+        for name, row in (("Alpha", alpha), ("Beta", beta)):
+            denominator = row["sends"] if metric == "delivery_rate" else row["delivered"]
+            v = row[metric]
+            if denominator >= 50 and v is not None and (v < limit if op == "below" else v > limit):
+                expect.append((tid, name, pytest.approx(v, abs=1e-6)))  # numeric(…, 6)
+    assert [(t, n, float(v)) for t, n, v in rows] == sorted(expect)
+    assert any(r[1] == "Beta" for r in rows) and len(rows) >= 2
+
+
+def test_mart_totals_equal_staging_counts(world):
+    # the singular fan-out test ran in the build; and directly: sends = distinct messages
+    assert q(
+        world["url"],
+        "select sum(sends) from marketing.campaign_performance where grain = 'campaign'",
+    ) == [(len(world["planter"].sends),)]
+
+
+def test_incremental_build_after_new_events_equals_a_full_refresh(world):
+    url, planter = world["url"], world["planter"]
+    # 1 % new: a few new sends and late events (a click) on old sends
+    for i in range(6):
+        planter.send(world["alpha"], "Alpha", "1", "B", f"late{i}@alpha.test", ALPHA["B"])
+    old = next(s for s in planter.sends if s.flags["delivered"] and not s.flags["click"])
+    planter.event(
+        old, world["alpha"], "click", old.at + timedelta(hours=5), url="https://example.com/y"
+    )
+    old.flags["click"] = 1
+    planter.flush()
+    # and hand-offs of contacts who booked, recorded after the first build
+    handed = sorted(world["bookings"])[:2]
+    with psycopg.connect(url) as conn:
+        for email, _at in handed:
+            cid, company = conn.execute(
+                "select c.contact_id, b.company_id from people.contact c"
+                " join marketing.booking_event b using (contact_id) where c.email = %s",
+                (email,),
+            ).fetchone()
+            conn.execute(
+                "insert into raw_campaigns.handoffs (company_id, contact_id, notes, source, created_at)"
+                " values (%s, %s, 'ready', 'test', %s)",
+                (company, cid, T0 + timedelta(days=3)),
+            )
+            world["outcomes"][world["latest"][email].msg]["handed_off"] = 1
+    dbt(
+        url,
+        [
+            "build",
+            "--select",
+            "int_campaign_sends int_campaign_sends_attributed campaign_performance"
+            " int_ab_test_results ab_tests performance_metrics",
+            "--exclude-resource-type",
+            "test",
+            "--vars",
+            VARS,
+        ],
+    )
+    incremental = q(url, "select * from intermediate.int_campaign_sends order by send_key")
+    perf = mart(url)
+    assert_matches(perf, expected(planter.sends, world["outcomes"]))
+    dbt(url, ["build", "--select", "int_campaign_sends", "--full-refresh", "--vars", VARS])
+    assert q(url, "select * from intermediate.int_campaign_sends order by send_key") == incremental
+
+
+def scipy_stats(a_n, a_s, b_n, b_s, a_sends, b_sends, share_a):
+    """The A/B statistics computed independently with scipy: the z-test p-value as the 2x2
+    chi-square test without continuity correction (the same test), SRM by chisquare, the
+    Bayesian quantities by numerical integration over the exact Beta posteriors."""
+    from scipy import integrate, stats
+
+    out = {}
+    if min(a_n, b_n) > 0 and 0 < a_s + b_s < a_n + b_n:
+        table = [[a_s, a_n - a_s], [b_s, b_n - b_s]]
+        out["p_value"] = stats.chi2_contingency(table, correction=False).pvalue
+    else:
+        out["p_value"] = None
+    pa, pb = stats.beta(1 + a_s, 1 + a_n - a_s), stats.beta(1 + b_s, 1 + b_n - b_s)
+    a_next = stats.beta(2 + a_s, 1 + a_n - a_s)  # x f_A(x) = E[p_A] f_{A+1}(x)
+    b_next = stats.beta(2 + b_s, 1 + b_n - b_s)
+    out["chance_b_beats_a"] = integrate.quad(lambda x: pb.pdf(x) * pa.cdf(x), 0, 1, limit=200)[0]
+    out["expected_loss_b"] = integrate.quad(  # E[max(pA - pB, 0)]
+        lambda y: pb.pdf(y) * (pa.mean() * a_next.sf(y) - y * pa.sf(y)), 0, 1, limit=200
+    )[0]
+    out["expected_loss_a"] = integrate.quad(
+        lambda y: pa.pdf(y) * (pb.mean() * b_next.sf(y) - y * pb.sf(y)), 0, 1, limit=200
+    )[0]
+    n = a_sends + b_sends
+    out["srm_p_value"] = stats.chisquare(
+        [a_sends, b_sends], [n * share_a, n * (1 - share_a)]
+    ).pvalue
+    return out
+
+
+# stated tolerances: the normal CDF in SQL (A&S 7.1.26) is within 1e-7; the Bayesian
+# quantities use the normal approximation of the Beta posteriors
+TOLERANCE = {
+    "p_value": 1e-6,
+    "srm_p_value": 1e-6,
+    "chance_b_beats_a": 0.005,
+    "expected_loss_a": 0.001,
+    "expected_loss_b": 0.001,
+}
+
+
+def test_ab_statistics_equal_scipy_and_a_winner_needs_sample_srm_and_significance(world):
+    url, planter, outcomes = world["url"], world["planter"], world["outcomes"]
+    with psycopg.connect(url) as conn:
+        cur = conn.execute("select * from marketing.ab_tests")
+        cols = [d.name for d in cur.description]
+        got = {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+    assert set(got) == {d.test_name for d in DECLARED} | {"late"}
+    metric_flag = {"open": "human", "click": "click"}
+    states = set()
+    for d in DECLARED:
+        row = got[d.test_name]
+        arms = {}
+        for arm, variant in (("a", d.variant_a), ("b", d.variant_b)):
+            sends = [
+                s
+                for s in planter.sends
+                if s.campaign == "Alpha"
+                and s.variant == variant
+                and (d.campaign_step is None or s.step == d.campaign_step)
+            ]
+            delivered = [s for s in sends if s.flags["delivered"]]
+            if d.primary_metric == "reply":
+                wins = sum(outcomes.get(s.msg, {}).get("replied", 0) for s in delivered)
+            else:
+                wins = sum(s.flags[metric_flag[d.primary_metric]] for s in delivered)
+            arms[arm] = (len(sends), len(delivered), wins)
+            assert (row[f"{arm}_n"], row[f"{arm}_successes"]) == (len(delivered), wins)
+            assert float(row[f"{arm}_rate"]) == pytest.approx(wins / len(delivered), abs=1e-12)
+        want = scipy_stats(
+            arms["a"][1],
+            arms["a"][2],
+            arms["b"][1],
+            arms["b"][2],
+            arms["a"][0],
+            arms["b"][0],
+            d.expected_share_a,
+        )
+        for key, tol in TOLERANCE.items():
+            assert float(row[key]) == pytest.approx(want[key], abs=tol), (d.test_name, key)
+        if min(arms["a"][1], arms["b"][1]) < d.min_sample_per_arm:
+            state = "collecting"
+        elif want["srm_p_value"] < 0.001:
+            state = "sample_ratio_mismatch"
+        elif want["p_value"] >= d.alpha:
+            state = "no_difference"
+        else:
+            state = "winner"
+        assert row["state"] == state, (d.test_name, row["state_reason"])
+        rate_a, rate_b = (arms[k][2] / arms[k][1] for k in "ab")
+        assert row["winner"] == (None if state != "winner" else ("B" if rate_b > rate_a else "A"))
+        assert row["variant_b"]["n"] == arms["b"][1]
+        states.add(state)
+    assert {"collecting", "sample_ratio_mismatch", "winner"} <= states
+    assert got["reply_big"]["state_reason"].startswith("too few sends")
+    late = got["late"]
+    assert (late["a_n"], late["b_n"], late["state"]) == (0, 0, "collecting")
+    per_arm = q(
+        url,
+        "select template_id, n, successes, chance_to_win from marketing.performance_metrics"
+        " where test_name = 'subject_open' order by 1",
+    )
+    row = got["subject_open"]
+    assert [r[:3] for r in per_arm] == [
+        ("A", row["a_n"], row["a_successes"]),
+        ("B", row["b_n"], row["b_successes"]),
+    ]
+    assert float(per_arm[0][3]) + float(per_arm[1][3]) == pytest.approx(1)
+
+
+def test_report_campaign_prints_the_funnel_and_the_ab_states(world, capsys):
+    capsys.readouterr()
+    assert main(["report", "campaign", "Alpha"]) == 0
+    out = capsys.readouterr().out
+    total = mart(world["url"])[("campaign", "Alpha", None, None)]
+    assert f"sends{total['sends']:>24}" in out.replace(" " * 0, "")
+    assert f"unique_human_opens{total['unique_human_opens']:>11}" in out
+    assert "A/B reply_big (reply): collecting - too few sends" in out
+    assert "A/B srm_check (open): sample_ratio_mismatch" in out
+    assert main(["report", "campaign", "No Such"]) == 2
+
+
+def test_follow_up_queue_has_silent_members_below_the_step_limit_and_not_suppressed(world):
+    url, planter, outcomes = world["url"], world["planter"], world["outcomes"]
+    with psycopg.connect(url) as conn:
+        ids = dict(conn.execute("select email, contact_id from people.contact"))
+        # the known contacts join Alpha (membership is what the queue follows)
+        for cid in ids.values():
+            conn.execute(
+                "insert into raw_campaigns.campaign_changes (campaign_id, contact_id, action,"
+                " source) values (%s, %s, 'add', 'test')",
+                (world["alpha"], cid),
+            )
+        campaigns.suppress(conn, [campaigns.Suppression("a001@alpha.test", "manual", "test")])
+    latest: dict[str, Send] = {}
+    for s in planter.sends:
+        if s.campaign == "Alpha" and s.email in ids:
+            latest[s.email] = s
+    replied = {e for e, s in latest.items() if outcomes.get(s.msg, {}).get("replied")}
+    want = sorted(
+        (ids[e], int(s.step) + 1)
+        for e, s in latest.items()
+        if e not in replied
+        and e != "a001@alpha.test"
+        and not (s.flags["hard"] or s.flags["unsub"] or s.flags["complaint"])
+        and int(s.step) < 3
+    )
+    got = q(
+        url,
+        "select contact_id, next_step from marketing.follow_up_queue"
+        " where campaign_id = %s order by 1",
+        world["alpha"],
+    )
+    assert got == want and len(want) > 10
