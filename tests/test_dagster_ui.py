@@ -48,7 +48,21 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _stop_group(proc: subprocess.Popen) -> bool:
+def _group_members(pgid: int) -> list[str]:
+    """The command lines in process group ``pgid`` (to say what did not stop)."""
+    import psutil
+
+    members = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if os.getpgid(p.info["pid"]) == pgid:
+                members.append(" ".join(p.info["cmdline"] or [])[:120])
+        except (ProcessLookupError, PermissionError):
+            pass
+    return members
+
+
+def _stop_group(proc: subprocess.Popen, survivors: list[str] | None = None) -> bool:
     """SIGTERM the whole process group, SIGKILL what is left after a grace period; True
     if the group went away on SIGTERM. `outreach ui` itself exits at once; dagster dev
     then shuts its webserver, daemon and code server down, which takes seconds."""
@@ -56,6 +70,8 @@ def _stop_group(proc: subprocess.Popen) -> bool:
     # the grace is generous: on a loaded 2-core CI machine the code server may still be
     # loading the definitions when the signal comes
     for sig, grace in ((signal.SIGTERM, 180), (signal.SIGKILL, 10)):
+        if sig == signal.SIGKILL and survivors is not None:
+            survivors.extend(_group_members(pgid))  # what SIGTERM did not stop
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
@@ -130,5 +146,6 @@ def test_outreach_ui_serves_the_asset_graph_and_stops_with_its_process_group(dag
         repos = _graphql(client, base, JOBS)["repositoriesOrError"]["nodes"]
     assert any(job["name"] == "intake_and_build" for repo in repos for job in repo["jobs"])
 
-    assert _stop_group(proc), "dagster dev's process group did not end on SIGTERM"
+    survivors: list[str] = []
+    assert _stop_group(proc, survivors), f"dagster dev's group outlived SIGTERM: {survivors}"
     assert proc.returncode is not None
