@@ -58,8 +58,11 @@ BUILDING_COMMANDS = {"build", "run", "test", "seed", "snapshot", "source"}
 
 def _prepare_child(on_parent_death: int = signal.SIGINT) -> None:  # in the child, before exec
     # dbt must hear SIGINT even when we were started with it ignored (e.g. `cmd &` in a
-    # script): Python only turns SIGINT into KeyboardInterrupt if it is not ignored
+    # script): Python only turns SIGINT into KeyboardInterrupt if it is not ignored. The
+    # same for SIGTERM: an ignored disposition survives exec, and a dbt that ignores it
+    # outlives our death (the parent-death signal below is SIGTERM in progress mode)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform == "linux":
         _signal_when_parent_dies(on_parent_death)
 

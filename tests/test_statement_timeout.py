@@ -130,6 +130,31 @@ def test_stopping_outreach_dbt_cancels_its_query_on_the_server(fresh_warehouse, 
         assert "dbt stopped on" in out
 
 
+def test_a_killed_outreach_started_with_sigterm_ignored_still_ends_its_dbt(
+    fresh_warehouse, fresh_env
+):
+    """An ignored SIGTERM survives exec (nohup-style wrappers, some process managers, a
+    test runner left so by another test): dbt must not inherit it, or the parent-death
+    signal is lost and dbt outlives a SIGKILLed `outreach dbt`, query and all."""
+    proc = subprocess.Popen(
+        [OUTREACH, "dbt", *probe_args(600)],
+        env=fresh_env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    )
+    try:
+        wait_until(lambda: sleeping_queries(fresh_warehouse), 120, "the probe query started")
+        proc.kill()
+        proc.communicate(timeout=60)
+        wait_until(lambda: not sleeping_queries(fresh_warehouse), 120, "the query was cancelled")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_a_killed_dbt_leaves_no_query_behind(fresh_warehouse, fresh_env, monkeypatch):
     """Plain dbt (``eval "$(outreach env)" && dbt run``), killed with SIGKILL: it cannot
     cancel anything; the server notices the closed connection within
