@@ -63,6 +63,9 @@ def _prepare_child(on_parent_death: int = signal.SIGINT) -> None:  # in the chil
     # outlives our death (the parent-death signal below is SIGTERM in progress mode)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(
+        signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM}
+    )  # a mask survives exec too
     if sys.platform == "linux":
         _signal_when_parent_dies(on_parent_death)
 

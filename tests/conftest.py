@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import threading
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -188,6 +190,17 @@ def fresh_warehouse(server_url, monkeypatch) -> str:
     _use(monkeypatch, url, name)
     yield url
     _drop_db(server_url, name)
+
+
+@pytest.fixture(autouse=True)
+def _default_termination_signals():
+    """Give SIGTERM back its default after each test: an in-process Dagster run leaves its
+    own handler in place, and an ignored or blocked SIGTERM would pass through exec to every
+    process a later test starts (which then outlive SIGTERM and their parent's death)."""
+    yield
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,12 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _as_from_a_shell() -> None:
+    """SIGTERM as a shell leaves it (default, unblocked), whatever this test process had."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def _group_members(pgid: int) -> list[str]:
     """The command lines in process group ``pgid`` (to say what did not stop)."""
     import psutil
@@ -107,6 +113,7 @@ def dagster_ui(tmp_path, server_url):
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # own process group: killpg ends dagster dev and its children
+        preexec_fn=_as_from_a_shell,
     )
     base = f"http://127.0.0.1:{port}"
     try:
