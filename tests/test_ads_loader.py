@@ -28,13 +28,14 @@ ACCOUNTS = ["510000001", "510000002"]
 FAST = HttpSettings(max_attempts=4, backoff_factor=0.0, max_delay_s=0.01)
 
 
-@pytest.fixture(scope="module")
-def server():
+@pytest.fixture
+def server():  # per test: some tests restate or remove the server's rows
     with LinkedInAdsTestServer(accounts=ACCOUNTS, today=TODAY, token="test-token") as srv:
         yield srv
 
 
 def load(url, server, **kw):
+    kw.setdefault("end_date", TODAY)  # the test's clock: the server's today, not the wall's
     return load_linkedin_ads(
         database_url=url,
         accounts=ACCOUNTS,
@@ -76,6 +77,7 @@ def truth(server, start, end) -> dict[tuple[str, date], tuple]:
 
 
 # ------------------------------------------------------------------ the load sequence
+# Each test starts from an empty warehouse and runs the loads before the one it checks.
 def test_empty_raw_tables_exist_before_any_load(fresh_warehouse):
     warehouse = fresh_warehouse  # an empty database: the module's has the raw tables already
     assert ensure_raw_tables(warehouse) is True
@@ -93,7 +95,8 @@ def test_empty_raw_tables_exist_before_any_load(fresh_warehouse):
     ]
 
 
-def test_first_load_lands_30_days_with_exact_numeric_costs(warehouse, server):
+def test_first_load_lands_30_days_with_exact_numeric_costs(fresh_warehouse, server):
+    warehouse = fresh_warehouse
     summary = load(warehouse, server)
     start = TODAY - timedelta(days=s.DEFAULT_INITIAL_DAYS - 1)
     expected = truth(server, start, TODAY)
@@ -122,7 +125,9 @@ def test_first_load_lands_30_days_with_exact_numeric_costs(warehouse, server):
     )
 
 
-def test_second_load_repulls_only_the_lookback_window_and_writes_nothing(warehouse, server):
+def test_second_load_repulls_only_the_lookback_window_and_writes_nothing(fresh_warehouse, server):
+    warehouse = fresh_warehouse
+    load(warehouse, server)
     before = analytics(warehouse)
     server.requests.clear()
     summary = load(warehouse, server)
@@ -135,7 +140,9 @@ def test_second_load_repulls_only_the_lookback_window_and_writes_nothing(warehou
     }  # the numbers did not change
 
 
-def test_restated_day_in_the_lookback_window_replaces_the_old_numbers(warehouse, server):
+def test_restated_day_in_the_lookback_window_replaces_the_old_numbers(fresh_warehouse, server):
+    warehouse = fresh_warehouse
+    load(warehouse, server)
     campaign = server.scenario_campaign.campaign_id
     day = TODAY - timedelta(days=3)
     before = analytics(warehouse)
@@ -155,7 +162,9 @@ def test_restated_day_in_the_lookback_window_replaces_the_old_numbers(warehouse,
     assert pulls == [(1, "api", "oauth")]
 
 
-def test_row_that_vanished_from_a_repulled_window_becomes_zeros(warehouse, server):
+def test_row_that_vanished_from_a_repulled_window_becomes_zeros(fresh_warehouse, server):
+    warehouse = fresh_warehouse
+    load(warehouse, server)
     campaign = server.scenario_campaign.campaign_id
     day = TODAY - timedelta(days=2)
     server.remove(campaign, day)
@@ -165,7 +174,9 @@ def test_row_that_vanished_from_a_repulled_window_becomes_zeros(warehouse, serve
     assert load(warehouse, server).total("zeroed") == 0  # counted once, not on every load
 
 
-def test_backfill_from_a_start_date_adds_the_older_days(warehouse, server):
+def test_backfill_from_a_start_date_adds_the_older_days(fresh_warehouse, server):
+    warehouse = fresh_warehouse
+    load(warehouse, server)
     start = TODAY - timedelta(days=44)
     summary = load(warehouse, server, start_date=start, end_date=TODAY - timedelta(days=30))
     got = analytics(warehouse)

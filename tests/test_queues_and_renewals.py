@@ -92,6 +92,8 @@ def q(url: str, sql: str, *params) -> list[tuple]:
 
 
 def dbt(url: str, args: list[str]) -> str:
+    # the test's clock: the builds see TODAY even when the module runs across midnight
+    args = [*args, "--vars", json.dumps({"as_of": TODAY.isoformat()})]
     proc = run_dbt(args, url=url, check=False, capture=True)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     return proc.stdout
@@ -113,7 +115,22 @@ def world(warehouse, tmp_path_factory, monkeypatch_module):
     dbt(warehouse, BUILD_ALL)
     # the signal the first build emitted (its id must survive the rebuilds)
     ((signal_id,),) = q(warehouse, "select signal_id from bit.signal")
-    return {"url": warehouse, "tmp": tmp, "signal_id": signal_id}
+    before = {
+        "emails": email_queue(warehouse),
+        "profiles": {r[0] for r in q(warehouse, "select url from people.next_profile_urls_30d")},
+        "company_urls": q(
+            warehouse,
+            "select c.company_name, n.url_type, n.url, n.last_checked_at"
+            " from company.next_company_urls_30d n join company.company c using (company_id)"
+            " order by 1, 2",
+        ),
+        "statuses": q(
+            warehouse, "select email_status, count(*) from people.contact_verification group by 1"
+        ),
+        "slots": q(warehouse, "select count(*) from company.company_slot"),
+    }
+    now = datetime.now(UTC)  # the checks' clock (the loads stamp theirs from it)
+    return {"url": warehouse, "tmp": tmp, "signal_id": signal_id, "before": before, "now": now}
 
 
 @pytest.fixture(scope="module")
@@ -137,64 +154,72 @@ def verify(world, server, **kw):
 
 # ------------------------------------------------------------------ 1. before any check
 def test_before_any_check_every_item_is_due(world):
-    url = world["url"]
-    assert email_queue(url) == ALL_EMAILS
-    profiles = {r[0] for r in q(url, "select url from people.next_profile_urls_30d")}
-    assert profiles == {
+    before = world["before"]  # taken before any check (the loads below change the queues)
+    assert before["emails"] == ALL_EMAILS
+    assert before["profiles"] == {
         "https://www.linkedin.com/in/ann-ok-e2e",
         "https://www.linkedin.com/in/bob-catch-e2e",
         "https://www.linkedin.com/in/cy-unknown-e2e",
     }
-    company_urls = q(
-        url,
-        "select c.company_name, n.url_type, n.url, n.last_checked_at"
-        " from company.next_company_urls_30d n join company.company c using (company_id)"
-        " order by 1, 2",
-    )
-    assert company_urls == [
+    assert before["company_urls"] == [
         ("Acme E2E Inc", "linkedin", "https://www.linkedin.com/company/acme-e2e", None),
         ("Acme E2E Inc", "news", "https://acme-e2e.com/news", None),
         ("Acme E2E Inc", "website", "https://www.acme-e2e.com", None),
         ("Beta E2E LLC", "website", "beta-e2e.io", None),
     ]
-    statuses = q(url, "select email_status, count(*) from people.contact_verification group by 1")
-    assert statuses == [("gray", 9)], "every contact with an email is there, gray"
-    assert q(url, "select count(*) from company.company_slot") == [(6,)]
+    assert before["statuses"] == [("gray", 9)], "every contact with an email is there, gray"
+    assert before["slots"] == [(6,)]
 
 
 # ------------------------------------------------------------------ 2. the loads
-def test_the_email_load_takes_what_it_answered_off_the_queue(world, mv_server):
+# Each load is a module fixture (it runs once, before the first test that needs it or the
+# rebuild) that records what the queues showed after each step; the tests check those, so
+# they pass in any order.
+@pytest.fixture(scope="module")
+def email_loads(world, mv_server):
     """The queue drives the load; 429s and a 5xx are retried; a timeout stays due; an
     HTTP 200 error body is an answer (checked, leaves the queue)."""
     url = world["url"]
-    assert set(due_emails(url)) == ALL_EMAILS
+    steps = {"due_before": set(due_emails(url))}
     mv_server.configure(rate_limit_count=2, error_count=1, fault_endpoints=["verify"])
     # Ivy is verified later, by the queue run after the credits ran out
     first = verify(world, mv_server, emails=sorted(ALL_EMAILS - {"ok.ivy@beta-e2e.io"}))
-    assert first.http["http_429"] == 2 and first.http["http_5xx"] == 1
-    assert first.answered == 7 and first.unanswered == {"timeout": 1}
-    # no rebuild: the queue is a view over the check history
-    assert email_queue(url) == {"timeout.gus@acme-e2e.com", "ok.ivy@beta-e2e.io"}
-
+    steps["first"] = (first, email_queue(url))
     # credits out: nothing is sent, both stay due
     mv_server.configure(credits=0)
     stopped = verify(world, mv_server)
-    assert stopped.status == "credits_exhausted" and stopped.answered == 0
-    assert "credits ran out" in stopped.message
-    assert email_queue(url) == {"timeout.gus@acme-e2e.com", "ok.ivy@beta-e2e.io"}
-
+    steps["credits_out"] = (stopped, email_queue(url))
     # credits back: the queue run verifies Ivy; Gus still times out and stays
     mv_server.configure(credits=None)
     again = verify(world, mv_server)
+    steps["credits_back"] = (again, email_queue(url))
+    return steps
+
+
+def test_the_email_load_takes_what_it_answered_off_the_queue(email_loads):
+    assert email_loads["due_before"] == ALL_EMAILS
+    first, queue = email_loads["first"]
+    assert first.http["http_429"] == 2 and first.http["http_5xx"] == 1
+    assert first.answered == 7 and first.unanswered == {"timeout": 1}
+    # no rebuild: the queue is a view over the check history
+    assert queue == {"timeout.gus@acme-e2e.com", "ok.ivy@beta-e2e.io"}
+
+    stopped, queue = email_loads["credits_out"]
+    assert stopped.status == "credits_exhausted" and stopped.answered == 0
+    assert "credits ran out" in stopped.message
+    assert queue == {"timeout.gus@acme-e2e.com", "ok.ivy@beta-e2e.io"}
+
+    again, queue = email_loads["credits_back"]
     assert again.requested == 2 and again.answered == 1
-    assert email_queue(url) == {"timeout.gus@acme-e2e.com"}
+    assert queue == {"timeout.gus@acme-e2e.com"}
 
 
-def test_the_profile_refresh_takes_observed_profiles_off_the_queue(world):
+@pytest.fixture(scope="module")
+def profile_refresh(world):
     from loaders.apify_linkedin.run import import_dataset
 
     url = world["url"]
-    now = datetime.now(UTC)
+    now = world["now"]
     fresh = world["tmp"] / "fresh.json"
     fresh.write_text(
         json.dumps(
@@ -230,38 +255,45 @@ def test_the_profile_refresh_takes_observed_profiles_off_the_queue(world):
     kw = dict(database_url=url, progress=lambda _m: None, pipelines_dir=world["tmp"] / "dlt_apify")
     import_dataset(fresh, observed_at=now.isoformat(), **kw)
     import_dataset(stale, observed_at=(now - timedelta(days=40)).isoformat(), **kw)
-    due = {
+    return {
         r[0]: r[1] for r in q(url, "select url, last_checked_at from people.next_profile_urls_30d")
     }
+
+
+def test_the_profile_refresh_takes_observed_profiles_off_the_queue(world, profile_refresh):
+    due = profile_refresh
     assert set(due) == {"https://www.linkedin.com/in/cy-unknown-e2e"}, "observed 40 days ago"
-    assert due["https://www.linkedin.com/in/cy-unknown-e2e"] < now - timedelta(days=39)
+    assert due["https://www.linkedin.com/in/cy-unknown-e2e"] < world["now"] - timedelta(days=39)
 
 
-def test_recorded_url_checks_take_company_urls_off_the_queue(world):
+@pytest.fixture(scope="module")
+def url_checks(world):
     url = world["url"]
-    now = datetime.now(UTC)
-    assert (
-        record_url_checks(
-            url,
-            [
-                # another form of the website (scheme, case, path): still Acme's website
-                {"url_type": "website", "url": "HTTP://Acme-E2E.com/about", "checker": "e2e"},
-                {
-                    "url_type": "linkedin",
-                    "url": "https://www.linkedin.com/company/acme-e2e/",
-                    "checker": "e2e",
-                    "checked_at": now - timedelta(days=31),
-                },
-                {"url_type": "news", "url": "https://beta-e2e.io", "checker": "e2e"},
-            ],
-        )  # fmt: skip
-        == 3
-    )
+    recorded = record_url_checks(
+        url,
+        [
+            # another form of the website (scheme, case, path): still Acme's website
+            {"url_type": "website", "url": "HTTP://Acme-E2E.com/about", "checker": "e2e"},
+            {
+                "url_type": "linkedin",
+                "url": "https://www.linkedin.com/company/acme-e2e/",
+                "checker": "e2e",
+                "checked_at": world["now"] - timedelta(days=31),
+            },
+            {"url_type": "news", "url": "https://beta-e2e.io", "checker": "e2e"},
+        ],
+    )  # fmt: skip
     due = q(
         url,
         "select c.company_name, n.url_type from company.next_company_urls_30d n"
         " join company.company c using (company_id) order by 1, 2",
     )
+    return recorded, due
+
+
+def test_recorded_url_checks_take_company_urls_off_the_queue(url_checks):
+    recorded, due = url_checks
+    assert recorded == 3
     assert due == [
         ("Acme E2E Inc", "linkedin"),  # checked 31 days ago: due again
         ("Acme E2E Inc", "news"),
@@ -271,9 +303,10 @@ def test_recorded_url_checks_take_company_urls_off_the_queue(world):
 
 # ------------------------------------------------------------------ 3. after a build
 @pytest.fixture(scope="module")
-def rebuilt(world, mv_server):
-    # the loads above ran first (pytest keeps file order); build what they change
+def rebuilt(world, email_loads, profile_refresh, url_checks):
+    # after every load above: build what they change
     dbt(world["url"], BUILD_CHECKED)
+    world["rebuilt"] = True
     return world["url"]
 
 
@@ -303,10 +336,10 @@ def test_email_status_per_result_and_error_path(rebuilt):
     assert all(s[0] is None or s[0].endswith("/api/v3/") for s in sources)
 
 
-def test_last_checked_columns_come_from_the_check_history(rebuilt):
+def test_last_checked_columns_come_from_the_check_history(world, rebuilt):
     contacts = dict(q(rebuilt, "select full_name, last_profile_checked_at from people.contact"))
-    now = datetime.now(UTC)
-    assert now - contacts["Ann Ok"] < timedelta(minutes=10)
+    now = world["now"]  # the checks' clock
+    assert contacts["Ann Ok"] == now
     assert timedelta(days=39) < now - contacts["Cy Unknown"] < timedelta(days=41)
     assert contacts["Di Invalid"] is None
     acme = q(
@@ -314,8 +347,8 @@ def test_last_checked_columns_come_from_the_check_history(rebuilt):
         "select last_site_checked_at, last_linkedin_checked_at, last_news_checked_at"
         " from company.company where company_name = 'Acme E2E Inc'",
     )[0]
-    assert now - acme[0] < timedelta(minutes=10)
-    assert timedelta(days=30) < now - acme[1] < timedelta(days=32)
+    assert abs(acme[0] - now) < timedelta(minutes=10)  # stamped by record_url_checks
+    assert acme[1] == now - timedelta(days=31)
     assert acme[2] is None
 
 
