@@ -120,16 +120,27 @@ def world(warehouse, tmp_path_factory, monkeypatch_module) -> dict:
         observed_at="2026-01-15T00:00:00Z",
         progress=quiet,
     )
-    return {"url": warehouse, "folder": folder, "state": state, "companies": companies}
+    loaded = {  # what the loads left, before any erasure
+        "warehouse_hits": warehouse_hits(warehouse),
+        "package_files": package_files(state),
+        "file_hits": file_hits(state),
+    }
+    return {
+        "url": warehouse, "folder": folder, "state": state, "companies": companies,
+        "loaded": loaded,
+    }  # fmt: skip
 
 
 def test_successful_loads_leave_no_copies_of_their_rows_in_the_dlt_folders(world):
-    assert warehouse_hits(world["url"])  # the person is in the warehouse ...
-    assert package_files(world["state"]) == []  # ... but no load package is kept
-    assert file_hits(world["state"]) == []
+    loaded = world["loaded"]
+    assert loaded["warehouse_hits"]  # the person is in the warehouse ...
+    assert loaded["package_files"] == []  # ... but no load package is kept
+    assert loaded["file_hits"] == []
 
 
-def test_erase_sweeps_state_files_and_reports_what_it_cannot_reach(world):
+@pytest.fixture(scope="module")
+def erased(world) -> dict:
+    """`erase_person` after an interrupted load left pending packages holding the person."""
     state = world["state"]
     # what an interrupted load leaves: pending packages holding the person in other spellings
     (pipeline,) = state.glob("dlt/*/apify_linkedin")
@@ -144,22 +155,32 @@ def test_erase_sweeps_state_files_and_reports_what_it_cannot_reach(world):
     summary = erase_person(
         world["url"], EMAIL, linkedin_urls=[VARIANTS[3]], rebuild=False, progress=said.append
     )
+    after = {
+        "kept": (pending / "profile_items.c.0.csv").exists(),
+        "warehouse_hits": warehouse_hits(world["url"]),
+        "file_hits": file_hits(state),
+    }
+    shutil.rmtree(pending.parent)  # not a whole dlt package: the next load would trip on it
+    return {"summary": summary, "after": after}
+
+
+def test_erase_sweeps_state_files_and_reports_what_it_cannot_reach(erased):
+    summary, after = erased["summary"], erased["after"]
     assert sorted(Path(p).name for p in summary.files_deleted) == [
         "profile_items.a.0.csv",
         "profile_items.b.0.insert_values.gz",
     ]
-    assert (pending / "profile_items.c.0.csv").exists()  # someone else's rows stay
+    assert after["kept"]  # someone else's rows stay
     assert summary.files_scanned >= 3
     assert summary.not_reached == list(OUT_OF_REACH)
     text = summary.render()
     assert "NOT REACHED" in text and "2 deleted" in text
     assert not any(needle in text.lower() for needle in NEEDLES)  # no PII in the output
-    assert warehouse_hits(world["url"]) == {}
-    assert file_hits(state) == []
-    shutil.rmtree(pending.parent)  # not a whole dlt package: the next load would trip on it
+    assert after["warehouse_hits"] == {}
+    assert after["file_hits"] == []
 
 
-def test_reloading_the_original_and_three_url_variants_brings_nothing_back(world):
+def test_reloading_the_original_and_three_url_variants_brings_nothing_back(world, erased):
     folder, url = world["folder"], world["url"]
     summary = load_intake_files(
         world["companies"], people_csv(folder / "again.csv", VARIANTS, False), progress=quiet

@@ -126,7 +126,8 @@ def test_answers_land_with_their_check_time_and_the_run_is_recorded(
     landed = rows(
         warehouse,
         "select email, result, quality, method, checked_at, run_id, source_url, response->>'result'"
-        " from raw_verifier.email_checks order by email",
+        " from raw_verifier.email_checks where run_id = %s order by email",
+        summary.run_id,
     )
     assert [r[0] for r in landed] == sorted(e.strip().lower() for e in emails[:6])
     for _email, result, _quality, method, checked_at, run_id, source_url, raw_result in landed:
@@ -248,10 +249,19 @@ def test_the_cli_verifies_a_file_and_exit_codes_say_how_it_ended(
     assert KEY not in proc.stdout + proc.stderr + out.out + out.err + err
 
 
-def test_the_key_is_never_in_the_warehouse_or_the_logs(warehouse, captured_logs):
-    """Runs of this module used the key (and a wrong one): scan every text and json column
+def test_the_key_is_never_in_the_warehouse_or_the_logs(
+    warehouse, tmp_path, server, captured_logs, monkeypatch
+):
+    """A run with the key (with a retried 429 and an error body answer) and one with a wrong key
+    (plus whatever other tests of this module ran before): scan every text and json column
     of every table in the database, and every log line."""
-    assert rows(warehouse, "select count(*) from raw_verifier.email_checks")[0][0] > 10
+    server.configure(rate_limit_count=1, fault_endpoints=["verify"])
+    emails = [f"ok.leak{i}@acme.com" for i in range(4)] + ["error.leak@acme.com"]
+    summary = run(warehouse, tmp_path, emails, retry=_fast_retry())
+    assert summary.answered == 5
+    monkeypatch.setenv("MILLIONVERIFIER_API_KEY", KEY + "-wrong")
+    assert run(warehouse, tmp_path, ["ok.leak9@acme.com"]).status == "failed"
+    assert rows(warehouse, "select count(*) from raw_verifier.email_checks")[0][0] >= 5
     with psycopg.connect(warehouse) as conn:
         columns = conn.execute(
             """
