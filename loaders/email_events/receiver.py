@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from loaders.email_events import bookings, signatures, store
-from loaders.email_events.events import EventFormatError, loads, sendgrid_events
+from loaders.email_events.events import EventFormatError, parse_json, sendgrid_events
 
 MAX_BODY = 16 * 1024 * 1024  # SendGrid batches are far smaller; refuse anything absurd
 
@@ -124,7 +124,7 @@ class Receiver:
             )
 
         def parse(body: bytes):
-            events = sendgrid_events(loads(body))
+            events = sendgrid_events(parse_json(body))
             batch_id = uuid.uuid4().hex
 
             def write(conn: psycopg.Connection) -> dict:
