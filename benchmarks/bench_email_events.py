@@ -15,13 +15,16 @@ its memory, and the event -> mart latency.
    rows are formatted first (COPY text, spooled to a file: memory stays flat), then the
    whole COPY is timed, server included, up to its commit. (Timing only psycopg's
    ``write_row`` calls, as this benchmark first did, left out most of the server's work:
-   it ran on while the next batch was generated, untimed.)
+   it ran on while the next batch was generated, untimed.) The machine is shared, so the
+   COPY runs before and after the receiver and the ratio is taken against their mean;
 4. ``receiver``: ``outreach serve`` as its own process (uvicorn), ``senders`` concurrent
    clients posting the batches; every event verified, parsed, inserted (dedupe on the
    key) and committed before the 200. The bodies are serialised first (spooled to a file)
    and each is signed as it is sent, so the senders cost little, but they still run on
    the same cores: the rate is a lower bound. The receiver's RSS is sampled during the
-   run (flat memory: the last sample against the first after warm-up);
+   run (flat memory: the last sample against the first after warm-up), and the CPU time
+   per event of the receiver, of its database server processes, of the senders and of
+   the COPY's server process;
 5. ``latency``: one more signed event, the time until it is visible in
    ``marketing.engagement_events`` (a view over the raw table: no build on the path), and
    on the Dagster path the time until the ``email_events_arrivals`` sensor, evaluated
@@ -29,7 +32,7 @@ its memory, and the event -> mart latency.
    evaluates it every 30 s at most, so in production add up to that interval).
 
 Prints one JSON document: events/s of both, the ratio receiver/copy (goal >= 0.25 at 1M
-events), RSS samples, latencies, and the machine's load average.
+events), CPU per event, RSS samples, latencies, and the machine's load average.
 """
 
 from __future__ import annotations
