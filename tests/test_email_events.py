@@ -121,6 +121,42 @@ def test_duplicates_and_out_of_order_events_give_one_row_each(receiver, warehous
     assert {r[3] for r in rows} == {"1"}  # custom args kept
 
 
+def test_odd_json_numbers_and_concurrent_overlapping_redeliveries(receiver, warehouse):
+    # an integer beyond 64 bits (a custom arg) is valid JSON: the payload is written with
+    # orjson, which refuses it, so the standard library writes it, exactly
+    big = post_sendgrid(receiver, [sg_event(700, order_ref=2**70)])
+    assert big.status_code == 200 and big.json()["new"] == 1
+    assert q(
+        warehouse,
+        "select payload->>'order_ref' from raw_events.email_events where event_key = %s",
+        "sendgrid:sg-delivered-700",
+    ) == [(str(2**70),)]
+    # NaN is what json reads and jsonb cannot hold: 400 naming it, nothing stored
+    nan = post_sendgrid(receiver, None, body=b'[{"event": "open", "score": NaN}]')
+    assert nan.status_code == 400 and "NaN is not a number" in nan.json()["error"]
+    # the same new events posted three times at once, one copy in reverse order: rows go in
+    # key order, so the requests wait on each other instead of deadlocking (a 503); stored
+    # once each
+    answers = []
+
+    def post(batch):
+        answers.append(post_sendgrid(receiver, batch).json())
+
+    for first in range(710, 1310, 200):
+        events = [sg_event(n, "open") for n in range(first, first + 200)]
+        threads = [threading.Thread(target=post, args=(b,)) for b in (events, events[::-1], events)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(answers) == 9 and all(a.get("received") == 200 for a in answers), answers
+    assert sum(a["new"] for a in answers) == 600
+    keys = [f"sendgrid:sg-open-{n}" for n in range(710, 1310)]
+    assert q(
+        warehouse, "select count(*) from raw_events.email_events where event_key = any(%s)", keys
+    ) == [(600,)]
+
+
 def test_hard_bounces_complaints_and_unsubscribes_suppress_soft_bounces_do_not(receiver, warehouse):
     batch = [
         sg_event(10, "bounce", type="bounce", reason="550 5.1.1 user unknown"),

@@ -26,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from outreach.tombstones import normalise_email
 
@@ -40,8 +41,7 @@ class EventFormatError(ValueError):
     """An event that cannot be read; the message names the item and the field."""
 
 
-@dataclass(frozen=True)
-class EmailEvent:
+class EmailEvent(NamedTuple):  # a tuple: built ~4x faster than a frozen dataclass
     event_key: str
     provider: str
     event_type: str  # the provider's own name (delivered, bounce, Bounce, Open, ...)
@@ -51,13 +51,39 @@ class EmailEvent:
     payload: dict[str, Any]
 
 
+def _no_constant(name: str) -> Any:
+    raise EventFormatError(f"{name} is not a number a jsonb column can hold")
+
+
+def parse_json(text: bytes | str) -> Any:
+    """``json.loads``, refusing NaN and Infinity (PostgreSQL's jsonb cannot store them: a
+    clear error here, not a failed insert)."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def dumps(value: Any) -> str:
+    """Python -> JSON text for a ``jsonb`` column: orjson, ~10x the standard library's speed
+    on an event, the same value (``json`` for what orjson refuses: integers beyond 64 bits,
+    lone surrogates). Parsing stays with ``json``: orjson is barely faster on these bodies
+    and reads an integer beyond 64 bits as a float."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits, lone surrogates
+        return json.dumps(value)
+
+
 def canonical_hash(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_MIN_S, _MAX_S = 0, 253_402_300_799  # 1970 .. 9999-12-31T23:59:59Z
+
+
 def utc_time(value: Any, where: str) -> datetime | None:
     """Unix seconds (int, float or digits) or ISO 8601 -> an aware UTC datetime."""
+    if type(value) is int and _MIN_S <= value <= _MAX_S:
+        return datetime.fromtimestamp(value, UTC)  # SendGrid's case, checked first
     if value is None or value == "":
         return None
     try:
@@ -77,23 +103,28 @@ def sendgrid_events(batch: Any, where: str = "body") -> list[EmailEvent]:
     if not isinstance(batch, list):
         raise EventFormatError(f"{where}: expected a JSON array of events")
     out = []
+    append = out.append  # a few thousand events per body: the loop is kept lean
     for i, item in enumerate(batch):
-        at = f"{where}[{i}]"
         if not isinstance(item, dict):
-            raise EventFormatError(f"{at}: expected an event object")
-        if not isinstance(item.get("event"), str) or not item["event"]:
-            raise EventFormatError(f"{at}.event: expected the event name")
+            raise EventFormatError(f"{where}[{i}]: expected an event object")
+        kind = item.get("event")
+        if not isinstance(kind, str) or not kind:
+            raise EventFormatError(f"{where}[{i}].event: expected the event name")
         event_id = item.get("sg_event_id")
         key = f"{SENDGRID}:{event_id}" if event_id else f"{SENDGRID}:sha256:{canonical_hash(item)}"
-        out.append(
+        email = item.get("email")
+        ts = item.get("timestamp")
+        append(
             EmailEvent(
-                event_key=key,
-                provider=SENDGRID,
-                event_type=item["event"],
-                email=normalise_email(item.get("email")),
-                occurred_at=utc_time(item.get("timestamp"), f"{at}.timestamp"),
-                message_id=item.get("sg_message_id"),
-                payload=item,
+                key,
+                SENDGRID,
+                kind,
+                email.strip().lower() or None if type(email) is str else normalise_email(email),
+                datetime.fromtimestamp(ts, UTC)
+                if type(ts) is int and _MIN_S <= ts <= _MAX_S
+                else utc_time(ts, f"{where}[{i}].timestamp"),
+                item.get("sg_message_id"),
+                item,
             )
         )
     return out
@@ -119,7 +150,7 @@ _SES_DETAIL = {
 def _unwrap_sns(item: Any, at: str) -> Any:
     if isinstance(item, dict) and item.get("Type") == "Notification" and "Message" in item:
         try:
-            return json.loads(item["Message"])
+            return parse_json(item["Message"])
         except (TypeError, json.JSONDecodeError) as exc:
             raise EventFormatError(f"{at}.Message: expected the SES notification as JSON") from exc
     return item
@@ -178,10 +209,10 @@ def read_file_events(path: str, fmt: str) -> Iterator[tuple[str, list[EmailEvent
     stripped = text.lstrip()
     if stripped.startswith("[") and fmt == SES:
         items: Iterable[tuple[str, Any]] = (
-            (f"{path}[{i}]", v) for i, v in enumerate(json.loads(text))
+            (f"{path}[{i}]", v) for i, v in enumerate(parse_json(text))
         )
     elif stripped.startswith("["):
-        items = [(path, json.loads(text))]
+        items = [(path, parse_json(text))]
     else:
         items = _json_lines(path, text)
     for where, item in items:
@@ -203,6 +234,8 @@ def _json_lines(path: str, text: str) -> Iterator[tuple[str, Any]]:
             continue
         where = f"{path}: line {n}"
         try:
-            yield where, json.loads(line)
+            yield where, parse_json(line)
         except json.JSONDecodeError as exc:
             yield where, EventFormatError(f"{where}: expected one JSON value ({exc.msg})")
+        except EventFormatError as exc:
+            yield where, EventFormatError(f"{where}: {exc}")

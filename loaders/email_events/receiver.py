@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from loaders.email_events import bookings, signatures, store
-from loaders.email_events.events import EventFormatError, sendgrid_events
+from loaders.email_events.events import EventFormatError, parse_json, sendgrid_events
 
 MAX_BODY = 16 * 1024 * 1024  # SendGrid batches are far smaller; refuse anything absurd
 
@@ -82,12 +82,23 @@ class Receiver:
         verify: Callable[[bytes], object],
         store_body: Callable[[bytes], Callable[[psycopg.Connection], dict]],
     ) -> JSONResponse:
-        """Verify (401, nothing stored), parse (400), commit (503 on failure), then 200."""
+        """Verify (401, nothing stored), parse (400), commit (503 on failure), then 200.
+        Only reading the body happens on the event loop; verifying, parsing and storing run
+        in one worker thread, so the loop keeps taking requests meanwhile."""
         if not configured:
             return _error(503, f"no {what} verification key is set: cannot verify")
         body = await _body(request)
         if body is None:
             return _error(413, "body too large")
+        return await run_in_threadpool(self._handle, what, body, verify, store_body)
+
+    def _handle(
+        self,
+        what: str,
+        body: bytes,
+        verify: Callable[[bytes], object],
+        store_body: Callable[[bytes], Callable[[psycopg.Connection], dict]],
+    ) -> JSONResponse:
         try:
             verify(body)
         except signatures.SignatureError as exc:
@@ -97,7 +108,7 @@ class Receiver:
         except (json.JSONDecodeError, UnicodeDecodeError, EventFormatError) as exc:
             return _error(400, f"not a {what} webhook: {exc}")
         try:
-            return JSONResponse(await run_in_threadpool(self._write, write))
+            return JSONResponse(self._write(write))
         except psycopg.Error as exc:
             return _error(503, f"not stored ({type(exc).__name__}): retry")
 
@@ -113,7 +124,7 @@ class Receiver:
             )
 
         def parse(body: bytes):
-            events = sendgrid_events(json.loads(body))
+            events = sendgrid_events(parse_json(body))
             batch_id = uuid.uuid4().hex
 
             def write(conn: psycopg.Connection) -> dict:

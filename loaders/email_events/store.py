@@ -10,13 +10,12 @@ and unsubscribes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psycopg
 
-from loaders.email_events.events import SENDGRID, SES, EmailEvent
+from loaders.email_events.events import SENDGRID, SES, EmailEvent, dumps
 from outreach import campaigns
 
 SCHEMA = "raw_events"
@@ -84,15 +83,17 @@ class Stored:
 
 
 COLUMNS = "event_key, provider, event_type, email, occurred_at, message_id, payload, batch_id"
-# a batch is copied into a temporary table, then inserted with the dedupe (COPY is the
-# fastest way in; binding arrays of jsonb costs several times more)
+COPY = f"copy {SCHEMA}.email_events ({COLUMNS}) from stdin"
+# a batch that repeats stored events (a redelivery) is copied into a temporary table, then
+# inserted with the dedupe (COPY is the fastest way in; binding arrays of jsonb costs
+# several times more)
 STAGE = f"""
 create temporary table if not exists _incoming_events
     (like {SCHEMA}.email_events including defaults) on commit delete rows
 """
 MERGE = f"""
 insert into {SCHEMA}.email_events ({COLUMNS})
-select distinct on (event_key) {COLUMNS} from _incoming_events
+select {COLUMNS} from _incoming_events order by event_key
 on conflict (event_key) do nothing
 """
 
@@ -101,25 +102,39 @@ def store_events(
     conn: psycopg.Connection, events: Iterable[EmailEvent], batch_id: str | None = None
 ) -> Stored:
     """Insert events (duplicates skipped) and their suppressions, in the caller's
-    transaction; the caller commits before it acknowledges anything."""
+    transaction; the caller commits before it acknowledges anything.
+
+    The batch's rows (the first of each key, in key order) are copied straight into the
+    table inside a savepoint; a key already stored makes that COPY fail, and the batch then
+    takes the dedupe path (temporary table, ``on conflict do nothing``). Key order means
+    two concurrent batches that share keys wait on each other instead of deadlocking."""
     events = list(events)
     result = Stored(received=len(events))
-    conn.execute(STAGE)
-    with conn.cursor().copy(f"copy _incoming_events ({COLUMNS}) from stdin") as copy:
-        for e in events:
-            copy.write_row(
-                (
-                    e.event_key,
-                    e.provider,
-                    e.event_type,
-                    e.email,
-                    e.occurred_at,
-                    e.message_id,
-                    json.dumps(e.payload),
-                    batch_id,
-                )
+    rows = {}
+    for e in events:
+        if e.event_key not in rows:
+            rows[e.event_key] = (
+                e.event_key,
+                e.provider,
+                e.event_type,
+                e.email,
+                e.occurred_at,
+                e.message_id,
+                dumps(e.payload),
+                batch_id,
             )
-    result.new = conn.execute(MERGE).rowcount
+    ordered = [rows[k] for k in sorted(rows)]
+    try:
+        with conn.transaction(), conn.cursor().copy(COPY) as copy:
+            for row in ordered:
+                copy.write_row(row)
+        result.new = len(ordered)
+    except psycopg.errors.UniqueViolation:
+        conn.execute(STAGE)
+        with conn.cursor().copy(f"copy _incoming_events ({COLUMNS}) from stdin") as copy:
+            for row in ordered:
+                copy.write_row(row)
+        result.new = conn.execute(MERGE).rowcount
     suppressions = [
         campaigns.Suppression(e.email, reason, f"{e.provider}:{e.event_type}", None, e.occurred_at)
         for e in events
