@@ -753,7 +753,12 @@ def check_deals(frame: Frame) -> Problems:
     )
     _, id_ok = _integers(cols["contact_id"], 1, 10**15)
     _check_format(
-        problems, frame, "contact_id", id_ok, s.INVALID_CONTACT_ID, "a people.contact id (1, 2, ...)"
+        problems,
+        frame,
+        "contact_id",
+        id_ok,
+        s.INVALID_CONTACT_ID,
+        "a people.contact id (1, 2, ...)",
     )
     email = cols["contact_email"]
     email_ok = pc.and_(_matches(email, s.EMAIL_RE2), pc.less_equal(pc.utf8_length(email), 254))

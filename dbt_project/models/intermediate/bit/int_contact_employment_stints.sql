@@ -57,12 +57,12 @@ final as (
         stints.company_id,
         stints.started_at,
         stints.last_observed_at,
-        following.observed_at as ended_at,
+        next_observation.observed_at as ended_at,
         stints.observations
     from stints
     inner join contacts on stints.profile_url = contacts.linkedin_url
-    left join observations as following
-        on stints.profile_url = following.profile_url and following.n_all = stints.last_n + 1
+    left join observations as next_observation
+        on stints.profile_url = next_observation.profile_url and next_observation.n_all = stints.last_n + 1
 )
 
 select * from final

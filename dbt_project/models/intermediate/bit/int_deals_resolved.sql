@@ -37,7 +37,6 @@ contact_emails as (
 final as (
     select
         deals.deal_id,
-        coalesce(contacts.contact_id, contact_emails.contact_id) as contact_id,
         deals.contact_id_given,
         deals.contact_email,
         deals.company_name,
@@ -47,7 +46,8 @@ final as (
         deals.is_won,
         deals.closed_at,
         deals.row_key,
-        deals.loaded_at
+        deals.loaded_at,
+        coalesce(contacts.contact_id, contact_emails.contact_id) as contact_id
     from deals
     left join contacts on deals.contact_id_given = contacts.contact_id
     left join contact_emails on deals.contact_email = contact_emails.email

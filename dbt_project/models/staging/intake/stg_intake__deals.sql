@@ -16,7 +16,7 @@ renamed as (
         {{ normalize_whitespace('company_name') }} as company_name,
         cast(amount as {{ dbt.type_numeric() }}) as amount,
         upper(currency) as currency,
-        lower({{ normalize_whitespace('stage') }}) as stage,
+        lower({{ normalize_whitespace('stage') }}) as stage,  -- noqa: RF04
         case
             when lower(closed_won) in ('true', 'yes', '1', 'won') then true
             when lower(closed_won) in ('false', 'no', '0', 'lost') then false
@@ -39,14 +39,14 @@ final as (
         amount,
         currency,
         stage,
+        closed_at,
+        extra,
         -- the closed_won flag when given, else a won stage name
         coalesce(
             closed_won_given,
             stage in ('closed_won', 'closed won', 'closedwon', 'won'),
             false
-        ) as is_won,
-        closed_at,
-        extra
+        ) as is_won
     from renamed
 )
 

@@ -49,7 +49,8 @@ sends as (
     from (
         select contact_id from provider_sends
         union all
-        select contact_id from messages where direction = 'outbound' and channel = 'email'
+        select contact_id from messages
+        where direction = 'outbound' and channel = 'email'
     ) as all_sends
     group by contact_id
 ),
@@ -90,13 +91,25 @@ touches as (
         contact_id,
         max(touched_at) as last_contact_at
     from (
-        select contact_id, sent_at as touched_at from provider_sends
+        select
+            contact_id,
+            sent_at as touched_at
+        from provider_sends
         union all
-        select contact_id, sent_at as touched_at from messages
+        select
+            contact_id,
+            sent_at as touched_at
+        from messages
         union all
-        select contact_id, created_at as touched_at from {{ ref('booking_event') }}
+        select
+            contact_id,
+            created_at as touched_at
+        from {{ ref('booking_event') }}
         union all
-        select contact_id, created_at as touched_at from {{ ref('ac_handoff') }}
+        select
+            contact_id,
+            created_at as touched_at
+        from {{ ref('ac_handoff') }}
     ) as all_touches
     where contact_id is not null
     group by contact_id

@@ -21,7 +21,9 @@
 with
 
 contacts as (
-    select contact_id, email
+    select
+        contact_id,
+        email
     from {{ ref('contact') }}
 ),
 
@@ -32,24 +34,26 @@ gdpr_suppressed as (
 ),
 
 person_keys as (
-    select alias_key, contact_seq
+    select
+        alias_key,
+        contact_seq
     from {{ ref('int_person_keys') }}
 ),
 
 intake as (
     select
         person_keys.contact_seq as contact_id,
-        rows.loaded_at as event_timestamp,
+        intake_rows.loaded_at as event_timestamp,
         'intake_loaded' as event_type,
         'raw_intake.people' as source,  -- noqa: RF04
-        rows.row_key as source_id,
+        intake_rows.row_key as source_id,
         {{ build_json_object([
-            ('source_file', 'rows.source_file'),
-            ('source_row_number', 'rows.source_row_number'),
-            ('company_id', 'rows.employer_company_id'),
+            ('source_file', 'intake_rows.source_file'),
+            ('source_row_number', 'intake_rows.source_row_number'),
+            ('company_id', 'intake_rows.employer_company_id'),
         ]) }} as event_data
-    from {{ ref('int_person_employers_resolved') }} as rows
-    inner join person_keys on rows.person_identity = person_keys.alias_key
+    from {{ ref('int_person_employers_resolved') }} as intake_rows
+    inner join person_keys on intake_rows.person_identity = person_keys.alias_key
 ),
 
 verifications as (
@@ -65,7 +69,9 @@ verifications as (
 ),
 
 people as (
-    select unique_id, contact_id
+    select
+        unique_id,
+        contact_id
     from {{ ref('people_master') }}
 ),
 
@@ -180,15 +186,15 @@ all_events as (
 final as (
     select
         all_events.contact_id,
-        row_number() over (
-            partition by all_events.contact_id
-            order by all_events.event_timestamp, all_events.source, all_events.source_id
-        ) as event_seq,
         all_events.event_timestamp,
         all_events.event_type,
         all_events.source,
         all_events.source_id,
-        all_events.event_data
+        all_events.event_data,
+        row_number() over (
+            partition by all_events.contact_id
+            order by all_events.event_timestamp, all_events.source, all_events.source_id
+        ) as event_seq
     from all_events
     -- current contacts only (an erased person's keys outlive them in the key map)
     inner join contacts on all_events.contact_id = contacts.contact_id

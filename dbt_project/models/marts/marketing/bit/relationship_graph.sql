@@ -84,43 +84,18 @@ contact_emails as (
 ),
 
 -- a booker who adds a guest to the meeting brings that contact
-guest_referrals as (
+referrals as (
     select
-        inviters.contact_id as inviter_id,
-        guests.contact_id as guest_id,
+        case when inviters.contact_id < guests.contact_id then inviters.contact_id else guests.contact_id end
+            as contact_a_id,
+        case when inviters.contact_id < guests.contact_id then guests.contact_id else inviters.contact_id end
+            as contact_b_id,
+        'referral' as relationship_type,
         booking_guests.occurred_at as discovered_at
     from {{ ref('stg_events__booking_guests') }} as booking_guests
     inner join contact_emails as inviters on booking_guests.invitee_email = inviters.email
     inner join contact_emails as guests on booking_guests.guest_email = guests.email
-    where booking_guests.event_type = 'invitee.created'
-),
-
--- the account was handed off to a contact other than the one who booked the meeting before
-handoff_referrals as (
-    select
-        bookings.contact_id as inviter_id,
-        handoffs.contact_id as guest_id,
-        handoffs.created_at as discovered_at
-    from {{ ref('booking_event') }} as bookings
-    inner join {{ ref('ac_handoff') }} as handoffs
-        on
-            bookings.company_id = handoffs.company_id
-            and bookings.contact_id <> handoffs.contact_id
-            and bookings.created_at <= handoffs.created_at
-),
-
-referrals as (
-    select
-        case when inviter_id < guest_id then inviter_id else guest_id end as contact_a_id,
-        case when inviter_id < guest_id then guest_id else inviter_id end as contact_b_id,
-        'referral' as relationship_type,
-        discovered_at
-    from (
-        select * from guest_referrals
-        union all
-        select * from handoff_referrals
-    ) as brought
-    where inviter_id <> guest_id
+    where booking_guests.event_type = 'invitee.created' and inviters.contact_id <> guests.contact_id
 ),
 
 all_pairs as (
@@ -131,6 +106,13 @@ all_pairs as (
     select * from referrals
 ),
 
+-- contacts suppressed for GDPR are in no pair (as in marketing.contact_timeline)
+gdpr_suppressed as (
+    select distinct contact_id
+    from {{ ref('suppression_list') }}
+    where reason = 'gdpr' and contact_id is not null
+),
+
 final as (
     select
         contact_a_id,
@@ -138,6 +120,9 @@ final as (
         relationship_type,
         min(discovered_at) as discovered_at
     from all_pairs
+    where
+        contact_a_id not in (select gdpr_suppressed.contact_id from gdpr_suppressed)
+        and contact_b_id not in (select gdpr_suppressed.contact_id from gdpr_suppressed)
     group by contact_a_id, contact_b_id, relationship_type
 )
 
