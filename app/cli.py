@@ -217,12 +217,13 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.source == "intake":
         from loaders.intake.run import IntakeError, load_intake_files
 
-        if not args.companies and not args.people:
-            return _fail("give --companies FILE and/or --people FILE", EXIT_USAGE)
+        if not args.companies and not args.people and not args.deals:
+            return _fail("give --companies FILE, --people FILE and/or --deals FILE", EXIT_USAGE)
         try:
             summary = load_intake_files(
                 companies=Path(args.companies) if args.companies else None,
                 people=Path(args.people) if args.people else None,
+                deals=Path(args.deals) if args.deals else None,
                 progress=_progress(args),
             )
         except IntakeError as exc:
@@ -1165,9 +1166,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ld = sub.add_parser("load", help="load vendor data or intake files into the raw schemas")
     lds = ld.add_subparsers(dest="source", metavar="SOURCE")
-    li = lds.add_parser("intake", help="company/people intake files (CSV or JSONL)")
+    li = lds.add_parser("intake", help="company/people/deal intake files (CSV or JSONL)")
     li.add_argument("--companies", help="companies file (.csv or .jsonl)")
     li.add_argument("--people", help="people file (.csv or .jsonl)")
+    li.add_argument(
+        "--deals",
+        help="deals file (.csv or .jsonl; CRM export: deal_id, contact_id and/or contact_email,"
+        " amount, currency, stage, closed_won, closed_at; loaders/intake/README.md)",
+    )
     la = lds.add_parser(
         "apify-linkedin", help="refresh LinkedIn profiles through Apify, or import a dataset file"
     )

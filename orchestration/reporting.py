@@ -95,7 +95,7 @@ def _intake_metadata(summary: Any) -> dict[str, Mapping[str, Any]]:
     stats = {st.entity: st for st in summary.entities}
     return {
         table: _table_metadata(table, stats, summary.quarantine_new)
-        for table in ("companies", "people", "quarantine")
+        for table in ("companies", "people", "deals", "quarantine")
     }
 
 

@@ -60,7 +60,7 @@ PERSON_CASES = [f for f in s.PERSON_FIELDS]
 
 
 def test_every_intake_field_has_a_limit():
-    assert set(s.MAX_LENGTH) == set(s.COMPANY_FIELDS) | set(s.PERSON_FIELDS)
+    assert set(s.MAX_LENGTH) == set(s.COMPANY_FIELDS) | set(s.PERSON_FIELDS) | set(s.DEAL_FIELDS)
 
 
 @pytest.mark.parametrize("field", COMPANY_CASES)

@@ -68,6 +68,7 @@ class Planter:
         self.rows: list[tuple] = []
         self.sends: list[Send] = []
         self.n = 0
+        self.log: list[tuple] = []  # (email, event, at, machine open) of every planted event
 
     def event(self, send: Send, cid: int, kind: str, at: datetime, **extra) -> None:
         self.n += 1
@@ -82,6 +83,7 @@ class Planter:
             "variant": send.variant,
             **extra,
         }
+        self.log.append((send.email, kind, at, bool(extra.get("sg_machine_open"))))
         self.rows.append(
             (
                 f"sendgrid:{payload['sg_event_id']}",
@@ -362,7 +364,21 @@ def world(warehouse, tmp_path_factory):
         )
     )
     assert main(["campaign", "ab-test", "--from-file", str(tmp / "late.json")]) == 0
+    plant_bit(url, tmp, alpha)
     dbt(url, ["build", "--select", SELECT, "--indirect-selection", "cautious", "--vars", VARS])
+    # the BIT marts and what they need beyond the above (its tests are other modules'),
+    # then the tests and unit tests of the BIT models
+    dbt(
+        url,
+        ["build", "--select", BIT_SELECT, "--exclude", SELECT, "--resource-type", "model", "seed"]
+        + ["--vars", VARS],
+    )
+    dbt(url, ["test", "--select", BIT_MODELS, "--vars", VARS])
+    replied = {
+        e: s.at + timedelta(hours=3)  # each replied twice, the later at +3 h
+        for e, s in latest.items()
+        if outcomes.get(s.msg, {}).get("replied")
+    }
     return {
         "url": url,
         "planter": planter,
@@ -372,6 +388,15 @@ def world(warehouse, tmp_path_factory):
         "latest": latest,
         "bookings": bookings,
         "initial": len(planter.sends),
+        "replied": replied,
+        "handoffs": [],  # (email, at) of hand-offs planted by later tests
+        "bit_planted": {  # what the BIT marts were built from
+            "log": list(planter.log),
+            "sends": list(planter.sends),
+            "replied": replied,
+            "bookings": [*bookings, ("guest@alpha.test", GUEST_BOOKED)],
+            "handoffs": [],
+        },
     }
 
 
@@ -442,6 +467,7 @@ def test_incremental_build_after_new_events_equals_a_full_refresh(world):
                 (company, cid, T0 + timedelta(days=3)),
             )
             world["outcomes"][world["latest"][email].msg]["handed_off"] = 1
+            world["handoffs"].append((email, T0 + timedelta(days=3)))
     dbt(
         url,
         [
@@ -615,3 +641,269 @@ def test_follow_up_queue_has_silent_members_below_the_step_limit_and_not_suppres
         world["alpha"],
     )
     assert got == want and len(want) > 10
+
+
+# ---------------------------------------------------------------------------- BIT (issue 20, part 3)
+BIT_SELECT = "+contact_timeline +contact_ltv +relationship_graph"
+BIT_MODELS = (
+    "stg_intake__deals stg_events__booking_guests int_deals_resolved"
+    " int_contact_employment_stints contact_timeline contact_ltv relationship_graph"
+)
+EXTRA_PEOPLE = ["guest@alpha.test", "friend@alpha.test", "gone@alpha.test"]
+GUEST_BOOKED = T0 + timedelta(days=1)
+GONE_WROTE = T0 + timedelta(days=2)
+# the guide's example query: high-value contacts, with when we were last in touch
+HIGH_VALUE = """
+select c.full_name, l.total_revenue, l.deals_closed, l.last_contact_at
+from marketing.contact_ltv l
+join people.contact c using (contact_id)
+where l.total_revenue > 0
+order by l.total_revenue desc, l.last_contact_at desc
+limit 20
+"""
+DEALS_CSV = """deal_id,contact_id,contact_email,company_name,amount,currency,stage,closed_won,closed_at
+D-1,,a000@alpha.test,Alpha Test Co,12000.50,USD,closed_won,,2026-11-25
+D-2,,a000@alpha.test,Alpha Test Co,1000,USD,negotiation,,
+D-3,,B001@Alpha.test,Alpha Test Co,500,usd,Won,,2026-11-26T10:00:00+01:00
+D-4,,b002@alpha.test,,700,EUR,closed_won,,2026-11-27
+D-5,,b002@alpha.test,,300,USD,closed_lost,false,2026-11-27
+D-6,,nobody@else.test,,999,USD,closed_won,,2026-11-27
+D-7,,a003@alpha.test,,"12,000",USD,closed_won,,2026-11-27
+,,a003@alpha.test,,100,USD,closed_won,,2026-11-27
+D-9,,a004@alpha.test,,250,USD,closed_won,yes,2026-13-01
+"""
+# a later export: D-2 was won since (a restatement: still one deal), D-1 unchanged
+DEALS_JSONL = (
+    '{"deal_id": "D-2", "contact_email": "a000@alpha.test", "company_name": "Alpha Test Co",'
+    ' "amount": "1500", "currency": "USD", "stage": "closed_won", "closed_at": "2026-11-28"}\n'
+)
+# what the deals should give, worked out by hand from the files above
+DEALS_WANT = {  # email: (deals_closed, revenue in USD, other-currency deals)
+    "a000@alpha.test": (2, 13500.5, 0),
+    "b001@alpha.test": (1, 500, 0),
+    "b002@alpha.test": (1, 0, 1),
+}
+
+
+def plant_bit(url: str, tmp, alpha: int) -> None:
+    """For the BIT marts: deals through `outreach load intake --deals` (bad rows
+    quarantined, a reload and a restatement converge) and three more people - a guest
+    brought to a booking, the friend they brought, and one suppressed for GDPR who wrote
+    in. None of them has a campaign send, so the campaign figures above stay as planted."""
+    from loaders.intake.run import load_intake_files
+
+    (tmp / "more_people.csv").write_text(
+        "full_name,email,company_name\n"
+        + "".join(f"{e.split('@')[0].title()} Person,{e},Alpha Test Co\n" for e in EXTRA_PEOPLE)
+    )
+    load_intake_files(None, tmp / "more_people.csv", progress=lambda _m: None)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "insert into raw_events.booking_events (event_key, source, event_type, email,"
+            " occurred_at, scheduled_start, payload) values ('calendly:guest', 'calendly',"
+            " 'invitee.created', 'guest@alpha.test', %s, %s, %s)",
+            (
+                GUEST_BOOKED,
+                GUEST_BOOKED + timedelta(days=2),
+                json.dumps(  # Calendly v2: the Event resource's event_guests
+                    {
+                        "event": "invitee.created",
+                        "payload": {
+                            "uri": "https://api.calendly.com/invitees/guest",
+                            "email": "guest@alpha.test",
+                            "scheduled_event": {
+                                "event_guests": [
+                                    {
+                                        "email": "Friend@Alpha.test",
+                                        "created_at": "2026-11-21T09:00:00.000000Z",
+                                        "updated_at": "2026-11-21T09:00:00.000000Z",
+                                    }
+                                ]
+                            },
+                        },
+                    }
+                ),
+            ),
+        )
+        campaigns.record_messages(
+            conn, [campaigns.Message("inbound", GONE_WROTE, alpha, email="gone@alpha.test")], "test"
+        )
+        campaigns.suppress(conn, [campaigns.Suppression("gone@alpha.test", "gdpr", "test")])
+    deals = tmp / "deals.csv"
+    deals.write_text(DEALS_CSV)
+    assert main(["load", "intake", "--deals", str(deals)]) == 0
+    loaded = q(url, "select count(*) from raw_intake.deals")
+    assert main(["load", "intake", "--deals", str(deals)]) == 0  # again: nothing new
+    assert q(url, "select count(*) from raw_intake.deals") == loaded == [(6,)]
+    (tmp / "deals_later.jsonl").write_text(DEALS_JSONL)
+    assert main(["load", "intake", "--deals", str(tmp / "deals_later.jsonl")]) == 0
+
+
+@pytest.fixture(scope="module")
+def bit(world):
+    """The BIT marts as the world's build made them, and what was planted then (later
+    tests plant more, and do not rebuild these marts)."""
+    return {"url": world["url"], "planted": world["bit_planted"]}
+
+
+def test_deals_intake_quarantines_bad_rows_naming_file_row_and_field(bit):
+    rows = q(
+        bit["url"],
+        "select source_file, row_number, reason, field, detail from raw_intake.quarantine"
+        " where entity = 'deal' order by row_number",
+    )
+    assert [r[:4] for r in rows] == [
+        ("deals.csv", 7, "invalid_amount", "amount"),
+        ("deals.csv", 8, "missing_required_field", "deal_id"),
+        ("deals.csv", 9, "invalid_date", "closed_at"),
+    ]
+    assert "'12,000'" in rows[0][4] and "2026-13-01" in rows[2][4]
+
+
+def expected_ltv(planted: dict) -> dict[str, dict]:
+    """contact_ltv recomputed from what the tests planted, per email."""
+    out: dict[str, dict] = {}
+
+    def row(email: str) -> dict:
+        return out.setdefault(
+            email,
+            dict(sends=0, replies=0, meetings=0, deals=0, revenue=0.0, other=0, last=None),
+        )
+
+    def touch(email: str, at: datetime) -> None:
+        r = row(email)
+        r["last"] = at if r["last"] is None else max(r["last"], at)
+
+    for s in planted["sends"]:
+        row(s.email)["sends"] += 1
+        touch(s.email, s.at)
+    for email, last_reply in planted["replied"].items():
+        row(email)["replies"] += 2
+        touch(email, last_reply)
+    for email, at in planted["bookings"]:
+        row(email)["meetings"] += 1
+        touch(email, at)
+    for email, at in planted["handoffs"]:
+        touch(email, at)
+    row("gone@alpha.test")["replies"] += 1
+    touch("gone@alpha.test", GONE_WROTE)
+    for email, (deals, revenue, other) in DEALS_WANT.items():
+        row(email).update(deals=deals, revenue=revenue, other=other)
+    return out
+
+
+def test_contact_ltv_equals_an_independent_count_and_revenue_does_not_fan_out(bit):
+    url = bit["url"]
+    got = {
+        r[0]: r[1:]
+        for r in q(
+            url,
+            "select c.email, l.total_emails_sent, l.total_replies, l.meetings_booked,"
+            " l.deals_closed, l.total_revenue, l.other_currency_deals, l.last_contact_at"
+            " from marketing.contact_ltv l join people.contact c using (contact_id)",
+        )
+    }
+    want = expected_ltv(bit["planted"])
+    # one row per contact, with activity or not
+    assert set(got) == {e for (e,) in q(url, "select email from people.contact")}
+    for email, (sends, replies, meetings, deals, revenue, other, last) in got.items():
+        w = want.get(
+            email, dict(sends=0, replies=0, meetings=0, deals=0, revenue=0, other=0, last=None)
+        )
+        assert (sends, replies, meetings, deals, float(revenue), other, last) == (
+            w["sends"],
+            w["replies"],
+            w["meetings"],
+            w["deals"],
+            pytest.approx(w["revenue"]),
+            w["other"],
+            w["last"],
+        ), email
+    assert len(got) == 2 * CONTACTS_PER_VARIANT + len(EXTRA_PEOPLE)
+    # totals equal the staged deals (latest row per deal, matched), nothing fans out
+    assert q(url, "select sum(deals_closed), sum(total_revenue) from marketing.contact_ltv") == q(
+        url,
+        "select count(*), sum(amount) filter (where currency = 'USD') from ("
+        " select distinct on (deal_id) * from staging.stg_intake__deals"
+        " order by deal_id, loaded_at desc, source_row_number desc) d"
+        " where is_won and (contact_email in (select email from people.contact)"
+        " or contact_id_given in (select contact_id from people.contact))",
+    )
+    top = q(url, HIGH_VALUE)
+    assert [(r[0], float(r[1]), r[2]) for r in top] == [
+        ("Person a000", 13500.5, 2),
+        ("Person b001", 500.0, 1),
+    ]
+    assert top[0][3] == want["a000@alpha.test"]["last"]
+
+
+TIMELINE_TYPES = {
+    "processed": "email_queued",
+    "delivered": "email_delivered",
+    "bounce": "email_bounced",
+    "click": "email_clicked",
+    "unsubscribe": "email_unsubscribed",
+    "spamreport": "email_complained",
+}
+
+
+def test_contact_timeline_is_every_planted_event_in_order_and_leaks_no_personal_data(bit):
+    from collections import Counter
+
+    url, planted = bit["url"], bit["planted"]
+    want: dict[str, list] = {}
+    for email, kind, at, machine in planted["log"]:
+        if kind == "open":
+            kind = "email_opened_machine" if machine else "email_opened_human"
+        want.setdefault(email, []).append((TIMELINE_TYPES.get(kind, kind), at))
+    for email, last_reply in planted["replied"].items():
+        want.setdefault(email, []).extend(
+            [("message_replied", last_reply - timedelta(hours=1)), ("message_replied", last_reply)]
+        )
+    for email, at in planted["bookings"]:
+        want.setdefault(email, []).append(("meeting_booked", at))
+    for email, at in planted["handoffs"]:
+        want.setdefault(email, []).append(("handed_off", at))
+    rows = q(
+        url,
+        "select c.email, t.event_seq, t.event_type, t.event_timestamp, t.source, t.source_id"
+        " from marketing.contact_timeline t join people.contact c using (contact_id)"
+        " order by c.email, t.event_seq",
+    )
+    got: dict[str, list] = {}
+    for email, seq, kind, at, _source, _id in rows:
+        got.setdefault(email, []).append((seq, kind, at))
+    known = {e for (e,) in q(url, "select email from people.contact")}
+    assert set(got) == known - {"gone@alpha.test"}  # every contact but the GDPR-suppressed
+    for email, events in got.items():
+        assert [seq for seq, _k, _a in events] == list(range(1, len(events) + 1))
+        times = [a for _s, _k, a in events]
+        assert times == sorted(times), email  # ordered by time, seq breaks ties
+        kinds = Counter(k for _s, k, _a in events)
+        assert kinds.pop("intake_loaded") == 1, email
+        assert kinds == Counter(k for k, _a in want.get(email, [])), email
+        assert sorted(a for _s, k, a in events if k != "intake_loaded") == sorted(
+            a for _k, a in want.get(email, [])
+        )
+    assert sum(len(v) for v in want.values() if v) > 1000
+    # ids and attributes only: no address, name or message text anywhere in event_data
+    assert q(
+        url,
+        "select count(*) from marketing.contact_timeline where event_data::text ~ '@|Person|Re'",
+    ) == [(0,)]
+
+
+def test_relationship_graph_colleagues_once_per_pair_and_a_guest_is_a_referral(bit):
+    url = bit["url"]
+    ids = dict(q(url, "select email, contact_id from people.contact"))
+    rows = q(
+        url,
+        "select contact_a_id, contact_b_id, relationship_type, discovered_at"
+        " from marketing.relationship_graph",
+    )
+    everyone = sorted(i for e, i in ids.items() if e != "gone@alpha.test")  # all at Alpha
+    want_colleagues = {(a, b) for n, a in enumerate(everyone) for b in everyone[n + 1 :]}
+    assert {(a, b) for a, b, t, _d in rows if t == "colleague"} == want_colleagues
+    assert len(want_colleagues) == len(everyone) * (len(everyone) - 1) // 2 > 3000
+    pair = tuple(sorted((ids["guest@alpha.test"], ids["friend@alpha.test"])))
+    assert [r for r in rows if r[2] != "colleague"] == [(*pair, "referral", GUEST_BOOKED)]

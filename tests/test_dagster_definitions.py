@@ -11,7 +11,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-INTAKE_KEYS = ["raw_intake/companies", "raw_intake/people", "raw_intake/quarantine"]
+INTAKE_KEYS = [
+    "raw_intake/companies",
+    "raw_intake/people",
+    "raw_intake/deals",
+    "raw_intake/quarantine",
+]
 MART_KEYS = [
     "company/company",
     "company/company_slot",
@@ -160,7 +165,7 @@ def test_the_group_graph_reads_left_to_right_without_a_cycle(graph):
 
 
 def test_dbt_intake_sources_are_the_loader_assets_not_stubs(graph):
-    for table in ("companies", "people", "quarantine"):
+    for table in ("companies", "people", "deals", "quarantine"):
         raw = key(f"raw_intake/{table}")
         node = graph.get(raw)
         assert node.is_materializable and node.group_name == "intake"  # the dlt asset

@@ -339,8 +339,53 @@ def test_the_source_in_a_plain_dlt_pipeline_reads_what_is_loaded_and_skips_it(fr
 
 def test_the_source_without_files_yields_nothing():
     source = intake_source()
-    assert sorted(source.resources) == ["companies", "people", "quarantine"]
+    assert sorted(source.resources) == ["companies", "deals", "people", "quarantine"]
     assert list(source) == []
+
+
+def test_a_deals_file_quarantines_bad_rows_by_field_and_keeps_the_good_ones(tmp_path):
+    from loaders.intake.helpers import build_batch
+
+    deals = tmp_path / "deals.jsonl"
+    rows = [
+        {"deal_id": "D1", "contact_email": "a@x.test", "amount": "10.5", "currency": "usd"},
+        {"deal_id": "D2", "contact_id": "12", "closed_won": "Won", "closed_at": "2026-11-30"},
+        {"deal_id": "D3", "contact_id": "x12"},
+        {"deal_id": "D4", "contact_email": "a@x.test", "amount": "-5", "currency": "USD"},
+        {"deal_id": "D5", "contact_email": "a@x.test", "amount": "5", "currency": "US"},
+        {"deal_id": "D6", "contact_email": "a@x.test", "amount": "5"},
+        {"deal_id": "D7", "contact_email": "a@x.test", "closed_won": "maybe"},
+        {"deal_id": "D8", "contact_email": "a@x.test", "closed_at": "2026-02-30"},
+        {"deal_id": "D9", "company_name": "Acme"},
+        {"contact_email": "a@x.test", "CRM owner": "kim"},
+        {"deal_id": "D11", "contact_email": "a@x.test", "closed_at": "2026-11-30T14:00:00Z"},
+    ]
+    deals.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    batch = build_batch(None, None, deals=deals)
+    assert batch.deals.column("deal_id").to_pylist() == ["D1", "D2", "D11"]
+    got = [
+        (r["entity"], r["source_file"], r["row_number"], r["reason"], r["field"])
+        for r in batch.quarantine.to_pylist()
+    ]
+    assert got == [
+        ("deal", "deals.jsonl", 3, "invalid_contact_id", "contact_id"),
+        ("deal", "deals.jsonl", 4, "invalid_amount", "amount"),
+        ("deal", "deals.jsonl", 5, "invalid_currency", "currency"),
+        ("deal", "deals.jsonl", 6, "missing_required_field", "currency"),
+        ("deal", "deals.jsonl", 7, "invalid_boolean", "closed_won"),
+        ("deal", "deals.jsonl", 8, "invalid_date", "closed_at"),
+        ("deal", "deals.jsonl", 9, "missing_required_field", "contact_email"),
+        ("deal", "deals.jsonl", 10, "missing_required_field", "deal_id"),
+    ]
+    assert "'2026-02-30'" in batch.quarantine.column("detail")[5].as_py()
+    # the same rows again: nothing new (the row keys are already there)
+    again = build_batch(
+        None,
+        None,
+        deals=deals,
+        existing_keys={"deals": set(batch.deals.column("_row_key").to_pylist())},
+    )
+    assert again.deals.num_rows == 0 and again.stats[0].already_present == 3
 
 
 def test_matching_normalises_names_domains_and_linkedin_urls():

@@ -45,3 +45,23 @@
 {% macro postgres__type_json() -%}
     jsonb
 {%- endmacro %}
+
+{#- A from-clause fragment: one row per element of the JSON array at `path` (a list of keys)
+    of `json_expr`, as `alias`.value; no rows when the path is absent or not an array.
+    Use as `from t {{ json_array_elements_at('t.payload', ['a', 'b'], 'item') }}`. -#}
+{% macro json_array_elements_at(json_expr, path, alias) -%}
+    {{ return(adapter.dispatch('json_array_elements_at', 'outreach')(json_expr, path, alias)) }}
+{%- endmacro %}
+
+{% macro default__json_array_elements_at(json_expr, path, alias) -%}
+    {{ exceptions.raise_compiler_error(
+        "json_array_elements_at has no implementation for adapter " ~ adapter.type()
+        ~ ": add " ~ adapter.type() ~ "__json_array_elements_at") }}
+{%- endmacro %}
+
+{% macro postgres__json_array_elements_at(json_expr, path, alias) -%}
+    {%- set at = "(" ~ json_expr ~ " #> '{" ~ path | join(",") ~ "}')" -%}
+    cross join lateral jsonb_array_elements(
+        case when jsonb_typeof({{ at }}) = 'array' then {{ at }} else cast('[]' as jsonb) end
+    ) as {{ alias }} (value)
+{%- endmacro %}

@@ -1,7 +1,8 @@
 """The intake source: company and people files (CSV or JSONL) -> raw_intake.
 
-Resources ``companies``, ``people`` and ``quarantine`` become the tables
-``raw_intake.companies``, ``raw_intake.people`` and ``raw_intake.quarantine``
+Resources ``companies``, ``people``, ``deals`` and ``quarantine`` become the tables
+``raw_intake.companies``, ``raw_intake.people``, ``raw_intake.deals`` and
+``raw_intake.quarantine``
 (docs/raw_contract.md). Every table merges on ``_row_key`` with dlt's ``insert-only``
 strategy: a row whose key is already there is never rewritten, so ``_loaded_at`` keeps the
 time of the first load and loading the same files twice changes nothing.
@@ -35,7 +36,8 @@ __all__ = ["IntakeBatch", "IntakeError", "intake_source"]
 
 WRITE_DISPOSITION = {"disposition": "merge", "strategy": "insert-only"}
 # _extra / raw_record travel as JSON text in arrow and are hinted json on purpose
-JSON_TEXT_RESOURCES = ("companies", "people", "quarantine")
+JSON_TEXT_RESOURCES = ("companies", "people", "deals", "quarantine")
+TABLES = ("companies", "people", "deals", "quarantine")
 
 
 def _existing_from_active_pipeline() -> ExistingState:
@@ -71,15 +73,17 @@ class _LazyBatch:
         known_companies: list[dict] | None,
         existing_keys: dict[str, set[str]] | None,
         batch: IntakeBatch | None,
+        deals: Path | None = None,
     ) -> None:
         self.companies = Path(companies) if companies else None
         self.people = Path(people) if people else None
+        self.deals = Path(deals) if deals else None
         self.known_companies = known_companies
         self.existing_keys = existing_keys
         self.batch = batch
 
     def get(self) -> IntakeBatch | None:
-        if self.batch is None and (self.companies or self.people):
+        if self.batch is None and (self.companies or self.people or self.deals):
             # GDPR tombstones are always read from the destination: erased people never load
             state = _existing_from_active_pipeline()
             known, keys = self.known_companies, self.existing_keys
@@ -91,6 +95,7 @@ class _LazyBatch:
                 known_companies=known,
                 existing_keys=keys,
                 erased=state.tombstones,
+                deals=self.deals,
             )
         return self.batch
 
@@ -117,8 +122,9 @@ def intake_source(
     known_companies: list[dict] | None = None,
     existing_keys: dict[str, set[str]] | None = None,
     batch: IntakeBatch | None = None,
+    deals: Path | None = None,
 ) -> Any:
-    """Intake files as resources ``companies``, ``people`` and ``quarantine``.
+    """Intake files as resources ``companies``, ``people``, ``deals`` and ``quarantine``.
 
     Args:
         companies: companies file (.csv, .jsonl or .ndjson), or None.
@@ -128,12 +134,14 @@ def intake_source(
             linkedin_url}); None = read them from the running pipeline's destination.
         existing_keys: ``_row_key``s already present per table; those rows are left out.
             None = read them from the running pipeline's destination.
+        deals: deals file (deal_id, contact_id and/or contact_email, amount, currency,
+            stage, closed_won, closed_at), or None.
         batch: an already built batch (``load_intake_files`` passes one so it can report
             counts); the other arguments are then ignored.
 
     With no files and no batch the resources yield nothing, so the source can be built at
     definition time. With files, every resource yields one (possibly empty) arrow table so
-    all three tables exist after any load.
+    all four tables exist after any load.
     """
-    lazy = _LazyBatch(companies, people, known_companies, existing_keys, batch)
-    return [_resource(lazy, table) for table in ("companies", "people", "quarantine")]
+    lazy = _LazyBatch(companies, people, known_companies, existing_keys, batch, deals)
+    return [_resource(lazy, table) for table in TABLES]

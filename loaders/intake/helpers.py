@@ -65,6 +65,9 @@ COMPANY_SCHEMA = _schema(
 PERSON_SCHEMA = _schema(
     _META + [(name, pa.string()) for name in s.PERSON_FIELDS] + [("_extra", pa.string())] + _DLT
 )
+DEAL_SCHEMA = _schema(
+    _META + [(name, pa.string()) for name in s.DEAL_FIELDS] + [("_extra", pa.string())] + _DLT
+)
 QUARANTINE_SCHEMA = _schema(
     [
         ("_row_key", pa.string()),
@@ -84,9 +87,10 @@ JSON_COLUMNS = {"_extra", "raw_record"}
 TABLE_SCHEMAS = {
     "companies": COMPANY_SCHEMA,
     "people": PERSON_SCHEMA,
+    "deals": DEAL_SCHEMA,
     "quarantine": QUARANTINE_SCHEMA,
 }
-ENTITY_TABLE = {s.COMPANY: "companies", s.PERSON: "people"}
+ENTITY_TABLE = {s.COMPANY: "companies", s.PERSON: "people", s.DEAL: "deals"}
 
 
 _NOT_NULL = {"_row_key", "_dlt_id"}
@@ -713,6 +717,107 @@ def check_people(frame: Frame) -> Problems:
     return problems
 
 
+def _valid_timestamps(column: pa.Array) -> pa.Array:
+    """True where the text is an ISO 8601 date or timestamp Python can parse (a real
+    calendar date: 2026-02-30 is not), null where it is null."""
+    out: list[bool | None] = []
+    for value in column.to_pylist():
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            datetime.fromisoformat(value.replace("z", "Z"))
+        except ValueError:
+            out.append(False)
+        else:
+            out.append(True)
+    return pa.array(out, pa.bool_())
+
+
+def check_deals(frame: Frame) -> Problems:
+    """Problems per row index (in check order) of a deals file."""
+    problems: Problems = {}
+    cols = frame.columns
+    _check_lengths(problems, frame, {})
+    _require(problems, frame, "deal_id", "the deal's id in the CRM")
+    no_contact = pc.and_(pc.is_null(cols["contact_id"]), pc.is_null(cols["contact_email"]))
+    _flag(
+        problems,
+        no_contact,
+        lambda _i: Problem(
+            s.MISSING_REQUIRED_FIELD,
+            "contact_email",
+            "no contact given (contact_id and contact_email are both empty); expected at "
+            "least one of them",
+        ),
+    )
+    _, id_ok = _integers(cols["contact_id"], 1, 10**15)
+    _check_format(
+        problems,
+        frame,
+        "contact_id",
+        id_ok,
+        s.INVALID_CONTACT_ID,
+        "a people.contact id (1, 2, ...)",
+    )
+    email = cols["contact_email"]
+    email_ok = pc.and_(_matches(email, s.EMAIL_RE2), pc.less_equal(pc.utf8_length(email), 254))
+    _check_format(
+        problems,
+        frame,
+        "contact_email",
+        email_ok,
+        s.INVALID_EMAIL,
+        "an address like jane.doe@acme.com",
+    )
+    amount_ok = _matches(cols["amount"], s.AMOUNT_RE2)
+    _check_format(
+        problems,
+        frame,
+        "amount",
+        amount_ok,
+        s.INVALID_AMOUNT,
+        "a non-negative number like 12500 or 12500.50 (no thousands separators or symbols)",
+    )
+    _flag(
+        problems,
+        pc.and_(pc.is_valid(cols["amount"]), pc.is_null(cols["currency"])),
+        lambda i: Problem(
+            s.MISSING_REQUIRED_FIELD,
+            "currency",
+            f"amount is {shown(frame.raw_values(i).get('amount'))} but currency is empty; "
+            "expected a currency code like USD",
+        ),
+    )
+    currency_ok = _matches(cols["currency"], s.CURRENCY_RE2)
+    _check_format(
+        problems,
+        frame,
+        "currency",
+        currency_ok,
+        s.INVALID_CURRENCY,
+        "a three-letter currency code like USD or EUR",
+    )
+    won_ok = pc.is_in(pc.utf8_lower(cols["closed_won"]), pa.array(s.BOOLEAN_WORDS))
+    _check_format(
+        problems,
+        frame,
+        "closed_won",
+        won_ok,
+        s.INVALID_BOOLEAN,
+        "one of " + ", ".join(s.BOOLEAN_WORDS) + " (or empty)",
+    )
+    _check_format(
+        problems,
+        frame,
+        "closed_at",
+        _valid_timestamps(cols["closed_at"]),
+        s.INVALID_DATE,
+        "an ISO 8601 date or timestamp like 2026-11-30 or 2026-11-30T14:00:00Z",
+    )
+    return problems
+
+
 # ---------------------------------------------------------------------------- employer matching
 @dataclass
 class CompanyIndex:
@@ -867,6 +972,7 @@ class IntakeBatch:
     quarantine: pa.Table
     stats: list[EntityStats]
     loaded_at: datetime
+    deals: pa.Table = field(default_factory=DEAL_SCHEMA.empty_table)
 
 
 def _shortened(raw: dict[str, Any], entity: str) -> dict[str, Any]:
@@ -990,6 +1096,7 @@ class _BatchBuilder:
         return IntakeBatch(
             companies=table("companies"),
             people=table("people"),
+            deals=table("deals"),
             quarantine=quarantine,
             stats=stats,
             loaded_at=self.loaded_at,
@@ -1005,11 +1112,13 @@ def build_batch(
     progress: Callable[[str], Any] = lambda _line: None,
     loaded_at: datetime | None = None,
     erased: frozenset[str] = frozenset(),
+    deals: Path | None = None,
 ) -> IntakeBatch:
     """Read, validate and shape the files; rows whose key is in existing_keys are left out.
 
     People are matched against the valid companies of this batch and known_companies.
-    People rows carrying an identifier hash in ``erased`` (GDPR tombstones) are dropped.
+    People and deal rows carrying an identifier hash in ``erased`` (GDPR tombstones) are
+    dropped.
     """
     builder = _BatchBuilder(existing_keys or {}, loaded_at or datetime.now(UTC))
     index = CompanyIndex()
@@ -1037,4 +1146,13 @@ def build_batch(
         stats[-1].gdpr_erased = dropped
         if dropped:
             progress(f"dropped {dropped} rows of GDPR-erased people (tombstoned; nothing kept)")
+    if deals:
+        progress(f"reading deals file {deals}")
+        frame = read_file(Path(deals), s.DEAL)
+        frame, dropped = drop_erased(frame, erased)
+        stats.append(builder.add_frame(frame, check_deals(frame), frame.columns))
+        stats[-1].rows += dropped
+        stats[-1].gdpr_erased = dropped
+        if dropped:
+            progress(f"dropped {dropped} deal rows of GDPR-erased people (nothing kept)")
     return builder.batch(stats)

@@ -67,6 +67,10 @@ class IntakeSummary:
         return self.entity(s.PERSON)
 
     @property
+    def deals(self) -> EntityStats | None:
+        return self.entity(s.DEAL)
+
+    @property
     def quarantined_by_reason(self) -> dict[str, int]:
         total: Counter = Counter()
         for e in self.entities:
@@ -155,8 +159,9 @@ def load_intake_files(
     run_pipeline: Callable[[dlt.Pipeline, DltSource], Any] = _run,
     trigger: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    deals: Path | None = None,
 ) -> IntakeSummary:
-    """Validate and load a companies and/or a people file into raw_intake.
+    """Validate and load a companies, a people and/or a deals file into raw_intake.
 
     People may name employers loaded in earlier runs; people erased with ``outreach gdpr
     erase`` (raw_ops.gdpr_tombstones) are dropped. Rows already present are skipped, so
@@ -170,9 +175,12 @@ def load_intake_files(
     started = time.perf_counter()
     companies = Path(companies) if companies else None
     people = Path(people) if people else None
-    if companies is None and people is None:
-        raise IntakeFileError("no intake files given; expected a companies and/or a people file")
-    for path, entity in ((companies, s.COMPANY), (people, s.PERSON)):
+    deals = Path(deals) if deals else None
+    if companies is None and people is None and deals is None:
+        raise IntakeFileError(
+            "no intake files given; expected a companies, a people and/or a deals file"
+        )
+    for path, entity in ((companies, s.COMPANY), (people, s.PERSON), (deals, s.DEAL)):
         if path is not None:
             check_file(path, entity)
 
@@ -180,7 +188,9 @@ def load_intake_files(
     # one intake load at a time per database: the existing rows are read, the new ones
     # computed and loaded under the lock, so a concurrent load cannot load them twice
     with load_lock(url, s.PIPELINE_NAME, progress=progress):
-        summary = _load_locked(url, companies, people, progress, run_pipeline, started, now())
+        summary = _load_locked(
+            url, companies, people, progress, run_pipeline, started, now(), deals
+        )
     return summary
 
 
@@ -192,6 +202,7 @@ def _load_locked(
     run_pipeline: Callable[[dlt.Pipeline, DltSource], Any],
     started: float,
     loaded_at: datetime,
+    deals: Path | None = None,
 ) -> IntakeSummary:
     existing = existing_state(url)
     batch = build_batch(
@@ -202,6 +213,7 @@ def _load_locked(
         progress=progress,
         erased=existing.tombstones,
         loaded_at=loaded_at,
+        deals=deals,
     )
     for st in batch.stats:
         progress(
@@ -215,7 +227,8 @@ def _load_locked(
         pipeline.abort_packages()
     progress(
         f"loading into {s.DATASET_NAME} at {mask_url_password(url)}: {batch.companies.num_rows} companies, "
-        f"{batch.people.num_rows} people, {batch.quarantine.num_rows} quarantine rows…"
+        f"{batch.people.num_rows} people, {batch.deals.num_rows} deals, "
+        f"{batch.quarantine.num_rows} quarantine rows…"
     )
     try:
         run_pipeline(pipeline, intake_source(batch=batch))
@@ -266,7 +279,7 @@ def ensure_raw_tables(database_url: str) -> bool:
                 (s.DATASET_NAME,),
             )
         }
-    if {"companies", "people", "quarantine"} <= present:
+    if {"companies", "people", "deals", "quarantine"} <= present:
         ensure_indexes(database_url)
         return False
     empty = build_batch(None, None)

@@ -11,6 +11,7 @@ FILE_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 COMPANY = "company"
 PERSON = "person"
+DEAL = "deal"
 
 COMPANY_TEXT_FIELDS = (
     "company_name",
@@ -41,7 +42,22 @@ PERSON_FIELDS = (
 # the employer identities of a person, in matching precedence
 EMPLOYER_FIELDS = ("company_linkedin_url", "company_website", "company_name")
 
-FIELDS = {COMPANY: COMPANY_FIELDS, PERSON: PERSON_FIELDS}
+# deals (issue 20, contact lifetime value): one row per deal as the CRM exported it; the
+# contact by contact_id (people.contact) and/or contact_email; amounts stay text as given
+# (validated here, cast in stg_intake__deals)
+DEAL_FIELDS = (
+    "deal_id",
+    "contact_id",
+    "contact_email",
+    "company_name",
+    "amount",
+    "currency",
+    "stage",
+    "closed_won",
+    "closed_at",
+)
+
+FIELDS = {COMPANY: COMPANY_FIELDS, PERSON: PERSON_FIELDS, DEAL: DEAL_FIELDS}
 
 # quarantine reason codes (docs/raw_contract.md)
 MISSING_REQUIRED_FIELD = "missing_required_field"
@@ -52,6 +68,11 @@ INVALID_URL = "invalid_url"
 UNMATCHED_EMPLOYER = "unmatched_employer"
 MALFORMED_ROW = "malformed_row"
 VALUE_TOO_LONG = "value_too_long"
+INVALID_CONTACT_ID = "invalid_contact_id"
+INVALID_AMOUNT = "invalid_amount"
+INVALID_CURRENCY = "invalid_currency"
+INVALID_BOOLEAN = "invalid_boolean"
+INVALID_DATE = "invalid_date"
 
 # Longest value (characters, after stripping) each field may hold; a longer one quarantines
 # the row (value_too_long) and is never loaded. They keep every identity key dbt builds from
@@ -80,6 +101,14 @@ MAX_LENGTH = {
     "country": 100,
     "renewal_month": 20,
     "renewal_notice_window_days": 20,
+    "deal_id": 200,
+    "contact_id": 20,
+    "contact_email": 254,
+    "amount": 30,
+    "currency": 3,
+    "stage": 100,
+    "closed_won": 10,
+    "closed_at": 40,
 }
 # in a quarantined row's raw_record, a value longer than this keeps only its beginning
 QUARANTINE_VALUE_CHARS = 200
@@ -88,6 +117,12 @@ MAX_EXTRA_CHARS = 10_000
 
 # renewal_notice_window_days above this (100 years) is a typo, not a notice window
 MAX_NOTICE_WINDOW_DAYS = 36500
+
+# deals: a non-negative amount with at most 6 decimals; an ISO 4217-shaped currency code;
+# closed_won as a yes/no word; closed_at an ISO 8601 date or timestamp (checked by parsing)
+AMOUNT_RE2 = r"^\+?\d{1,15}(?:\.\d{1,6})?$"
+CURRENCY_RE2 = r"^[A-Za-z]{3}$"
+BOOLEAN_WORDS = ("true", "false", "yes", "no", "1", "0", "won", "lost")
 
 # dropped from the end of a normalised company name before matching
 LEGAL_SUFFIXES = frozenset(

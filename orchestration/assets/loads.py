@@ -2,7 +2,8 @@
 
 The intake load runs the dlt source from ``loaders/intake`` through dagster-dlt
 (``build_dlt_asset_specs`` + ``DagsterDltResource.run``):
-asset keys ``raw_intake/companies``, ``raw_intake/people``, ``raw_intake/quarantine``
+asset keys ``raw_intake/companies``, ``raw_intake/people``, ``raw_intake/deals``,
+``raw_intake/quarantine``
 (``<dataset>/<table>``, the same keys the dbt translator gives the dbt sources, so the dbt
 models hang off these assets). The files come from run config.
 
@@ -62,6 +63,8 @@ _TABLE_DESCRIPTIONS = {
     "companies": "raw_intake.companies: company intake rows that passed validation "
     "(docs/raw_contract.md).",
     "people": "raw_intake.people: people intake rows that passed validation, employer matched.",
+    "deals": "raw_intake.deals: deal intake rows (CRM export) that passed validation; "
+    "loaded with `outreach load intake --deals FILE`.",
     "quarantine": "raw_intake.quarantine: intake rows rejected by validation, with the reason.",
 }
 
@@ -184,6 +187,8 @@ def _table_metadata(
         return _entity_metadata(stats.get(intake_settings.COMPANY))
     if table == "people":
         return _entity_metadata(stats.get(intake_settings.PERSON))
+    if table == "deals":
+        return _entity_metadata(stats.get(intake_settings.DEAL))
     by_reason: Counter = Counter()
     lines = ["| entity | reason | rows |", "| --- | --- | ---: |"]
     for st in stats.values():

@@ -27,6 +27,14 @@
         'country': 100,
         'renewal_month': 20,
         'renewal_notice_window_days': 20,
+        'deal_id': 200,
+        'contact_id': 20,
+        'contact_email': 254,
+        'amount': 30,
+        'currency': 3,
+        'stage': 100,
+        'closed_won': 10,
+        'closed_at': 40,
     }) }}
 {%- endmacro %}
 
