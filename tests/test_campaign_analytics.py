@@ -13,6 +13,7 @@ top level), as testing/email_platform.py does.
 from __future__ import annotations
 
 import json
+import os
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -725,7 +726,7 @@ def expected_scores(world, as_of: datetime, half_life: float) -> dict[int, dict]
     return out
 
 
-def build_scores(world, as_of: datetime, half_life: float) -> dict[int, dict]:
+def build_scores(world, as_of: datetime, half_life: float, also: str = "") -> dict[int, dict]:
     with psycopg.connect(world["url"]) as conn:  # the follow-up test suppresses it too
         campaigns.suppress(conn, [campaigns.Suppression("a001@alpha.test", "manual", "test")])
     stamp = as_of.strftime("%Y-%m-%d %H:%M:%S+00")
@@ -734,7 +735,7 @@ def build_scores(world, as_of: datetime, half_life: float) -> dict[int, dict]:
         [
             "run",  # their dbt tests ran in the module's build
             "--select",
-            "lead_scores lead_score_calibration",
+            f"lead_scores lead_score_calibration {also}",
             "--vars",
             json.dumps({"as_of": stamp, "lead_score_half_life_days": half_life}),
         ],
@@ -757,13 +758,24 @@ def assert_scores(got: dict[int, dict], want: dict[int, dict]) -> None:
 
 
 @pytest.fixture(scope="module")
-def scored(world):
+def scored(world, tmp_path_factory):
     """lead_scores and lead_score_calibration built once, as of 10 days after the signals
-    were emitted (a build's clock), with a 7-day half-life."""
+    were emitted (a build's clock), with a 7-day half-life; campaign_performance with them,
+    the run reported to a Dagster instance (as ``outreach dbt`` reports to ``outreach ui``'s)."""
     (created,) = q(world["url"], "select max(created_at) from bit.signal")[0]
     assert created is not None  # Alpha's renewal window signal
     as_of = (created + timedelta(days=10)).replace(microsecond=0)
-    got = build_scores(world, as_of, half_life=7)
+    home = tmp_path_factory.mktemp("dagster_home")
+    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "OUTREACH_DAGSTER_REPORT")}
+    os.environ.update(DAGSTER_HOME=str(home), OUTREACH_DAGSTER_REPORT="1")
+    try:
+        got = build_scores(world, as_of, half_life=7, also="campaign_performance")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     # what was planted when it was built (a later test may plant more)
     outcomes, latest = world["outcomes"], world["latest"]
     return {
@@ -772,6 +784,8 @@ def scored(world):
         "got": got,
         "want": expected_scores(world, as_of, half_life=7),
         "handed": {e for e, s in latest.items() if outcomes.get(s.msg, {}).get("handed_off")},
+        "performance": expected(world["planter"].sends, outcomes),
+        "dagster_home": home,
     }
 
 
@@ -841,32 +855,19 @@ def test_lead_score_calibration_counts_outcomes_by_score_decile(world, scored):
     assert rows[-1][4] > rows[0][4] and sum(r[4] for r in rows) == len(booked)
 
 
-def test_a_dagster_materialization_of_the_campaign_marts_carries_row_counts_and_the_funnel(
-    world, tmp_path
-):
+def test_the_campaign_performance_materialization_in_dagster_has_row_count_and_funnel(scored):
     import dagster as dg
 
-    from orchestration.assets.dbt import outreach_dbt_assets
     from orchestration.metadata import funnel_markdown
-    from orchestration.resources import build_resources
 
+    instance = dg.DagsterInstance.from_config(str(scored["dagster_home"]))
     perf = dg.AssetKey(["marketing", "campaign_performance"])
-    result = dg.materialize(
-        [outreach_dbt_assets],
-        selection=[perf],
-        resources=build_resources(),
-        instance=dg.DagsterInstance.ephemeral(
-            tempdir=str(tmp_path), settings={"telemetry": {"enabled": False}}
-        ),
-        raise_on_error=False,
-    )
-    assert result.success
-    meta = {
-        e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()
-    }
-    want = expected(world["planter"].sends, world["outcomes"])
+    event = instance.get_latest_materialization_event(perf)
+    assert event is not None and event.asset_materialization is not None
+    meta = event.asset_materialization.metadata
+    want = scored["performance"]  # as planted when it was built
     campaign_rows = {k[1]: v for k, v in want.items() if k[0] == "campaign"}
-    assert meta[perf]["dagster/row_count"].value == len(want)
+    assert meta["dagster/row_count"].value == len(want)
     stages = {
         "sent": "sends",
         "delivered": "delivered",
@@ -878,8 +879,8 @@ def test_a_dagster_materialization_of_the_campaign_marts_carries_row_counts_and_
     }
     for stage, column in stages.items():
         total = sum(r[column] for r in campaign_rows.values())
-        assert meta[perf][f"funnel/{stage}"].value == total, stage
-    chart = meta[perf]["funnel_chart"]
+        assert meta[f"funnel/{stage}"].value == total, stage
+    chart = meta["funnel_chart"]
     assert isinstance(chart, dg.MarkdownMetadataValue)
     by_size = sorted(campaign_rows.items(), key=lambda kv: -kv[1]["sends"])
     assert chart.value == funnel_markdown(
@@ -889,3 +890,4 @@ def test_a_dagster_materialization_of_the_campaign_marts_carries_row_counts_and_
     share = 100 * alpha["delivered"] / alpha["sends"]
     assert f"| delivered | {alpha['delivered']} | {share:.1f} % | `" in chart.value
     assert "**Alpha**" in chart.value and "**Beta**" in chart.value
+    assert instance.get_latest_materialization_event(dg.AssetKey(["marketing", "lead_scores"]))
