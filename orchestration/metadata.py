@@ -10,7 +10,10 @@ category, ``<name>/<category>``, plus the same counts as one JSON entry for read
 - ads ``marketing/kpi_current_values``: KPIs by status (on_track, at_risk, breached, no_data);
 - ops ``marketing/pipeline_events``: step runs of the last 24 h by status;
 - campaigns ``bit/signal``: signals by reason, and how many wait to be processed;
-- exports ``marketing/outbox_delivery_state``: outbox rows by delivery state.
+- exports ``marketing/outbox_delivery_state``: outbox rows by delivery state;
+- campaigns ``marketing/campaign_performance``: the funnel of all campaigns by stage (sent,
+  delivered, human opened, clicked, replied, booked, handed off), and ``funnel_chart``, a
+  Markdown bar chart of each campaign's funnel (the UI renders ``MetadataValue.md``).
 
 Used by the Dagster dbt asset and by CLI reporting (orchestration/reporting.py), so both
 histories plot the same series.
@@ -58,9 +61,68 @@ _QUERIES: dict[dg.AssetKey, tuple[str, str]] = {
 }
 
 
+FUNNEL_KEY = dg.AssetKey(["marketing", "campaign_performance"])
+# (stage, campaign_performance column), in funnel order
+FUNNEL = (
+    ("sent", "sends"),
+    ("delivered", "delivered"),
+    ("human_opened", "unique_human_opens"),
+    ("clicked", "unique_clicks"),
+    ("replied", "replies"),
+    ("booked", "meetings_booked"),
+    ("handed_off", "handoffs"),
+)
+FUNNEL_CAMPAIGNS = 20  # the chart shows the campaigns with the most sends
+BAR_WIDTH = 30
+
+
+def _bar(n: int, top: int) -> str:
+    return "█" * round(BAR_WIDTH * n / top) if top else ""
+
+
+def funnel_markdown(rows: list[tuple]) -> str:
+    """A Markdown bar chart per campaign: ``rows`` are (campaign name, *FUNNEL counts)."""
+    if not rows:
+        return "No campaign sends yet."
+    parts = []
+    for name, *counts in rows:
+        sent = counts[0]
+        parts.append(f"**{name}**\n\n| stage | count | of sent | |\n| --- | ---: | ---: | --- |")
+        for (stage, _column), n in zip(FUNNEL, counts, strict=True):
+            share = f"{100 * n / sent:.1f} %" if sent else ""
+            parts.append(f"| {stage} | {n} | {share} | `{_bar(n, sent)}` |")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def funnel_metadata(conn: psycopg.Connection) -> dict[str, Any]:
+    """Totals per funnel stage (``funnel/<stage>``, plotted) and the per-campaign chart."""
+    columns = ", ".join(column for _stage, column in FUNNEL)
+    rows = conn.execute(
+        f"select coalesce(campaign_name, cast(campaign_id as text)), {columns}"
+        " from marketing.campaign_performance where grain = 'campaign'"
+        " order by sends desc, campaign_id"
+    ).fetchall()
+    totals = [sum(int(r[i + 1]) for r in rows) for i in range(len(FUNNEL))]
+    metadata: dict[str, Any] = {
+        f"funnel/{stage}": dg.MetadataValue.int(n)
+        for (stage, _column), n in zip(FUNNEL, totals, strict=True)
+    }
+    chart = funnel_markdown([(r[0], *map(int, r[1:])) for r in rows[:FUNNEL_CAMPAIGNS]])
+    if len(rows) > FUNNEL_CAMPAIGNS:
+        chart += f"\n\n({len(rows) - FUNNEL_CAMPAIGNS} smaller campaigns not shown)"
+    metadata["funnel_chart"] = dg.MetadataValue.md(chart)
+    return metadata
+
+
 def plot_metadata(conn: psycopg.Connection, key: dg.AssetKey) -> dict[str, Any]:
     """Counts by category for a domain's headline asset; {} for other assets or when the
     relation cannot be read (never fails the materialization it decorates)."""
+    if key == FUNNEL_KEY:
+        try:
+            return funnel_metadata(conn)
+        except psycopg.Error:
+            return {}
     if key not in _QUERIES:
         return {}
     name, query = _QUERIES[key]

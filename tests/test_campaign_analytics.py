@@ -13,6 +13,7 @@ top level), as testing/email_platform.py does.
 from __future__ import annotations
 
 import json
+import os
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,13 +24,17 @@ import pytest
 from app.cli import main
 from app.dbt import run_dbt
 from outreach import ab_tests, campaigns
+from testing.millionverifier import MillionVerifierTestServer, classify
 
 pytestmark = pytest.mark.slow
 
 AS_OF = "2026-12-01 00:00:00+00"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 VARS = json.dumps({"as_of": AS_OF, "campaign_alert_min_sends": 50})
-SELECT = "+campaign_performance +ops_alerts +ab_tests +performance_metrics +follow_up_queue"
+SELECT = (
+    "+campaign_performance +ops_alerts +ab_tests +performance_metrics +follow_up_queue"
+    " +lead_score_calibration"
+)
 PROXY_AGENT = (
     "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
 )
@@ -178,6 +183,18 @@ ALPHA = {
     "B": dict(hard=0.02, soft=0.03, open=0.35, unsub=0.02),
 }
 BETA = dict(hard=0.15, soft=0.1, open=0.1, unsub=0.15)
+MV_KEY = "mv-analytics-20"
+# titles of the known contacts and their seniority rank by seeds/title_seniority.csv's rules
+TITLES = [
+    ("Director", 6),
+    ("CEO", 11),
+    ("Chief Financial Officer", 10),
+    ("Software Engineer", 1),
+    ("VP Sales", 8),
+    ("Head of People", 7),
+    ("Senior Account Manager", 5),
+    ("", 0),
+]
 CONTACTS_PER_VARIANT = 40  # the first recipients of each Alpha variant are known contacts
 
 
@@ -285,6 +302,7 @@ DECLARED = [
 @pytest.fixture(scope="module")
 def world(warehouse, tmp_path_factory):
     from loaders.intake.run import load_intake_files
+    from loaders.millionverifier.run import verify_emails
 
     url = warehouse
     with psycopg.connect(url) as conn:
@@ -302,12 +320,31 @@ def world(warehouse, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("analytics")
     people = [f"{v}{i:03d}@alpha.test" for v in "ab" for i in range(CONTACTS_PER_VARIANT)]
-    (tmp / "companies.csv").write_text("company_name,website_url\nAlpha Test Co,alpha.test\n")
+    # Alpha renews in February: its renewal window (120 days) is open at AS_OF, so the
+    # build emits a renewal_window_open_120d signal for it (lead score intent); Quiet has none
+    (tmp / "companies.csv").write_text(
+        "company_name,website_url,renewal_month\nAlpha Test Co,alpha.test,2\n"
+        "Quiet Test Co,quiet.test,\n"
+    )
     (tmp / "people.csv").write_text(
         "full_name,title,email,linkedin_url,company_name\n"
-        + "".join(f"Person {e.split('@')[0]},Director,{e},,Alpha Test Co\n" for e in people)
+        + "".join(
+            f"Person {e.split('@')[0]},{TITLES[n % len(TITLES)][0]},{e},,"
+            f"{('Alpha Test Co', 'Quiet Test Co')[n % 3 == 2]}\n"
+            for n, e in enumerate(people)
+        )
     )
     load_intake_files(tmp / "companies.csv", tmp / "people.csv", progress=lambda _m: None)
+    # MillionVerifier (test-mode stand-in: hash-picked results) checks most addresses
+    with MillionVerifierTestServer(api_key=MV_KEY) as srv:
+        verify_emails(
+            database_url=url,
+            base_url=srv.base_url,
+            api_key=MV_KEY,
+            emails=[e for e in people[:64] if classify(e)[0] != "error"],
+            progress=lambda _m: None,
+            pipelines_dir=tmp / "dlt",
+        )
 
     # replies (message log), bookings (Calendly) and hand-offs of known contacts; each is
     # attributed to the latest send to that contact at or before it
@@ -379,7 +416,11 @@ def world(warehouse, tmp_path_factory):
         for e, s in latest.items()
         if outcomes.get(s.msg, {}).get("replied")
     }
+    ((contacts, intent, signals),) = q(
+        url, "select count(*), max(intent_points), sum(signals) from marketing.lead_scores"
+    )
     return {
+        "scores_at_as_of": (contacts, intent, signals),
         "url": url,
         "planter": planter,
         "outcomes": outcomes,
@@ -907,3 +948,238 @@ def test_relationship_graph_colleagues_once_per_pair_and_a_guest_is_a_referral(b
     assert len(want_colleagues) == len(everyone) * (len(everyone) - 1) // 2 > 3000
     pair = tuple(sorted((ids["guest@alpha.test"], ids["friend@alpha.test"])))
     assert [r for r in rows if r[2] != "colleague"] == [(*pair, "referral", GUEST_BOOKED)]
+
+
+MV_STATUS = {"ok": "green", "catch_all": "yellow", "unknown": "yellow"}
+MV_STATUS |= {"invalid": "red", "disposable": "red"}
+
+
+def weights() -> dict[tuple[str, str], float]:
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "seeds" / "lead_score_weights.csv"
+    with path.open() as f:
+        return {(r["part"], r["item"]): float(r["points"]) for r in csv.DictReader(f)}
+
+
+def expected_scores(world, as_of: datetime, half_life: float) -> dict[int, dict]:
+    """lead_scores recomputed from what the test planted: the sends and outcomes (engagement),
+    the titles (seniority), the stand-in verifier's results (verification), the signals of
+    the contact's employer with their emission times (intent), the manual suppression."""
+    url, w = world["url"], weights()
+    ids = dict(q(url, "select email, contact_id from people.contact"))
+    signals = q(
+        url,
+        "select c.company_name, s.reason, s.created_at from bit.signal s"
+        " join company.company c using (company_id)",
+    )
+    people = [f"{v}{i:03d}@alpha.test" for v in "ab" for i in range(CONTACTS_PER_VARIANT)]
+    verified = {e for e in people[:64] if classify(e)[0] != "error"}
+    out = {}
+    for n, email in enumerate(people):
+        company = ("Alpha Test Co", "Quiet Test Co")[n % 3 == 2]
+        sends = [s for s in world["planter"].sends if s.email == email and s.at <= as_of]
+        replies = sum(1 for s in sends if world["outcomes"].get(s.msg, {}).get("replied"))
+        clicks = sum(s.flags["click"] for s in sends)
+        human = sum(s.flags["human"] for s in sends)
+        machine = sum(s.flags["machine"] for s in sends)
+        engagement = (
+            replies * w["engagement", "replied"]
+            + clicks * w["engagement", "clicked"]
+            + human * w["engagement", "human_opened"]
+            + machine * w["engagement", "machine_opened"]
+        )
+        intent = sum(
+            w.get(("intent", reason), 0.0)
+            * 0.5 ** ((as_of - created).total_seconds() / 86400 / half_life)
+            for name, reason, created in signals
+            if name == company and created <= as_of
+        )
+        status = MV_STATUS[classify(email)[0]] if email in verified else "gray"
+        seniority = TITLES[n % len(TITLES)][1] * w["seniority", "level"]
+        verification = w.get(("verification", status), 0.0)
+        suppressed = email == "a001@alpha.test"
+        total = intent + engagement + seniority + verification
+        out[ids[email]] = {
+            "lead_score": 0.0 if suppressed else total,
+            "intent_points": intent,
+            "engagement_points": engagement,
+            "seniority_points": seniority,
+            "verification_points": verification,
+            "is_suppressed": suppressed,
+            "replies": replies,
+            "clicks": clicks,
+            "human_opens": human,
+            "machine_opens": machine,
+            "machine_open_points": 0.0,
+            "email_status": status,
+        }
+    return out
+
+
+def build_scores(world, as_of: datetime, half_life: float, also: str = "") -> dict[int, dict]:
+    with psycopg.connect(world["url"]) as conn:  # the follow-up test suppresses it too
+        campaigns.suppress(conn, [campaigns.Suppression("a001@alpha.test", "manual", "test")])
+    stamp = as_of.strftime("%Y-%m-%d %H:%M:%S+00")
+    dbt(
+        world["url"],
+        [
+            "run",  # their dbt tests ran in the module's build
+            "--select",
+            f"lead_scores lead_score_calibration {also}",
+            "--vars",
+            json.dumps({"as_of": stamp, "lead_score_half_life_days": half_life}),
+        ],
+    )
+    with psycopg.connect(world["url"]) as conn:
+        cur = conn.execute("select * from marketing.lead_scores")
+        cols = [d.name for d in cur.description]
+        return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+
+
+def assert_scores(got: dict[int, dict], want: dict[int, dict]) -> None:
+    assert set(got) == set(want)
+    for cid, row in want.items():
+        for col, value in row.items():
+            g = got[cid][col]
+            if isinstance(value, float):
+                assert float(g) == pytest.approx(value, abs=1e-9), (cid, col, g, value)
+            else:
+                assert g == value, (cid, col, g, value)
+
+
+@pytest.fixture(scope="module")
+def scored(world, tmp_path_factory):
+    """lead_scores and lead_score_calibration built once, as of 10 days after the signals
+    were emitted (a build's clock), with a 7-day half-life; campaign_performance with them,
+    the run reported to a Dagster instance (as ``outreach dbt`` reports to ``outreach ui``'s)."""
+    (created,) = q(world["url"], "select max(created_at) from bit.signal")[0]
+    assert created is not None  # Alpha's renewal window signal
+    as_of = (created + timedelta(days=10)).replace(microsecond=0)
+    home = tmp_path_factory.mktemp("dagster_home")
+    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "OUTREACH_DAGSTER_REPORT")}
+    os.environ.update(DAGSTER_HOME=str(home), OUTREACH_DAGSTER_REPORT="1")
+    try:
+        got = build_scores(world, as_of, half_life=7, also="campaign_performance")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    # what was planted when it was built (a later test may plant more)
+    outcomes, latest = world["outcomes"], world["latest"]
+    return {
+        "as_of": as_of,
+        "created": created,
+        "got": got,
+        "want": expected_scores(world, as_of, half_life=7),
+        "handed": {e for e, s in latest.items() if outcomes.get(s.msg, {}).get("handed_off")},
+        "performance": expected(world["planter"].sends, outcomes),
+        "dagster_home": home,
+    }
+
+
+def test_lead_score_parts_equal_an_independent_computation_and_decay_with_signal_age(world, scored):
+    as_of, created, want = scored["as_of"], scored["created"], scored["want"]
+    assert_scores(scored["got"], want)
+    parts = list(want.values())
+    # the planted data exercises every part: decayed intent (about 10 days, half-life 7)
+    decayed = 20 * 0.5 ** ((as_of - created).total_seconds() / 86400 / 7)
+    assert {round(r["intent_points"], 9) for r in parts} == {0.0, round(decayed, 9)}
+    assert 7.4 < decayed < 7.5
+    assert any(r["replies"] for r in parts) and any(r["clicks"] for r in parts)
+    assert any(r["machine_opens"] and not r["human_opens"] for r in parts)
+    assert {r["email_status"] for r in parts} == {"green", "yellow", "red", "gray"}
+    a001 = scored["got"][next(c for c, r in want.items() if r["is_suppressed"])]
+    assert a001["lead_score"] == 0 and a001["seniority_points"] > 0
+    # a reply outweighs any number of clicks a campaign gives, a click any human open
+    w = weights()
+    assert w["engagement", "replied"] > 4 * w["engagement", "clicked"]
+    assert w["engagement", "clicked"] > 4 * w["engagement", "human_opened"]
+    assert w["engagement", "machine_opened"] == 0
+
+
+def test_lead_scores_as_of_before_the_signals_count_no_intent(world):
+    # the module's first build ran as of AS_OF, before its signals were emitted (build clock)
+    assert world["scores_at_as_of"] == (2 * CONTACTS_PER_VARIANT, 0.0, 0)
+
+
+def test_lead_score_calibration_counts_outcomes_by_score_decile(world, scored):
+    want, handed = scored["want"], scored["handed"]
+    emails = {v: k for k, v in q(world["url"], "select email, contact_id from people.contact")}
+    booked = {}
+    for email, _at in world["bookings"]:
+        booked[email] = booked.get(email, 0) + 1
+    # Postgres ntile(10) over (lead_score, contact_id): the first n % 10 buckets one larger
+    order = sorted(want, key=lambda c: (want[c]["lead_score"], c))
+    size, extra = divmod(len(order), 10)
+    deciles, start = [], 0
+    for d in range(1, 11):
+        n = size + (d <= extra)
+        members = order[start : start + n]
+        start += n
+        b = sum(1 for c in members if emails[c] in booked)
+        h = sum(1 for c in members if emails[c] in handed)
+        scores = [want[c]["lead_score"] for c in members]
+        deciles.append(
+            (
+                d,
+                n,
+                pytest.approx(min(scores)),
+                pytest.approx(max(scores)),
+                b,
+                h,
+                sum(booked.get(emails[c], 0) for c in members),
+                pytest.approx(b / n),
+                pytest.approx(h / n),
+            )
+        )
+    rows = q(
+        world["url"],
+        "select score_decile, contacts, min_score, max_score, contacts_booked,"
+        " contacts_handed_off, meetings_booked, booked_rate, handoff_rate"
+        " from marketing.lead_score_calibration order by score_decile",
+    )
+    assert rows == deciles
+    # the score includes replies, and bookings follow replies: the top decile books most
+    assert rows[-1][4] > rows[0][4] and sum(r[4] for r in rows) == len(booked)
+
+
+def test_the_campaign_performance_materialization_in_dagster_has_row_count_and_funnel(scored):
+    import dagster as dg
+
+    from orchestration.metadata import funnel_markdown
+
+    instance = dg.DagsterInstance.from_config(str(scored["dagster_home"]))
+    perf = dg.AssetKey(["marketing", "campaign_performance"])
+    event = instance.get_latest_materialization_event(perf)
+    assert event is not None and event.asset_materialization is not None
+    meta = event.asset_materialization.metadata
+    want = scored["performance"]  # as planted when it was built
+    campaign_rows = {k[1]: v for k, v in want.items() if k[0] == "campaign"}
+    assert meta["dagster/row_count"].value == len(want)
+    stages = {
+        "sent": "sends",
+        "delivered": "delivered",
+        "human_opened": "unique_human_opens",
+        "clicked": "unique_clicks",
+        "replied": "replies",
+        "booked": "meetings_booked",
+        "handed_off": "handoffs",
+    }
+    for stage, column in stages.items():
+        total = sum(r[column] for r in campaign_rows.values())
+        assert meta[f"funnel/{stage}"].value == total, stage
+    chart = meta["funnel_chart"]
+    assert isinstance(chart, dg.MarkdownMetadataValue)
+    by_size = sorted(campaign_rows.items(), key=lambda kv: -kv[1]["sends"])
+    assert chart.value == funnel_markdown(
+        [(name, *(r[c] for c in stages.values())) for name, r in by_size]
+    )
+    alpha = campaign_rows["Alpha"]
+    share = 100 * alpha["delivered"] / alpha["sends"]
+    assert f"| delivered | {alpha['delivered']} | {share:.1f} % | `" in chart.value
+    assert "**Alpha**" in chart.value and "**Beta**" in chart.value
+    assert instance.get_latest_materialization_event(dg.AssetKey(["marketing", "lead_scores"]))

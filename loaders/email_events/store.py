@@ -35,6 +35,7 @@ create table if not exists {SCHEMA}.email_events (
     received_at timestamptz not null default clock_timestamp()
 );
 create index if not exists email_events_received on {SCHEMA}.email_events (received_at);
+create index if not exists email_events_message on {SCHEMA}.email_events (message_id);
 comment on table {SCHEMA}.email_events is
     'Email-platform events (SendGrid Event Webhook, Amazon SES), one row per event and '
     'recipient, deduplicated on the provider event id (else a hash). Append-only.';
@@ -45,7 +46,28 @@ def ensure_raw_tables(database_url: str) -> bool:
     from outreach.raw import ensure_ddl_tables
 
     ran = campaigns.ensure_raw_tables(database_url)
-    return ensure_ddl_tables(database_url, SCHEMA, TABLES, DDL) or ran
+    ran = ensure_ddl_tables(database_url, SCHEMA, TABLES, DDL) or ran
+    _ensure_message_index(database_url)
+    return ran
+
+
+def _ensure_message_index(database_url: str) -> None:
+    """The index on message_id (incremental builds read every event of the messages that
+    got a new one, int_campaign_sends) for warehouses created before it was in DDL: built
+    concurrently, so the receiver keeps writing meanwhile."""
+    index = f"{SCHEMA}.email_events_message"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "select indisvalid from pg_index where indexrelid = to_regclass(%s)", (index,)
+        ).fetchone()
+        if row and row[0]:
+            return
+        if row:  # an interrupted concurrent build leaves an invalid index: build it again
+            conn.execute(f"drop index concurrently if exists {index}")
+        conn.execute(
+            f"create index concurrently if not exists email_events_message"
+            f" on {SCHEMA}.email_events (message_id)"
+        )
 
 
 def suppression_reason(event: EmailEvent) -> str | None:

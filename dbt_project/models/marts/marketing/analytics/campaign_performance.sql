@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ bulk_model_settings() }}") }}
+
 {#-
     Campaign funnel totals (published as marketing.campaign_performance): one row per
     campaign (grain 'campaign') and one per campaign x step x variant (grain 'variant'),
@@ -49,27 +51,47 @@ campaigns as (
     ('handoff_rate', 'handoffs', 'delivered'),
 ] %}
 
+-- one pass over the sends per campaign x step x variant; the campaign rows sum those
+-- (every measure is a count or a sum, first / last sent are min / max)
+variants as (
+    select
+        campaign_id,
+        campaign_step,
+        variant,
+        {% for name, expr in measures -%}
+            {{ expr }} as {{ name }},
+        {% endfor -%}
+        min(sent_at) as first_sent_at,
+        max(sent_at) as last_sent_at
+    from sends
+    group by campaign_id, campaign_step, variant
+),
+
 grouped as (
-    {% for grain in ['campaign', 'variant'] %}
-        {% if not loop.first %}union all{% endif %}
-        select
-            '{{ grain }}' as grain,
-            campaign_id,
-            {% if grain == 'variant' -%}
-                campaign_step,
-                variant,
-            {%- else -%}
-                cast(null as {{ dbt.type_string() }}) as campaign_step,
-                cast(null as {{ dbt.type_string() }}) as variant,
-            {%- endif %}
-            {% for name, expr in measures -%}
-                {{ expr }} as {{ name }},
-            {% endfor -%}
-            min(sent_at) as first_sent_at,
-            max(sent_at) as last_sent_at
-        from sends
-        group by campaign_id{% if grain == 'variant' %}, campaign_step, variant{% endif %}
-    {% endfor %}
+    select
+        'campaign' as grain,
+        campaign_id,
+        cast(null as {{ dbt.type_string() }}) as campaign_step,
+        cast(null as {{ dbt.type_string() }}) as variant,
+        {% for name, _expr in measures -%}
+            sum({{ name }}) as {{ name }},
+        {% endfor -%}
+        min(first_sent_at) as first_sent_at,
+        max(last_sent_at) as last_sent_at
+    from variants
+    group by campaign_id
+    union all
+    select
+        'variant' as grain,
+        campaign_id,
+        campaign_step,
+        variant,
+        {% for name, _expr in measures -%}
+            {{ name }},
+        {% endfor -%}
+        first_sent_at,
+        last_sent_at
+    from variants
 ),
 
 final as (
