@@ -31,10 +31,21 @@ lint: install
 	$(BIN)/outreach dbt parse --quiet
 	$(BIN)/outreach sqlfluff
 
-test: lint
-	@rc=0; $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder || rc=$$?; \
+# The lint runs beside the suite (it is mostly sqlfluff's dbt templater, ~1.5 CPU-minutes;
+# the suite's tail leaves a core idle); its output follows the suite's. The tests run in a
+# shuffled order within each module (pytest-randomly): TEST_SEED picks it (printed in the
+# header; `make test TEST_SEED=7` repeats another order, TEST_SEED=random a new one each run).
+TEST_SEED ?= 20261205
+PYTEST_ORDER = -p randomly $(if $(filter random,$(TEST_SEED)),,--randomly-seed=$(TEST_SEED))
+
+test: install
+	@lint_log=$$(mktemp); \
+	{ $(MAKE) --no-print-directory lint > $$lint_log 2>&1; echo $$? > $$lint_log.rc; } & lint_pid=$$!; \
+	rc=0; $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder $(PYTEST_ORDER) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; fi; \
-	exit $$rc
+	wait $$lint_pid; lint_rc=$$(cat $$lint_log.rc); \
+	echo "== lint (exit $$lint_rc)"; cat $$lint_log; rm -f $$lint_log $$lint_log.rc; \
+	[ $$rc -ne 0 ] || rc=$$lint_rc; exit $$rc
 
 # Re-measure the seconds per test module that order the suite (longest first).
 test-durations: install
