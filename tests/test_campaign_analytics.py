@@ -320,6 +320,10 @@ def world(warehouse, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("analytics")
     people = [f"{v}{i:03d}@alpha.test" for v in "ab" for i in range(CONTACTS_PER_VARIANT)]
+    # every person planted (intake) with their employer: the campaign's known contacts (every
+    # third at Quiet), then plant_bit's extra people, all at Alpha
+    employers = {e: ("Alpha Test Co", "Quiet Test Co")[n % 3 == 2] for n, e in enumerate(people)}
+    employers |= dict.fromkeys(EXTRA_PEOPLE, "Alpha Test Co")
     # Alpha renews in February: its renewal window (120 days) is open at AS_OF, so the
     # build emits a renewal_window_open_120d signal for it (lead score intent); Quiet has none
     (tmp / "companies.csv").write_text(
@@ -329,22 +333,25 @@ def world(warehouse, tmp_path_factory):
     (tmp / "people.csv").write_text(
         "full_name,title,email,linkedin_url,company_name\n"
         + "".join(
-            f"Person {e.split('@')[0]},{TITLES[n % len(TITLES)][0]},{e},,"
-            f"{('Alpha Test Co', 'Quiet Test Co')[n % 3 == 2]}\n"
+            f"Person {e.split('@')[0]},{TITLES[n % len(TITLES)][0]},{e},,{employers[e]}\n"
             for n, e in enumerate(people)
         )
     )
     load_intake_files(tmp / "companies.csv", tmp / "people.csv", progress=lambda _m: None)
-    # MillionVerifier (test-mode stand-in: hash-picked results) checks most addresses
+    # MillionVerifier (test-mode stand-in: hash-picked results) checks most addresses; each
+    # check is stamped with the time its answer arrived (checked_at), within this window
+    checked = [e for e in people[:64] if classify(e)[0] != "error"]
     with MillionVerifierTestServer(api_key=MV_KEY) as srv:
+        checks_from = datetime.now(UTC)
         verify_emails(
             database_url=url,
             base_url=srv.base_url,
             api_key=MV_KEY,
-            emails=[e for e in people[:64] if classify(e)[0] != "error"],
+            emails=checked,
             progress=lambda _m: None,
             pipelines_dir=tmp / "dlt",
         )
+        checks_until = datetime.now(UTC)
 
     # replies (message log), bookings (Calendly) and hand-offs of known contacts; each is
     # attributed to the latest send to that contact at or before it
@@ -401,16 +408,14 @@ def world(warehouse, tmp_path_factory):
         )
     )
     assert main(["campaign", "ab-test", "--from-file", str(tmp / "late.json")]) == 0
-    plant_bit(url, tmp, alpha)
-    dbt(url, ["build", "--select", SELECT, "--indirect-selection", "cautious", "--vars", VARS])
-    # the BIT marts and what they need beyond the above (its tests are other modules'),
-    # then the tests and unit tests of the BIT models
+    plant_bit(url, tmp, alpha, employers)
+    # one build: the campaign marts and the BIT marts with everything upstream, and the
+    # tests whose every parent is built (the BIT models' own tests among them)
     dbt(
         url,
-        ["build", "--select", BIT_SELECT, "--exclude", SELECT, "--resource-type", "model", "seed"]
+        ["build", "--select", SELECT, BIT_SELECT, "--indirect-selection", "cautious"]
         + ["--vars", VARS],
     )
-    dbt(url, ["test", "--select", BIT_MODELS, "--vars", VARS])
     replied = {
         e: s.at + timedelta(hours=3)  # each replied twice, the later at +3 h
         for e, s in latest.items()
@@ -431,12 +436,14 @@ def world(warehouse, tmp_path_factory):
         "initial": len(planter.sends),
         "replied": replied,
         "handoffs": [],  # (email, at) of hand-offs planted by later tests
+        "employers": employers,
         "bit_planted": {  # what the BIT marts were built from
             "log": list(planter.log),
             "sends": list(planter.sends),
             "replied": replied,
             "bookings": [*bookings, ("guest@alpha.test", GUEST_BOOKED)],
             "handoffs": [],
+            "checked": {e: (checks_from, checks_until) for e in checked},
         },
     }
 
@@ -686,10 +693,6 @@ def test_follow_up_queue_has_silent_members_below_the_step_limit_and_not_suppres
 
 # ---------------------------------------------------------------------------- BIT (issue 20, part 3)
 BIT_SELECT = "+contact_timeline +contact_ltv +relationship_graph"
-BIT_MODELS = (
-    "stg_intake__deals stg_events__booking_guests int_deals_resolved"
-    " int_contact_employment_stints contact_timeline contact_ltv relationship_graph"
-)
 EXTRA_PEOPLE = ["guest@alpha.test", "friend@alpha.test", "gone@alpha.test"]
 GUEST_BOOKED = T0 + timedelta(days=1)
 GONE_WROTE = T0 + timedelta(days=2)
@@ -726,7 +729,7 @@ DEALS_WANT = {  # email: (deals_closed, revenue in USD, other-currency deals)
 }
 
 
-def plant_bit(url: str, tmp, alpha: int) -> None:
+def plant_bit(url: str, tmp, alpha: int, employers: dict[str, str]) -> None:
     """For the BIT marts: deals through `outreach load intake --deals` (bad rows
     quarantined, a reload and a restatement converge) and three more people - a guest
     brought to a booking, the friend they brought, and one suppressed for GDPR who wrote
@@ -735,7 +738,7 @@ def plant_bit(url: str, tmp, alpha: int) -> None:
 
     (tmp / "more_people.csv").write_text(
         "full_name,email,company_name\n"
-        + "".join(f"{e.split('@')[0].title()} Person,{e},Alpha Test Co\n" for e in EXTRA_PEOPLE)
+        + "".join(f"{e.split('@')[0].title()} Person,{e},{employers[e]}\n" for e in EXTRA_PEOPLE)
     )
     load_intake_files(None, tmp / "more_people.csv", progress=lambda _m: None)
     with psycopg.connect(url) as conn:
@@ -784,7 +787,7 @@ def plant_bit(url: str, tmp, alpha: int) -> None:
 def bit(world):
     """The BIT marts as the world's build made them, and what was planted then (later
     tests plant more, and do not rebuild these marts)."""
-    return {"url": world["url"], "planted": world["bit_planted"]}
+    return {"url": world["url"], "planted": world["bit_planted"], "employers": world["employers"]}
 
 
 def test_deals_intake_quarantines_bad_rows_naming_file_row_and_field(bit):
@@ -905,6 +908,9 @@ def test_contact_timeline_is_every_planted_event_in_order_and_leaks_no_personal_
         want.setdefault(email, []).append(("meeting_booked", at))
     for email, at in planted["handoffs"]:
         want.setdefault(email, []).append(("handed_off", at))
+    # the verifier's checks, stamped when their answers arrived (within the planted window)
+    for email in planted["checked"]:
+        want.setdefault(email, []).append(("email_verified", None))
     rows = q(
         url,
         "select c.email, t.event_seq, t.event_type, t.event_timestamp, t.source, t.source_id"
@@ -923,9 +929,14 @@ def test_contact_timeline_is_every_planted_event_in_order_and_leaks_no_personal_
         kinds = Counter(k for _s, k, _a in events)
         assert kinds.pop("intake_loaded") == 1, email
         assert kinds == Counter(k for k, _a in want.get(email, [])), email
-        assert sorted(a for _s, k, a in events if k != "intake_loaded") == sorted(
-            a for _k, a in want.get(email, [])
+        timed = {"intake_loaded", "email_verified"}  # stamped by the loaders' clocks
+        assert sorted(a for _s, k, a in events if k not in timed) == sorted(
+            a for k, a in want.get(email, []) if k not in timed
         )
+        for _s, k, a in events:
+            if k == "email_verified":
+                lo, hi = planted["checked"][email]
+                assert lo <= a <= hi, (email, a)
     assert sum(len(v) for v in want.values() if v) > 1000
     # ids and attributes only: no address, name or message text anywhere in event_data
     assert q(
@@ -937,15 +948,26 @@ def test_contact_timeline_is_every_planted_event_in_order_and_leaks_no_personal_
 def test_relationship_graph_colleagues_once_per_pair_and_a_guest_is_a_referral(bit):
     url = bit["url"]
     ids = dict(q(url, "select email, contact_id from people.contact"))
+    assert set(ids) == set(bit["employers"])  # every planted person, none other
     rows = q(
         url,
         "select contact_a_id, contact_b_id, relationship_type, discovered_at"
         " from marketing.relationship_graph",
     )
-    everyone = sorted(i for e, i in ids.items() if e != "gone@alpha.test")  # all at Alpha
-    want_colleagues = {(a, b) for n, a in enumerate(everyone) for b in everyone[n + 1 :]}
+    staff: dict[str, list[int]] = {}  # the planted employers, the GDPR-suppressed left out
+    for email, company in bit["employers"].items():
+        if email != "gone@alpha.test":
+            staff.setdefault(company, []).append(ids[email])
+    want_colleagues = {
+        (a, b)
+        for members in staff.values()
+        for a in members
+        for b in members
+        if a < b  # pairs within a company only, each once
+    }
     assert {(a, b) for a, b, t, _d in rows if t == "colleague"} == want_colleagues
-    assert len(want_colleagues) == len(everyone) * (len(everyone) - 1) // 2 > 3000
+    sizes = [len(m) for m in staff.values()]  # Alpha (with the guest and the friend), Quiet
+    assert len(sizes) == 2 and len(want_colleagues) == sum(n * (n - 1) // 2 for n in sizes) > 1800
     pair = tuple(sorted((ids["guest@alpha.test"], ids["friend@alpha.test"])))
     assert [r for r in rows if r[2] != "colleague"] == [(*pair, "referral", GUEST_BOOKED)]
 
@@ -966,7 +988,9 @@ def weights() -> dict[tuple[str, str], float]:
 def expected_scores(world, as_of: datetime, half_life: float) -> dict[int, dict]:
     """lead_scores recomputed from what the test planted: the sends and outcomes (engagement),
     the titles (seniority), the stand-in verifier's results (verification), the signals of
-    the contact's employer with their emission times (intent), the manual suppression."""
+    the contact's employer with their emission times (intent), the suppressions (manual, and
+    plant_bit's GDPR one). One row per planted person, plant_bit's extra people included
+    (no title, no send, not verified)."""
     url, w = world["url"], weights()
     ids = dict(q(url, "select email, contact_id from people.contact"))
     signals = q(
@@ -974,11 +998,10 @@ def expected_scores(world, as_of: datetime, half_life: float) -> dict[int, dict]
         "select c.company_name, s.reason, s.created_at from bit.signal s"
         " join company.company c using (company_id)",
     )
-    people = [f"{v}{i:03d}@alpha.test" for v in "ab" for i in range(CONTACTS_PER_VARIANT)]
-    verified = {e for e in people[:64] if classify(e)[0] != "error"}
+    verified = set(world["bit_planted"]["checked"])
+    suppressed_emails = {"a001@alpha.test", "gone@alpha.test"}
     out = {}
-    for n, email in enumerate(people):
-        company = ("Alpha Test Co", "Quiet Test Co")[n % 3 == 2]
+    for n, (email, company) in enumerate(world["employers"].items()):
         sends = [s for s in world["planter"].sends if s.email == email and s.at <= as_of]
         replies = sum(1 for s in sends if world["outcomes"].get(s.msg, {}).get("replied"))
         clicks = sum(s.flags["click"] for s in sends)
@@ -997,9 +1020,10 @@ def expected_scores(world, as_of: datetime, half_life: float) -> dict[int, dict]
             if name == company and created <= as_of
         )
         status = MV_STATUS[classify(email)[0]] if email in verified else "gray"
-        seniority = TITLES[n % len(TITLES)][1] * w["seniority", "level"]
+        rank = 0 if email in EXTRA_PEOPLE else TITLES[n % len(TITLES)][1]
+        seniority = rank * w["seniority", "level"]
         verification = w.get(("verification", status), 0.0)
-        suppressed = email == "a001@alpha.test"
+        suppressed = email in suppressed_emails
         total = intent + engagement + seniority + verification
         out[ids[email]] = {
             "lead_score": 0.0 if suppressed else total,
@@ -1092,7 +1116,9 @@ def test_lead_score_parts_equal_an_independent_computation_and_decay_with_signal
     assert any(r["replies"] for r in parts) and any(r["clicks"] for r in parts)
     assert any(r["machine_opens"] and not r["human_opens"] for r in parts)
     assert {r["email_status"] for r in parts} == {"green", "yellow", "red", "gray"}
-    a001 = scored["got"][next(c for c, r in want.items() if r["is_suppressed"])]
+    a001 = scored["got"][
+        dict(q(world["url"], "select email, contact_id from people.contact"))["a001@alpha.test"]
+    ]
     assert a001["lead_score"] == 0 and a001["seniority_points"] > 0
     # a reply outweighs any number of clicks a campaign gives, a click any human open
     w = weights()
@@ -1103,14 +1129,15 @@ def test_lead_score_parts_equal_an_independent_computation_and_decay_with_signal
 
 def test_lead_scores_as_of_before_the_signals_count_no_intent(world):
     # the module's first build ran as of AS_OF, before its signals were emitted (build clock)
-    assert world["scores_at_as_of"] == (2 * CONTACTS_PER_VARIANT, 0.0, 0)
+    # one row per planted person (plant_bit's extra people too)
+    assert world["scores_at_as_of"] == (len(world["employers"]), 0.0, 0)
 
 
 def test_lead_score_calibration_counts_outcomes_by_score_decile(world, scored):
     want, handed = scored["want"], scored["handed"]
     emails = {v: k for k, v in q(world["url"], "select email, contact_id from people.contact")}
     booked = {}
-    for email, _at in world["bookings"]:
+    for email, _at in world["bit_planted"]["bookings"]:  # every booking: the guest's too
         booked[email] = booked.get(email, 0) + 1
     # Postgres ntile(10) over (lead_score, contact_id): the first n % 10 buckets one larger
     order = sorted(want, key=lambda c: (want[c]["lead_score"], c))
