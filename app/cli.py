@@ -209,14 +209,17 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    _plan, done = run_refresh(
-        database_url(),
-        run_dbt,
-        args.dbt_args,
-        say=say,
-        check=False,
-        progress=ProgressLine(sys.stderr),
-    )
+    try:
+        _plan, done = run_refresh(
+            database_url(),
+            run_dbt,
+            args.dbt_args,
+            say=say,
+            check=False,
+            progress=ProgressLine(sys.stderr),
+        )
+    except ValueError as exc:  # a node selection of its own: the plan is the selection
+        return _fail(str(exc), EXIT_USAGE)
     return done.returncode
 
 

@@ -165,6 +165,21 @@ def refresh_plan(url: str, manifest: Mapping[str, Any]) -> RefreshPlan:
     return RefreshPlan(select, sorted(chosen), reasons)
 
 
+# the options of the build that `dbt parse` takes too (each with one value)
+PARSE_OPTIONS = {"--target-path", "--log-path", "--vars", "--target", "-t", "--profile",
+                 "--profiles-dir", "--project-dir"}  # fmt: skip
+
+
+def parse_args(extra_args: list[str]) -> list[str]:
+    """Of the build's extra arguments, those ``dbt parse`` accepts (paths, vars, target)."""
+    out = []
+    for i, arg in enumerate(extra_args):
+        name = arg.split("=", 1)[0]
+        if name in PARSE_OPTIONS:
+            out += [arg] if "=" in arg else extra_args[i : i + 2]
+    return out
+
+
 def _target_path(extra_args: list[str]) -> Path:
     if "--target-path" in extra_args:
         return Path(extra_args[extra_args.index("--target-path") + 1])
@@ -181,10 +196,13 @@ def run_refresh(
     **dbt_kwargs: Any,
 ) -> tuple[RefreshPlan, Any]:
     """Parse the project, plan the refresh and run its ``dbt build`` with ``run_dbt``
-    (``app.dbt.run_dbt`` from the CLI); ``extra_args`` go to both dbt commands. Returns the
-    plan and the build's CompletedProcess."""
+    (``app.dbt.run_dbt`` from the CLI); ``extra_args`` go to the build, and those ``dbt
+    parse`` takes to the parse too. Returns the plan and the build's CompletedProcess."""
     extra = list(extra_args)
-    run_dbt(["parse", "--quiet", *extra], url=url)
+    chosen = sorted(SELECT_FLAGS & {a.split("=", 1)[0] for a in extra})
+    if chosen:  # the plan is the selection: a narrower one would be recorded as covering more
+        raise ValueError(f"outreach refresh plans its own selection; drop {', '.join(chosen)}")
+    run_dbt(["parse", "--quiet", *parse_args(extra)], url=url)
     manifest = json.loads((_target_path(extra) / "manifest.json").read_text())
     plan = refresh_plan(url, manifest)
     for uid, reason in plan.reasons.items():
