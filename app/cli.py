@@ -198,6 +198,31 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return run_dbt(args.dbt_args, check=False, progress=ProgressLine(sys.stderr)).returncode
 
 
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """The monthly refresh build: the new Apify data's downstream plus what is stale
+    (outreach/refresh.py; Dagster's monthly schedule plans the same way)."""
+    from app.dbt import run_dbt
+    from outreach.progress import ProgressLine
+    from outreach.refresh import run_refresh
+    from outreach.warehouse import database_url
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        _plan, done = run_refresh(
+            database_url(),
+            run_dbt,
+            args.dbt_args,
+            say=say,
+            check=False,
+            progress=ProgressLine(sys.stderr),
+        )
+    except ValueError as exc:  # a node selection of its own: the plan is the selection
+        return _fail(str(exc), EXIT_USAGE)
+    return done.returncode
+
+
 def cmd_sqlfluff(args: argparse.Namespace) -> int:
     """sqlfluff lint of the dbt models with the dbt templater, against the warehouse."""
     from outreach.dbt import dbt_env
@@ -1154,6 +1179,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments passed to dbt")
     t.set_defaults(func=cmd_dbt)
 
+    refresh_help = (
+        "the monthly refresh build: `dbt build` of what the new Apify data changes "
+        "(source:apify+) plus the downstream of every source loaded since the last build "
+        "that covered it; a full build the first time (docs/decisions.md, 'Cost that follows "
+        "new data'). After a change to the models, run a full `outreach dbt build`. "
+        "Exit code: dbt's"
+    )
+    r = sub.add_parser("refresh", help=refresh_help, description=refresh_help)
+    r.add_argument(
+        "dbt_args",
+        nargs=argparse.REMAINDER,
+        help="extra dbt arguments (e.g. --vars, --target-path), given to dbt parse and build",
+    )
+    r.set_defaults(func=cmd_refresh)
+
     f = sub.add_parser("sqlfluff", help="sqlfluff lint|fix the dbt models (dbt templater)")
     f.add_argument(
         "action", nargs="?", default="lint", choices=["lint", "fix"], help="lint (default) or fix"
@@ -1512,6 +1552,8 @@ def main(argv: list[str] | None = None) -> int:
     # dbt and psql take arbitrary flags: hand everything after the subcommand through.
     if argv[:1] == ["dbt"]:
         args = argparse.Namespace(func=cmd_dbt, dbt_args=argv[1:])
+    elif argv[:1] == ["refresh"] and not {"-h", "--help"} & set(argv[1:]):
+        args = argparse.Namespace(func=cmd_refresh, dbt_args=argv[1:])
     elif argv[:2] == ["db", "psql"]:
         args = argparse.Namespace(func=cmd_db, db_command="psql", psql_args=argv[2:])
     else:

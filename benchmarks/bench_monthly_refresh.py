@@ -2,8 +2,8 @@
 replaced system's path measured in the same run.
 
     .venv/bin/python benchmarks/bench_monthly_refresh.py [--people 1000000] [--months 6]
-        [--changed 0.05] [--formatting 0.03] [--companies 20000] [--nested-loop-rows 100]
-        [--keep]
+        [--changed 0.05] [--formatting 0.03] [--companies 20000] [--nested-loop-rows 1000]
+        [--build refresh|full] [--keep]
 
 Runs in a fresh database on the warehouse server (embedded, or OUTREACH_DATABASE_URL's
 server) and prints one JSON document. Setup (timed, not compared): N tracked people and
@@ -19,8 +19,10 @@ each; the changes carry over to the next month) and ``--formatting`` with a form
 title edit; then, timed:
 
 - ``ours``: the import (``loaders.apify_linkedin.run.import_dataset``, what `outreach load
-  apify-linkedin --from-file` runs) and the whole `dbt build` (models, seeds, snapshots and
-  the data tests) - ``import_seconds``, ``build_seconds``, ``total_seconds``; per model its
+  apify-linkedin --from-file` runs) and the month's build: ``--build refresh`` (default)
+  `outreach refresh` (outreach/refresh.py: parse, plan, then `dbt build` of the new data's
+  downstream plus what is stale, with its data tests; ``refresh_select``), ``--build full``
+  the whole `outreach dbt build` (models, seeds, snapshots and the data tests) - ``import_seconds``, ``build_seconds``, ``total_seconds``; per model its
   execution_time from dbt's run_results.json (``slowest_models``), the tests' sum
   (``test_seconds``) and the slowest tests;
 - ``replaced``: the replaced system's path - the dataset file read and passed whole as one
@@ -214,10 +216,31 @@ def check_plans(url: str, results: list[dict], big: float) -> dict:
 
 
 class Build(bench_change_detection.Dbt):
-    """The user's `outreach dbt build` (app.dbt.run_dbt) with its own target and log dirs."""
+    """The user's `outreach dbt build` or `outreach refresh` (app.dbt.run_dbt) with its own
+    target and log dirs."""
+
+    def refresh(self) -> tuple[float, list[dict], list[str]]:
+        """`outreach refresh` (outreach.refresh.run_refresh, as the CLI runs it): its
+        seconds (parse + plan + build), run_results' results and the plan's selection."""
+        from app.dbt import run_dbt
+        from outreach.refresh import run_refresh
+
+        paths = ["--target-path", str(self.tmp / "target"), "--log-path", str(self.tmp / "logs")]
+        started = time.perf_counter()
+        plan, proc = run_refresh(
+            self.url, run_dbt, paths, say=lambda _m: None, check=False, capture=True
+        )
+        seconds = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise RuntimeError(f"outreach refresh failed:\n{proc.stdout[-5000:]}")
+        results = json.loads((self.tmp / "target" / "run_results.json").read_text())["results"]
+        return seconds, results, plan.select or ["(full build)"]
 
     def __call__(self, *args: str) -> tuple[dict, list[dict]]:
-        seconds, results = self.timed(*args)
+        if args == ("refresh",):
+            seconds, results, select = self.refresh()
+        else:
+            (seconds, results), select = self.timed(*args), None
         models = {
             r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
             for r in results
@@ -232,6 +255,8 @@ class Build(bench_change_detection.Dbt):
         top_tests = sorted(tests.items(), key=lambda kv: -kv[1])[:15]
         return {
             "build_seconds": round(seconds, 2),
+            **({"refresh_select": select} if select is not None else {}),
+            "models": len(models),
             "model_seconds": round(sum(models.values()), 2),
             "test_seconds": round(sum(tests.values()), 2),
             "tests": len(tests),
@@ -250,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nested-loop-rows", type=float, default=1000,
                    help="a nested loop whose two inputs are both estimated at this many rows "
                         "or more (inner not an index lookup) fails the benchmark")  # fmt: skip
+    p.add_argument("--build", choices=["refresh", "full"], default="refresh",
+                   help="each month's build: `outreach refresh` (default: the monthly refresh "
+                        "as a user runs it) or a full `outreach dbt build`")  # fmt: skip
     p.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = p.parse_args(argv)
 
@@ -274,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         "months": args.months,
         "changed_share": args.changed,
         "formatting_share": args.formatting,
+        "monthly_build": "outreach refresh" if args.build == "refresh" else "outreach dbt build",
     }
     months: list[dict] = []
     offenders: dict = {}
@@ -317,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                 import_dataset(path, observed_at=when[0][0], database_url=url,
                                progress=lambda _m: None, pipelines_dir=tmp / "dlt")  # fmt: skip
                 import_seconds = time.perf_counter() - t
-                say(f"month {m}: build")
-                ours, results = build("build")
+                say(f"month {m}: {args.build}")
+                ours, results = build("refresh" if args.build == "refresh" else "build")
                 ours["import_seconds"] = round(import_seconds, 2)
                 ours["total_seconds"] = round(import_seconds + ours["build_seconds"], 2)
                 _, found = _sql(url, "select count(*) from marketing.people_intelligence")

@@ -9,7 +9,11 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.assets.ads import ads_assets
-from orchestration.assets.apify import apify_refresh_assets, linkedin_refresh_job
+from orchestration.assets.apify import (
+    apify_refresh_assets,
+    linkedin_refresh_and_build_job,
+    linkedin_refresh_job,
+)
 from orchestration.assets.company_pages import company_pages_and_build, company_pages_assets
 from orchestration.assets.dbt import outreach_dbt_assets
 from orchestration.assets.exports import exports_assets, exports_jobs
@@ -50,6 +54,7 @@ defs = dg.Definitions(
     jobs=[
         *jobs,
         linkedin_refresh_job,
+        linkedin_refresh_and_build_job,
         verify_emails_and_build,
         company_pages_and_build,
         *exports_jobs,

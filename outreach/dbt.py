@@ -195,6 +195,7 @@ def run_dbt(
     progress=None,
     before_build: Callable[[str], object] | None = None,
     after_build: Callable[[str, list[str], float], object] | None = None,
+    covered_sources: list[str] | None = None,
 ):
     """Run the dbt CLI in a subprocess (keeps dbt's globals out of our process).
 
@@ -204,6 +205,8 @@ def run_dbt(
     failed or not (``app.dbt.run_dbt`` reports to Dagster there). A stop request (SIGTERM,
     SIGINT) cancels dbt's queries and raises DbtInterrupted. ``progress`` (an
     outreach.progress.ProgressLine) shows nodes done of total while a building command runs.
+    A successful build records the dbt sources it left current (``covered_sources``: given,
+    or all for a build without a node selection; outreach/refresh.py reads them).
     """
     url = url or database_url()
     if BUILDING_COMMANDS & set(args[:1]) and before_build is not None:
@@ -214,9 +217,14 @@ def run_dbt(
     if not BUILDING_COMMANDS & set(args[:1]):
         return _run(cmd, env, check, capture)
     from outreach.events import recording
+    from outreach.refresh import covered_by_args
 
+    payload: dict = {"runner": "cli", "args": args}
+    covered = covered_sources if covered_sources is not None else covered_by_args(args)
+    if covered is not None:
+        payload["covered_sources"] = covered
     # every building command is a pipeline event (dbt.build, dbt.run, ...): outreach/events.py
-    with recording(url, f"dbt.{args[0]}", {"runner": "cli", "args": args}) as event:
+    with recording(url, f"dbt.{args[0]}", payload) as event:
         started = time.time()
         try:
             done = _run(cmd, env, check, capture, progress)

@@ -192,6 +192,38 @@ def test_materializing_parents_from_dagster_leaves_every_relation(warehouse, ful
     assert_nothing_vanished(warehouse, full_build)
 
 
+def test_the_refresh_plan_skips_the_intake_chain_until_intake_changes(warehouse, full_build):
+    """The refresh (issue 18) after a full build: the new Apify data's downstream plus the
+    sources without a load-time column, not the intake chain; the Dagster schedule plans
+    the same dbt assets; an intake row loaded after the last covering build puts intake's
+    downstream into the plan. (A refresh is a partial build, which the tests above show
+    leaves every relation; tests/test_change_detection.py runs one on data.)"""
+    from orchestration.assets.dbt import NODE_IDS, refresh_asset_keys
+    from outreach.refresh import built_descendants, refresh_plan
+
+    manifest = full_build["manifest"]
+    plan = refresh_plan(warehouse, manifest)
+    assert "source:apify.profile_items+" in plan.select
+    assert not {"source:intake.people+", "source:intake.companies+"} & set(plan.select)
+    planned = set().union(*(built_descendants(manifest, uid) for uid in plan.covered_sources))
+    assert "model.outreach.people_master" in planned
+    assert "model.outreach.int_person_employers_resolved" not in planned
+    keys = refresh_asset_keys(warehouse)  # the monthly schedule's run request
+    materialized = {  # ephemeral models are no assets
+        uid for uid in planned if manifest["nodes"][uid]["config"]["materialized"] != "ephemeral"
+    }
+    assert {NODE_IDS[k] for k in keys} == materialized
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        conn.execute(
+            "insert into raw_intake.people (_row_key, _loaded_at, full_name, _extra, _dlt_id,"
+            " _dlt_load_id) values ('planted-refresh', now(), 'Planted Person', '{}', 'x', 'x')"
+        )
+        try:
+            assert "source:intake.people+" in refresh_plan(warehouse, manifest).select
+        finally:
+            conn.execute("delete from raw_intake.people where _row_key = 'planted-refresh'")
+
+
 def test_a_view_made_outside_dbt_on_a_mart_survives_its_rebuild(warehouse, full_build, dbt_paths):
     with psycopg.connect(warehouse, autocommit=True) as conn:
         conn.execute("create schema if not exists bi_tool")

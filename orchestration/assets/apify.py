@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from orchestration.assets.dbt import outreach_dbt_assets, refresh_asset_keys
 from orchestration.domains import LINKEDIN_REFRESH
 from orchestration.resources import WarehouseResource
 
@@ -143,22 +144,43 @@ linkedin_refresh_job = dg.define_asset_job(
 )
 
 
+# The monthly refresh: the load, then the refresh build (outreach/refresh.py: the same plan
+# as `outreach refresh`); each run request names the dbt assets of its plan.
+linkedin_refresh_and_build_job = dg.define_asset_job(
+    name="linkedin_refresh_and_build",
+    selection=dg.AssetSelection.assets(apify_refresh_assets)
+    | dg.AssetSelection.assets(outreach_dbt_assets),
+    description="Refresh the due LinkedIn profiles through Apify, then the refresh build: "
+    "the dbt models downstream of raw_apify plus those of every source loaded since the "
+    "last build that covered it (as `outreach refresh`).",
+)
+
+
+def refresh_run_request(url: str, tags: dict[str, str]) -> dg.RunRequest:
+    """A run of the load and the refresh build that ``outreach refresh`` would run now."""
+    return dg.RunRequest(
+        tags=tags,
+        asset_selection=[ITEMS_KEY, JOBS_KEY, *refresh_asset_keys(url)],
+    )
+
+
 @dg.schedule(
     name="linkedin_refresh_monthly",
     cron_schedule="0 2 1 * *",
     execution_timezone="UTC",
-    job=linkedin_refresh_job,
-    description="Day 1 of each month, 02:00 UTC. Skipped while the circuit breaker is open. "
-    "Weekly: 0 2 * * 1; quarterly: 0 2 1 1,4,7,10 *.",
+    job=linkedin_refresh_and_build_job,
+    description="Day 1 of each month, 02:00 UTC: the load and the refresh build. Skipped "
+    "while the circuit breaker is open. Weekly: 0 2 * * 1; quarterly: 0 2 1 1,4,7,10 *.",
 )
 def linkedin_refresh_monthly(context: dg.ScheduleEvaluationContext):
     from loaders.apify_linkedin.jobs import circuit_breaker_state
     from outreach.warehouse import database_url
 
-    is_open, reason = circuit_breaker_state(database_url())
+    url = database_url()
+    is_open, reason = circuit_breaker_state(url)
     if is_open:
         return dg.SkipReason(f"circuit breaker open: {reason}")
-    return dg.RunRequest(tags={TRIGGER_TAG: "scheduled"})
+    return refresh_run_request(url, {TRIGGER_TAG: "scheduled"})
 
 
 @dg.sensor(

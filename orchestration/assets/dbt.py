@@ -132,6 +132,45 @@ def _counted_relations(manifest_path: Path) -> dict[dg.AssetKey, tuple[str, str]
 COUNTED = _counted_relations(MANIFEST_PATH)
 
 
+def _built_node_ids(manifest_path: Path) -> dict[dg.AssetKey, str]:
+    """Asset key -> unique id of every model, seed and snapshot."""
+    manifest = json.loads(manifest_path.read_text())
+    return {
+        dbt_translator.get_asset_key(node): uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] in {"model", "seed", "snapshot"}
+    }
+
+
+NODE_IDS = _built_node_ids(MANIFEST_PATH)
+
+
+def refresh_asset_keys(url: str) -> list[dg.AssetKey]:
+    """The dbt assets of the monthly refresh (outreach/refresh.py's plan, as the CLI's
+    ``outreach refresh`` builds them): the new Apify data's downstream plus what is stale;
+    every dbt asset when the plan is a full build."""
+    from outreach.refresh import built_descendants, refresh_plan
+
+    manifest = json.loads(MANIFEST_PATH.read_text())
+    plan = refresh_plan(url, manifest)
+    ours = set(outreach_dbt_assets.keys)
+    if plan.full:
+        return sorted(ours)
+    nodes = set().union(*(built_descendants(manifest, uid) for uid in plan.covered_sources))
+    keys = {key for key, uid in NODE_IDS.items() if uid in nodes}
+    return sorted(keys & ours)
+
+
+def covered_sources(selected: set[dg.AssetKey]) -> list[str]:
+    """The dbt sources a build of these assets leaves current (outreach/refresh.py)."""
+    from outreach.refresh import ALL, covered_by
+
+    manifest = json.loads(MANIFEST_PATH.read_text())
+    if set(NODE_IDS) <= selected:
+        return [ALL]
+    return covered_by(manifest, (NODE_IDS[k] for k in selected if k in NODE_IDS))
+
+
 @dbt_assets(
     manifest=MANIFEST_PATH,
     project=outreach_dbt_project,
@@ -158,7 +197,10 @@ def outreach_dbt_assets(
     ):
         events = dbt.cli(["build"], context=context).stream()
         yield from _with_row_counts(context, events, warehouse)
-        event.update(selected=len(context.selected_output_names))
+        event.update(
+            selected=len(context.selected_output_names),
+            covered_sources=covered_sources(set(context.selected_asset_keys)),
+        )
 
 
 def _with_row_counts(context: dg.AssetExecutionContext, events, warehouse: WarehouseResource):

@@ -8,6 +8,11 @@
 --     var('headcount_change_share') between the last two LinkedIn checks (key: the check);
 --   company_profile_changed: the LinkedIn name or industry changed between the last two
 --     LinkedIn checks (key: the check).
+-- A table (analysed when built): int_signal_candidates and two data tests each re-ran it
+-- as a view over every company's check history (issue 18); it reads no `as_of`, so it
+-- changes only with the checks and the companies, whose loads a refresh builds it after.
+{{ config(materialized='table') }}
+
 with
 
 checks as (

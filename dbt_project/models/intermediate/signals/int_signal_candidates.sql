@@ -5,6 +5,10 @@
 -- change detection (int_executive_movement_signals); website_down, domain_changed,
 -- headcount_change, company_profile_changed from the company page checks
 -- (int_company_page_signals).
+-- A table (analysed when built): its one reader, int_signal_keys, and its four data tests
+-- each re-ran it as a view, about 10 s apiece at 50k people (issue 18).
+{{ config(materialized='table') }}
+
 with
 
 open_windows as (
