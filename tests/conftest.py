@@ -170,6 +170,24 @@ def warehouse(server_url, raw_template, monkeypatch_module) -> str:
         _drop_db(server_url, name)
 
 
+@pytest.fixture
+def warehouse_copy(warehouse, server_url, monkeypatch) -> str:
+    """A copy (``CREATE DATABASE ... TEMPLATE``) of this module's warehouse, for one test
+    that changes what the module's other tests read, so every test passes in any order;
+    OUTREACH_DATABASE_URL points at it during the test."""
+    source = urlsplit(warehouse).path.lstrip("/")
+    with _admin(server_url) as conn:  # nobody may be connected to a database being copied
+        conn.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+            (source,),
+        )
+    name = _stable("copy")
+    url = _create_db(server_url, name, template=source)
+    _use(monkeypatch, url, name)
+    yield url
+    _drop_db(server_url, name)
+
+
 @pytest.fixture(scope="module")
 def empty_warehouse(server_url, monkeypatch_module) -> str:
     """A database for this test module with nothing in it (for tests of how the raw

@@ -470,18 +470,20 @@ def table_rows(url: str, names: tuple[str, ...]) -> dict[str, list[str]]:
     }
 
 
-def test_a_refresh_builds_only_what_new_data_changes_and_equals_a_full_build(built, tmp_path):
+def test_a_refresh_builds_only_what_new_data_changes_and_equals_a_full_build(
+    built, warehouse_copy, tmp_path
+):
     """`outreach refresh` after a month's import (issue 18): the new dataset's downstream
     is built (Ada's promotion reaches people_intelligence and people_master), the intake
     chain is not rebuilt (same row versions), every published relation answers, and the
     chain it skipped was current: rebuilding it gives the same rows (so what the refresh
     built on it is what a full build would). Its data tests are left out here (the fixture's
-    builds and the benchmark run them). Adds to the history: runs after the tests that
-    count it (file order), before the intake test below."""
+    builds and the benchmark run them). Adds to the history, so it works on a copy of the
+    module's warehouse."""
     from app.cli import main
     from outreach.published import load_manifest, published_relations
 
-    url = built["url"]
+    url = warehouse_copy
     month3 = built["months"][2] + timedelta(days=30)
     dataset = tmp_path / "refresh_month3.json"
     dataset.write_text(
@@ -520,12 +522,13 @@ def test_a_refresh_builds_only_what_new_data_changes_and_equals_a_full_build(bui
     assert table_rows(url, INTAKE_CHAIN) == skipped
 
 
-def test_a_new_intake_row_does_not_replace_a_linkedin_state(built, tmp_path):
+def test_a_new_intake_row_does_not_replace_a_linkedin_state(built, warehouse_copy, tmp_path):
     """The states table is merged (conditional_merge): a recorded row replaces a profile's
     state only when it ranks higher. A new intake row for a profile whose state is a
     LinkedIn observation is recorded, but the state stays; what the merge leaves equals a
-    rebuild of the states from the whole history. Runs last: it adds to the history."""
-    url = built["url"]
+    rebuild of the states from the whole history. Adds to the history, so it works on a
+    copy of the module's warehouse."""
+    url = warehouse_copy
     bob = "https://www.linkedin.com/in/bob-mover"
     state_sql = (
         "select observation_key, origin from intermediate.int_person_observation_states"
