@@ -5,10 +5,14 @@ server over HTTP on 127.0.0.1 turning the ``ok.*`` addresses green, then one dbt
 the ready views and the campaign marts. Campaign and suppression changes need no rebuild
 (the published campaign and suppression relations are views over the append-only raw
 tables); the module ends with a full refresh to show that nothing a user did is lost.
+Those steps are module fixtures, chained in that order, each recording what its tests
+check right after it, so the tests pass in any order (``pytest -p randomly``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import time
 from datetime import UTC, datetime
@@ -69,11 +73,14 @@ def dbt(url: str, args: list[str]) -> str:
     return proc.stdout
 
 
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+def cli(*argv: str) -> tuple[int, str, str]:
+    """Run the CLI in-process and return (exit code, stdout, stderr). The steps below are
+    module fixtures, which cannot take ``capsys``; the CLI writes to ``sys.stdout`` and
+    ``sys.stderr`` as they are when it prints, so redirecting them captures it all."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
 
 
 def contact_id(url: str, email: str) -> int:
@@ -102,57 +109,150 @@ def world(warehouse, tmp_path_factory):
     return {"url": warehouse, "tmp": tmp}
 
 
-def test_the_schema_docs_campaign_ready_query_runs_unchanged(world):
-    rows = q(world["url"], SCHEMA_DOC_QUERY)
+# Each step that changes the warehouse (suppressions, campaigns, the erasure and full
+# refresh) is a module fixture that runs once, after the steps it depends on, and records
+# what the tests check right after it; so the tests pass in any order.
+@pytest.fixture(scope="module")
+def before_changes(world):
+    """The schema doc's query, before any suppression or campaign."""
+    return q(world["url"], SCHEMA_DOC_QUERY)
+
+
+@pytest.fixture(scope="module")
+def gil_suppressed(world, before_changes):
+    url = world["url"]
+    step = {"add": cli("suppress", "add", " OK.Gil@Gamma-Camp.io ", "--reason", "manual")}
+    # no rebuild: the views read the raw suppression list
+    step["ready"] = dict(
+        q(url, "select company_name, has_green_contact from company.vw_due_renewals_ready")
+    )
+    step["slots"] = q(
+        url,
+        "select role_code, full_name, email from company.vw_company_slots"
+        " where company_name = 'Gamma Camp Co' order by role_code",
+    )
+    step["listed"] = q(url, "select contact_id, email, reason, source from people.suppression_list")
+    step["gil"] = contact_id(url, "ok.gil@gamma-camp.io")
+    step["again"] = cli("suppress", "add", "ok.gil@gamma-camp.io")
+    return step
+
+
+@pytest.fixture(scope="module")
+def q1_renewals(world, gil_suppressed):
+    url = world["url"]
+    cli("suppress", "add", "ok.bob@acme-camp.com", "--reason", "unsubscribe")
+    step = {"create": cli("campaign", "create", "Q1 Renewals", "--from", "renewals-ready")}
+    step["members"] = q(url, "select campaign_id, contact_id from marketing.campaign_contact")
+    step["ann"] = contact_id(url, "ok.ann@acme-camp.com")
+    step["add"] = cli("campaign", "add", "Q1 Renewals", "--from", "renewals-ready", "--json")
+    step["count"] = q(url, "select count(*) from marketing.campaign_contact")
+    return step
+
+
+@pytest.fixture(scope="module")
+def hand_picked(world, q1_renewals):
+    url = world["url"]
+    f = world["tmp"] / "members.csv"
+    hal = contact_id(url, "ok.hal@beta-camp.io")
+    f.write_text(f"contact_id,email\n{hal},\n,OK.Ann@acme-camp.com\n999999,\n,nobody@x.io\n")
+    step = {"file": f, "create": cli("campaign", "create", "Hand picked", "--from", str(f))}
+    # a duplicate name is an operator error naming the campaign
+    step["duplicate"] = cli("campaign", "create", "Hand picked", "--from", str(f))
+    # remove appends to the log; the published membership follows without a build
+    step["remove"] = cli("campaign", "remove", "Hand picked", "--contact-id", str(hal))
+    step["show"] = cli("campaign", "show", "Hand picked", "--json")
+    step["list"] = cli("campaign", "list", "--json")
+    return step
+
+
+@pytest.fixture(scope="module")
+def ann_complained(world, hand_picked):
+    url = world["url"]
+    cli("suppress", "add", "ok.ann@acme-camp.com", "--reason", "complaint")
+    return {
+        "members": q(url, "select count(*) from marketing.campaign_contact"),
+        "green": q(
+            url, "select count(*) from company.vw_due_renewals_ready where has_green_contact"
+        ),
+        "show": cli("campaign", "show", "Q1 Renewals", "--json"),
+    }
+
+
+@pytest.fixture(scope="module")
+def refreshed(world, ann_complained):
+    from loaders.intake.run import load_intake_files
+    from outreach import tombstones
+
+    url, tmp = world["url"], world["tmp"]
+    # a GDPR tombstone suppresses too (email kept as its hash only)
+    with psycopg.connect(url) as conn:
+        tombstones.record(conn, tombstones.identifier_hashes(["ok.hal@beta-camp.io"]))
+    load_intake_files(tmp / "companies.csv", tmp / "people.csv", progress=lambda _m: None)
+    # full refresh of every table upstream (their data tests run in the full build of
+    # tests/test_published_relations.py)
+    dbt(
+        url,
+        [
+            "build",
+            "--select",
+            MARTS,
+            "--full-refresh",
+            "--exclude-resource-type",
+            "unit_test",
+            "--exclude-resource-type",
+            "test",
+        ],
+    )
+    return {
+        "reasons": dict(
+            q(url, "select coalesce(email, 'erased'), reason from people.suppression_list")
+        ),
+        "hal": contact_id(url, "ok.hal@beta-camp.io"),
+        "gdpr": q(url, "select contact_id from people.suppression_list where reason = 'gdpr'"),
+        "green": q(
+            url, "select count(*) from company.vw_due_renewals_ready where has_green_contact"
+        ),
+        "members": q(url, "select count(*) from marketing.campaign_contact"),
+        "slots": q(url, "select count(*) from company.vw_company_slots where email is not null"),
+    }
+
+
+def test_the_schema_docs_campaign_ready_query_runs_unchanged(before_changes):
+    rows = before_changes
     assert sorted(r[0] for r in rows) == ["Acme Camp Inc", "Gamma Camp Co"]
     for _name, renewal, window_start in rows:
         assert renewal.day == 1 and renewal.month == ACME_MONTH
         assert (renewal - window_start).days == 120
 
 
-def test_a_suppressed_contact_leaves_every_ready_view_at_once(world, capsys):
-    url = world["url"]
-    code, out, _ = cli(capsys, "suppress", "add", " OK.Gil@Gamma-Camp.io ", "--reason", "manual")
+def test_a_suppressed_contact_leaves_every_ready_view_at_once(gil_suppressed):
+    step = gil_suppressed
+    code, out, _ = step["add"]
     assert code == 0 and "1 addresses suppressed" in out
     # no rebuild: the views read the raw suppression list
-    ready = dict(
-        q(url, "select company_name, has_green_contact from company.vw_due_renewals_ready")
-    )
-    assert ready == {"Acme Camp Inc": True, "Gamma Camp Co": False}
-    slots = q(
-        url,
-        "select role_code, full_name, email from company.vw_company_slots"
-        " where company_name = 'Gamma Camp Co' order by role_code",
-    )
+    assert step["ready"] == {"Acme Camp Inc": True, "Gamma Camp Co": False}
+    slots = step["slots"]
     assert slots and all(r[1:] == (None, None) for r in slots), slots
-    listed = q(url, "select contact_id, email, reason, source from people.suppression_list")
-    assert listed == [
-        (contact_id(url, "ok.gil@gamma-camp.io"), "ok.gil@gamma-camp.io", "manual", "cli")
-    ]
+    assert step["listed"] == [(step["gil"], "ok.gil@gamma-camp.io", "manual", "cli")]
     # again: idempotent
-    code, out, _ = cli(capsys, "suppress", "add", "ok.gil@gamma-camp.io")
+    code, out, _ = step["again"]
     assert "0 addresses suppressed (1 already were)" in out
 
 
-def test_campaign_create_from_renewals_ready_leaves_suppressed_out_and_says_why(world, capsys):
-    url = world["url"]
-    cli(capsys, "suppress", "add", "ok.bob@acme-camp.com", "--reason", "unsubscribe")
-    code, out, err = cli(capsys, "campaign", "create", "Q1 Renewals", "--from", "renewals-ready")
+def test_campaign_create_from_renewals_ready_leaves_suppressed_out_and_says_why(q1_renewals):
+    step = q1_renewals
+    code, out, err = step["create"]
     assert code == 0, err
     # Ann (green CEO of Acme) is added; Bob (unsubscribed) and Gil (manual) left out; Cy is
     # gray, Hal's company is not in its window
     assert "1 contacts added" in out
     assert "2 left out as suppressed (1 manual, 1 unsubscribe)" in out
-    members = q(url, "select campaign_id, contact_id from marketing.campaign_contact")
-    assert [m[1] for m in members] == [contact_id(url, "ok.ann@acme-camp.com")]
+    assert [m[1] for m in step["members"]] == [step["ann"]]
     # adding again is idempotent
-    code, out, _ = cli(
-        capsys, "campaign", "add", "Q1 Renewals", "--from", "renewals-ready", "--json"
-    )
-    summary = json.loads(out)
+    summary = json.loads(step["add"][1])
     assert summary["added"] == 0 and summary["already_members"] == 1
     assert summary["left_out_suppressed"] == {"manual": 1, "unsubscribe": 1}
-    assert q(url, "select count(*) from marketing.campaign_contact") == [(1,)]
+    assert step["count"] == [(1,)]
 
 
 def test_published_campaign_relations_have_exactly_the_contract_columns(world):
@@ -168,48 +268,39 @@ def test_published_campaign_relations_have_exactly_the_contract_columns(world):
     ]
 
 
-def test_campaign_from_file_reports_bad_rows_and_keeps_good_ones(world, capsys):
-    url = world["url"]
-    f = world["tmp"] / "members.csv"
-    hal = contact_id(url, "ok.hal@beta-camp.io")
-    f.write_text(f"contact_id,email\n{hal},\n,OK.Ann@acme-camp.com\n999999,\n,nobody@x.io\n")
-    code, out, err = cli(capsys, "campaign", "create", "Hand picked", "--from", str(f))
+def test_campaign_from_file_reports_bad_rows_and_keeps_good_ones(hand_picked):
+    step, f = hand_picked, hand_picked["file"]
+    code, out, err = step["create"]
     assert code == 0, err
     assert "2 contacts added" in out
     assert f"{f}: row 4: contact_id '999999' is not a known contact" in err
     assert f"{f}: row 5: email 'nobody@x.io' is not a known contact" in err
     # a duplicate name is an operator error naming the campaign
-    code, _, err = cli(capsys, "campaign", "create", "Hand picked", "--from", str(f))
+    code, _, err = step["duplicate"]
     assert code == 2 and "campaign 'Hand picked' exists already" in err
     # remove appends to the log; the published membership follows without a build
-    code, out, _ = cli(capsys, "campaign", "remove", "Hand picked", "--contact-id", str(hal))
+    code, out, _ = step["remove"]
     assert code == 0 and "1 contacts removed" in out
-    code, out, _ = cli(capsys, "campaign", "show", "Hand picked", "--json")
-    shown = json.loads(out)
+    shown = json.loads(step["show"][1])
     assert [m["email"] for m in shown["members"]] == ["ok.ann@acme-camp.com"]
     assert shown["changes"] == 3
-    code, out, _ = cli(capsys, "campaign", "list", "--json")
-    assert {r["name"]: r["members"] for r in json.loads(out)} == {
+    assert {r["name"]: r["members"] for r in json.loads(step["list"][1])} == {
         "Q1 Renewals": 1,
         "Hand picked": 1,
     }
 
 
-def test_a_contact_suppressed_after_joining_leaves_the_campaign(world, capsys):
-    url = world["url"]
-    cli(capsys, "suppress", "add", "ok.ann@acme-camp.com", "--reason", "complaint")
-    assert q(url, "select count(*) from marketing.campaign_contact") == [(0,)]
-    assert q(url, "select count(*) from company.vw_due_renewals_ready where has_green_contact") == [
-        (0,)
-    ]
-    code, out, _ = cli(capsys, "campaign", "show", "Q1 Renewals", "--json")
-    assert json.loads(out)["suppressed_since_added"] == {"complaint": 1}
+def test_a_contact_suppressed_after_joining_leaves_the_campaign(ann_complained):
+    step = ann_complained
+    assert step["members"] == [(0,)]
+    assert step["green"] == [(0,)]
+    assert json.loads(step["show"][1])["suppressed_since_added"] == {"complaint": 1}
 
 
-def test_engagement_events_speak_one_vocabulary_and_keep_unmatched_events(world, capsys):
+def test_engagement_events_speak_one_vocabulary_and_keep_unmatched_events(world, hand_picked):
     """Events of every source in one vocabulary, machine opens flagged, contacts and
     campaigns matched, over real HTTP into the receiver; the marts are views, so they show
-    the events without a rebuild."""
+    the events without a rebuild. Its rows are its own: no other test reads events."""
     url = world["url"]
     key = ec.generate_private_key(ec.SECP256R1())
     receiver = Receiver(
@@ -246,7 +337,6 @@ def test_engagement_events_speak_one_vocabulary_and_keep_unmatched_events(world,
         assert sim.book(["unknown.cy@acme-camp.com"], "cal-k", now) == 1
     assert (
         cli(
-            capsys,
             "message",
             "log",
             "--direction",
@@ -265,7 +355,6 @@ def test_engagement_events_speak_one_vocabulary_and_keep_unmatched_events(world,
     )[0]
     assert (
         cli(
-            capsys,
             "handoff",
             "--company-id",
             str(company),
@@ -299,45 +388,14 @@ def test_engagement_events_speak_one_vocabulary_and_keep_unmatched_events(world,
     assert q(url, "select notes from marketing.ac_handoff") == [("wants a call",)]
 
 
-def test_suppressions_survive_a_reload_and_a_full_refresh(world):
-    from loaders.intake.run import load_intake_files
-    from outreach import tombstones
-
-    url, tmp = world["url"], world["tmp"]
-    # a GDPR tombstone suppresses too (email kept as its hash only)
-    with psycopg.connect(url) as conn:
-        tombstones.record(conn, tombstones.identifier_hashes(["ok.hal@beta-camp.io"]))
-    load_intake_files(tmp / "companies.csv", tmp / "people.csv", progress=lambda _m: None)
-    # full refresh of every table upstream (their data tests run in the full build of
-    # tests/test_published_relations.py)
-    dbt(
-        url,
-        [
-            "build",
-            "--select",
-            MARTS,
-            "--full-refresh",
-            "--exclude-resource-type",
-            "unit_test",
-            "--exclude-resource-type",
-            "test",
-        ],
-    )
-    reasons = dict(q(url, "select coalesce(email, 'erased'), reason from people.suppression_list"))
-    assert reasons == {
+def test_suppressions_survive_a_reload_and_a_full_refresh(refreshed):
+    assert refreshed["reasons"] == {
         "ok.gil@gamma-camp.io": "manual",
         "ok.bob@acme-camp.com": "unsubscribe",
         "ok.ann@acme-camp.com": "complaint",
         "erased": "gdpr",
     }
-    hal = contact_id(url, "ok.hal@beta-camp.io")
-    assert q(url, "select contact_id from people.suppression_list where reason = 'gdpr'") == [
-        (hal,)
-    ]
-    assert q(url, "select count(*) from company.vw_due_renewals_ready where has_green_contact") == [
-        (0,)
-    ]
-    assert q(url, "select count(*) from marketing.campaign_contact") == [(0,)]
-    assert q(url, "select count(*) from company.vw_company_slots where email is not null") == [
-        (1,)  # Cy, gray, is the only contact left on offer
-    ]
+    assert refreshed["gdpr"] == [(refreshed["hal"],)]
+    assert refreshed["green"] == [(0,)]
+    assert refreshed["members"] == [(0,)]
+    assert refreshed["slots"] == [(1,)]  # Cy, gray, is the only contact left on offer
