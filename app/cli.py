@@ -1004,7 +1004,7 @@ def _dagster_home() -> Path:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from outreach.dbt import dbt_env
+    from outreach.dbt import dbt_env, default_stop_signals
     from outreach.warehouse import database_url
 
     url = database_url()
@@ -1026,7 +1026,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
     ]
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
     try:
-        return subprocess.run(cmd, env=env, cwd=str(PROJECT_ROOT), check=False).returncode
+        # dagster dev's children must stop on the SIGINT it sends them, also when this was
+        # started with SIGINT ignored (`outreach ui &` in a script)
+        return subprocess.run(
+            cmd, env=env, cwd=str(PROJECT_ROOT), check=False, preexec_fn=default_stop_signals
+        ).returncode
     except KeyboardInterrupt:
         return 130
 

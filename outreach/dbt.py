@@ -56,16 +56,21 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
 BUILDING_COMMANDS = {"build", "run", "test", "seed", "snapshot", "source"}
 
 
-def _prepare_child(on_parent_death: int = signal.SIGINT) -> None:  # in the child, before exec
-    # dbt must hear SIGINT even when we were started with it ignored (e.g. `cmd &` in a
-    # script): Python only turns SIGINT into KeyboardInterrupt if it is not ignored. The
-    # same for SIGTERM: an ignored disposition survives exec, and a dbt that ignores it
-    # outlives our death (the parent-death signal below is SIGTERM in progress mode)
+def default_stop_signals() -> None:
+    """In a child, before exec: SIGINT and SIGTERM at their defaults and unblocked.
+
+    A child must hear SIGINT even when we were started with it ignored (e.g. `cmd &` in a
+    script): an ignored disposition and a blocked mask survive exec, and Python only turns
+    SIGINT into KeyboardInterrupt if it is not ignored. The same for SIGTERM: a dbt that
+    ignores it outlives our death (the parent-death signal is SIGTERM in progress mode),
+    and dagster dev stops its webserver, daemon and code server with SIGINT."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(
-        signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM}
-    )  # a mask survives exec too
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _prepare_child(on_parent_death: int = signal.SIGINT) -> None:  # in the child, before exec
+    default_stop_signals()
     if sys.platform == "linux":
         _signal_when_parent_dies(on_parent_death)
 
