@@ -1210,3 +1210,33 @@ def test_the_campaign_performance_materialization_in_dagster_has_row_count_and_f
     assert f"| delivered | {alpha['delivered']} | {share:.1f} % | `" in chart.value
     assert "**Alpha**" in chart.value and "**Beta**" in chart.value
     assert instance.get_latest_materialization_event(dg.AssetKey(["marketing", "lead_scores"]))
+
+
+def test_the_guides_best_segments_query_runs_as_the_readme_shows_it(world):
+    """The guide's "best segments by reply rate" (the README's block, run as written):
+    every variant with 100 deliveries or more, best reply rate first, as recomputed from
+    the planted sends."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    after = readme[readme.index('"best segments by reply rate"') :]
+    sql = after[
+        after.index("```sql") + len("```sql") : after.index("```", after.index("```sql") + 6)
+    ]
+    got = q(world["url"], sql)
+    want = expected(world["planter"].sends, world["outcomes"])
+    segments = [
+        (campaign, step, variant, row["sends"], row["reply_rate"])
+        for (grain, campaign, step, variant), row in want.items()
+        if grain == "variant" and row["delivered"] >= 100
+    ]
+    assert segments, "the planted data has variants with 100 deliveries"
+    by_key = {tuple(str(v) for v in r[:3]): r[3:] for r in got}
+    assert len(by_key) == len(got) == len(segments)
+    for campaign, step, variant, sends, reply_rate in segments:
+        assert by_key[(str(campaign), str(step), str(variant))] == (
+            sends,
+            pytest.approx(reply_rate),
+        )
+    rates = [r[4] for r in got]
+    assert rates == sorted(rates, reverse=True)  # best first
