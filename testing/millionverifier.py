@@ -206,6 +206,7 @@ class MillionVerifierTestServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, **config: Any) -> None:
         self.config = Config()
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified when in_flight drops to 0
         self.requests: list[dict[str, Any]] = []  # every API request: endpoint, email, status
         self.files: dict[int, BulkFile] = {}
         self._next_file = 1000
@@ -277,8 +278,13 @@ class MillionVerifierTestServer:
                 "max_in_flight": self.max_in_flight,
             }
 
-    def reset_counters(self) -> None:
+    def reset_counters(self, *, wait_s: float = 30.0) -> None:
+        """Forget the requests so far. Answers still being given (a client that timed
+        out leaves its request sleeping here) are waited for first, up to ``wait_s``,
+        so they are not logged after the reset as if a later run had sent them."""
         with self._lock:
+            if not self._idle.wait_for(lambda: self.in_flight == 0, timeout=wait_s):
+                raise TimeoutError(f"{self.in_flight} verify answers still in flight")
             self.requests.clear()
             self.max_in_flight = self.in_flight
 
@@ -327,14 +333,19 @@ class MillionVerifierTestServer:
             return True, self.config.credits
 
     def verify(self, email: str) -> dict[str, Any]:
+        """Answer one verify request and log it, both inside the in-flight window."""
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            return self._verify(email)
+            answer = self._verify(email)
+            self._log("verify", email, 200, answer["result"])
+            return answer
         finally:
             with self._lock:
                 self.in_flight -= 1
+                if self.in_flight == 0:
+                    self._idle.notify_all()
 
     def _verify(self, email: str) -> dict[str, Any]:
         _, delay_kind = classify(email)
@@ -506,9 +517,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.owner._log("verify", email, 200, "bad_key")
                 self._send(200, bad_key_answer(email))
                 return
-            answer = self.owner.verify(email)
-            self.owner._log("verify", email, 200, answer["result"])
-            self._send(200, answer)
+            self._send(200, self.owner.verify(email))
         elif path == "/api/v3/credits":
             if self._fault_or_none("credits"):
                 return
