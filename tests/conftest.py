@@ -171,21 +171,39 @@ def warehouse(server_url, raw_template, monkeypatch_module) -> str:
 
 
 @pytest.fixture
-def warehouse_copy(warehouse, server_url, monkeypatch) -> str:
-    """A copy (``CREATE DATABASE ... TEMPLATE``) of this module's warehouse, for one test
-    that changes what the module's other tests read, so every test passes in any order;
-    OUTREACH_DATABASE_URL points at it during the test."""
-    source = urlsplit(warehouse).path.lstrip("/")
-    with _admin(server_url) as conn:  # nobody may be connected to a database being copied
-        conn.execute(
-            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
-            (source,),
-        )
-    name = _stable("copy")
-    url = _create_db(server_url, name, template=source)
-    _use(monkeypatch, url, name)
-    yield url
-    _drop_db(server_url, name)
+def copy_database(server_url, monkeypatch):
+    """``copy_database(url)``: a copy (``CREATE DATABASE ... TEMPLATE``) of that database
+    for one test, under this process's stable ``copy`` name with its own dbt target folder
+    (dbt's partial parse holds across tests and the module's own target is untouched);
+    OUTREACH_DATABASE_URL points at it during the test. One copy per test."""
+    made: list[str] = []
+
+    def copy(source_url: str) -> str:
+        if made:
+            raise RuntimeError("copy_database makes one copy per test")
+        source = urlsplit(source_url).path.lstrip("/")
+        with _admin(server_url) as conn:  # nobody may be connected to a database being copied
+            conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+                (source,),
+            )
+        name = _stable("copy")
+        url = _create_db(server_url, name, template=source)
+        made.append(name)
+        _use(monkeypatch, url, name)
+        return url
+
+    yield copy
+    for name in made:
+        _drop_db(server_url, name)
+
+
+@pytest.fixture
+def warehouse_copy(warehouse, copy_database) -> str:
+    """A copy of this module's warehouse, for one test that changes what the module's
+    other tests read, so every test passes in any order; OUTREACH_DATABASE_URL points at
+    it during the test."""
+    return copy_database(warehouse)
 
 
 @pytest.fixture(scope="module")

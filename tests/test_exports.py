@@ -20,7 +20,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -122,7 +121,7 @@ def later_of_a_person(rows: list[tuple[str, str, dict]]) -> tuple[str, list[str]
 
 
 @pytest.fixture
-def ple_outbox(built_outbox, outbox_rows, server_url, monkeypatch):
+def ple_outbox(built_outbox, outbox_rows, copy_database, monkeypatch):
     """A copy of the built warehouse for one test (CREATE DATABASE ... TEMPLATE): the
     model's outbox rows, nothing delivered yet."""
     for name in (
@@ -135,15 +134,7 @@ def ple_outbox(built_outbox, outbox_rows, server_url, monkeypatch):
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OUTREACH_WEBHOOK_SECRET", SECRET)
-    template = urlsplit(built_outbox).path.lstrip("/")
-    name = f"{template}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_admin(server_url), autocommit=True) as conn:
-        conn.execute(f'create database "{name}" template "{template}"')
-    url = urlsplit(built_outbox)._replace(path=f"/{name}").geturl()
-    monkeypatch.setenv("OUTREACH_DATABASE_URL", url)
-    yield url
-    with psycopg.connect(_admin(server_url), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    return copy_database(built_outbox)
 
 
 def free_port() -> int:

@@ -1,13 +1,13 @@
 """Nothing hangs on the server (issue 15, item 3): builds run with a statement timeout, a
 model that needs longer raises its own, and a stopped or killed dbt leaves no query behind.
 
-Real PostgreSQL, real dbt (the test-only model ``slow_probe``, disabled unless its var is
-set). Waits poll pg_stat_activity with a deadline; nothing sleeps for timing.
+Real PostgreSQL, real dbt (the test-only model ``slow_probe``, disabled unless its
+environment variable is set: a new value re-parses that one file, where new --vars would
+re-parse the whole project). Waits poll pg_stat_activity with a deadline; nothing sleeps for timing.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -30,11 +30,21 @@ OUTREACH = str(Path(sys.executable).parent / "outreach")
 DBT = str(Path(sys.executable).parent / "dbt")
 
 
-def probe_args(seconds: float, timeout: str | None = None) -> list[str]:
-    variables = {"slow_probe_seconds": seconds}
-    if timeout is not None:
-        variables["slow_probe_timeout"] = timeout
-    return ["run", "--select", "slow_probe", "--vars", json.dumps(variables)]
+PROBE_ARGS = ["run", "--select", "slow_probe"]
+
+
+def probe_env(seconds: float, timeout: str | None = None) -> dict[str, str]:
+    """The environment that enables ``slow_probe`` and sets how long it sleeps."""
+    return {
+        "OUTREACH_TEST_SLOW_PROBE_SECONDS": str(seconds),
+        "OUTREACH_TEST_SLOW_PROBE_TIMEOUT": timeout or "",
+    }
+
+
+def set_probe(monkeypatch, seconds: float, timeout: str | None = None) -> list[str]:
+    for name, value in probe_env(seconds, timeout).items():
+        monkeypatch.setenv(name, value)
+    return PROBE_ARGS
 
 
 def sleeping_queries(url: str) -> list[int]:
@@ -84,7 +94,7 @@ def test_builds_and_loads_get_the_configured_timeout(monkeypatch):
 
 def test_a_statement_longer_than_the_timeout_fails_the_build(fresh_warehouse, monkeypatch):
     monkeypatch.setenv("OUTREACH_STATEMENT_TIMEOUT", "1s")
-    done = run_dbt(probe_args(60), check=False, capture=True)
+    done = run_dbt(set_probe(monkeypatch, 60), check=False, capture=True)
     assert done.returncode == 1
     assert "canceling statement due to statement timeout" in done.stdout
     assert sleeping_queries(fresh_warehouse) == []
@@ -92,7 +102,7 @@ def test_a_statement_longer_than_the_timeout_fails_the_build(fresh_warehouse, mo
 
 def test_a_model_that_needs_longer_says_so_in_its_config(fresh_warehouse, monkeypatch):
     monkeypatch.setenv("OUTREACH_STATEMENT_TIMEOUT", "1s")
-    done = run_dbt(probe_args(1.5, timeout="60s"), check=False, capture=True)
+    done = run_dbt(set_probe(monkeypatch, 1.5, timeout="60s"), check=False, capture=True)
     assert done.returncode == 0, done.stdout[-2000:]
     with psycopg.connect(fresh_warehouse) as conn:
         assert conn.execute("select probe_id from intermediate.slow_probe").fetchall() == [(1,)]
@@ -114,7 +124,7 @@ def test_stopping_outreach_dbt_cancels_its_query_on_the_server(fresh_warehouse, 
     """SIGTERM / SIGINT: forwarded to dbt as SIGINT, which cancels its queries; SIGKILL of
     outreach: the kernel ends dbt (parent-death signal; SIGTERM while its stdout is our
     progress pipe) and the server's client check cancels the orphaned query."""
-    proc = start([OUTREACH, "dbt", *probe_args(600)], fresh_env)
+    proc = start([OUTREACH, "dbt", *PROBE_ARGS], {**fresh_env, **probe_env(600)})
     try:
         wait_until(lambda: sleeping_queries(fresh_warehouse), 120, "the probe query started")
         proc.send_signal(how)
@@ -137,8 +147,8 @@ def test_a_killed_outreach_started_with_sigterm_ignored_still_ends_its_dbt(
     test runner left so by another test): dbt must not inherit it, or the parent-death
     signal is lost and dbt outlives a SIGKILLed `outreach dbt`, query and all."""
     proc = subprocess.Popen(
-        [OUTREACH, "dbt", *probe_args(600)],
-        env=fresh_env,
+        [OUTREACH, "dbt", *PROBE_ARGS],
+        env={**fresh_env, **probe_env(600)},
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -161,9 +171,9 @@ def test_a_killed_dbt_leaves_no_query_behind(fresh_warehouse, fresh_env, monkeyp
     client_connection_check_interval and ends the query."""
     monkeypatch.setenv("OUTREACH_CLIENT_CHECK_INTERVAL", "1s")
     monkeypatch.delenv("PGOPTIONS", raising=False)
-    env = {**fresh_env, **dbt_env(fresh_warehouse)}
+    env = {**fresh_env, **dbt_env(fresh_warehouse), **probe_env(600)}
     proc = subprocess.Popen(
-        [DBT, *probe_args(600)],
+        [DBT, *PROBE_ARGS],
         env=env,
         cwd=PROJECT_ROOT / "dbt_project",
         stdout=subprocess.DEVNULL,
