@@ -42,12 +42,7 @@ stints as (
 
 -- one contact per profile URL
 contacts as (
-    select
-        linkedin_url,
-        min(contact_id) as contact_id
-    from {{ ref('int_person_records_deduplicated') }}
-    where linkedin_url is not null
-    group by linkedin_url
+    {{ one_contact_per(ref('int_person_records_deduplicated'), 'linkedin_url') }}
 ),
 
 final as (

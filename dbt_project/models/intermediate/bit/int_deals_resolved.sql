@@ -26,12 +26,7 @@ contacts as (
 
 -- one contact per address, so a deal can never fan out over two contacts
 contact_emails as (
-    select
-        email,
-        min(contact_id) as contact_id
-    from {{ ref('contact') }}
-    where email is not null
-    group by email
+    {{ one_contact_per(ref('contact'), 'email') }}
 ),
 
 final as (

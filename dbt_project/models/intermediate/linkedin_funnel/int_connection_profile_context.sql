@@ -20,12 +20,7 @@ people as (
 ),
 
 contacts as (
-    select
-        profile_source_url,
-        min(contact_id) as contact_id
-    from {{ ref('contact') }}
-    where profile_source_url is not null
-    group by profile_source_url
+    {{ one_contact_per(ref('contact'), 'profile_source_url') }}
 ),
 
 recent_moves as (

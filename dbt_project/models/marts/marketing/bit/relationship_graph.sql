@@ -75,12 +75,7 @@ former_colleagues as (
 ),
 
 contact_emails as (
-    select
-        email,
-        min(contact_id) as contact_id
-    from {{ ref('contact') }}
-    where email is not null
-    group by email
+    {{ one_contact_per(ref('contact'), 'email') }}
 ),
 
 -- a booker who adds a guest to the meeting brings that contact
