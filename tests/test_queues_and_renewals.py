@@ -17,7 +17,7 @@ One warehouse and a handful of builds for the whole module (each dbt run costs s
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
 import pytest
@@ -33,6 +33,9 @@ KEY = "mv-e2e-secret-5a6b7c"
 TODAY = datetime.now(UTC).date()
 # Acme renews on the 1st of next month (its 120-day window is open today); Beta in about
 # six months (closed).
+# a LinkedIn page check 31 days before the builds' as_of (TODAY), at noon: due again
+# whatever the wall clock reads when the module runs (it may run past midnight)
+LINKEDIN_CHECKED_AT = datetime.combine(TODAY - timedelta(days=31), time(12), tzinfo=UTC)
 ACME_MONTH = TODAY.month % 12 + 1
 BETA_MONTH = (TODAY.month + 5) % 12 + 1
 ACME_RENEWAL = date(TODAY.year + (TODAY.month > ACME_MONTH), ACME_MONTH, 1)
@@ -278,7 +281,7 @@ def url_checks(world):
                 "url_type": "linkedin",
                 "url": "https://www.linkedin.com/company/acme-e2e/",
                 "checker": "e2e",
-                "checked_at": world["now"] - timedelta(days=31),
+                "checked_at": LINKEDIN_CHECKED_AT,
             },
             {"url_type": "news", "url": "https://beta-e2e.io", "checker": "e2e"},
         ],
@@ -348,7 +351,7 @@ def test_last_checked_columns_come_from_the_check_history(world, rebuilt):
         " from company.company where company_name = 'Acme E2E Inc'",
     )[0]
     assert abs(acme[0] - now) < timedelta(minutes=10)  # stamped by record_url_checks
-    assert acme[1] == now - timedelta(days=31)
+    assert acme[1] == LINKEDIN_CHECKED_AT
     assert acme[2] is None
 
 
