@@ -31,11 +31,11 @@ pytestmark = pytest.mark.slow
 
 KEY = "mv-e2e-secret-5a6b7c"
 TODAY = datetime.now(UTC).date()
-# Acme renews on the 1st of next month (its 120-day window is open today); Beta in about
-# six months (closed).
 # a LinkedIn page check 31 days before the builds' as_of (TODAY), at noon: due again
 # whatever the wall clock reads when the module runs (it may run past midnight)
 LINKEDIN_CHECKED_AT = datetime.combine(TODAY - timedelta(days=31), time(12), tzinfo=UTC)
+# Acme renews on the 1st of next month (its 120-day window is open today); Beta in about
+# six months (closed).
 ACME_MONTH = TODAY.month % 12 + 1
 BETA_MONTH = (TODAY.month + 5) % 12 + 1
 ACME_RENEWAL = date(TODAY.year + (TODAY.month > ACME_MONTH), ACME_MONTH, 1)
